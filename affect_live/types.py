@@ -1,0 +1,96 @@
+"""Data that crosses module and thread boundaries.
+
+Every hand-off in the pipeline is one of these immutable records, so a thread never shares
+mutable state with another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Aff-Wild2 expression order (paper-spec.md); every model output is mapped to it.
+EXPRESSIONS: tuple[str, ...] = (
+    "neutral",
+    "anger",
+    "disgust",
+    "fear",
+    "happiness",
+    "sadness",
+    "surprise",
+)
+
+Box = tuple[float, float, float, float]  # x, y, w, h in pixels of the original frame
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame of a source."""
+
+    index: int  # 0-based position in the source
+    time_s: float  # container time for files, monotonic seconds since start for cameras
+    image: np.ndarray  # H x W x 3 uint8, BGR (OpenCV order)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found by the detector."""
+
+    box: Box
+    score: float
+    # 6 x 2 pixel coordinates in MediaPipe's order: right eye, left eye, nose tip,
+    # mouth centre, right ear tragion, left ear tragion ("right" = the subject's right).
+    keypoints: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrackedFace:
+    """A detection with a stable identity and the crop the model expects."""
+
+    face_id: int
+    detection: Detection
+    crop: np.ndarray  # model-input-sized crop, BGR uint8
+    new_track: bool  # True on the first frame of this id: its window starts fresh
+
+
+@dataclass(frozen=True)
+class FacePacket:
+    """Everything the capture side produced for one frame."""
+
+    frame_index: int
+    time_s: float
+    frame_size: tuple[int, int]  # width, height
+    faces: tuple[TrackedFace, ...]
+    captured_at: float  # time.perf_counter() when the frame was read, for latency
+    ended_ids: tuple[int, ...] = ()  # ids whose tracks ended: their buffers can be freed
+    stage_ms: dict[str, float] = field(default_factory=dict)
+    image: np.ndarray | None = None  # the frame itself, only when a display needs it
+
+
+@dataclass(frozen=True)
+class FacePrediction:
+    """The model's output for one face in one frame."""
+
+    face_id: int
+    detection: Detection
+    valence: float
+    arousal: float
+    probabilities: np.ndarray  # 7 floats in EXPRESSIONS order, summing to 1
+
+    @property
+    def expression(self) -> str:
+        return EXPRESSIONS[int(np.argmax(self.probabilities))]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """All predictions of one frame, the unit every sink receives."""
+
+    frame_index: int
+    time_s: float
+    frame_size: tuple[int, int]
+    predictions: tuple[FacePrediction, ...]
+    captured_at: float
+    stage_ms: dict[str, float] = field(default_factory=dict)
+    image: np.ndarray | None = None
