@@ -1,0 +1,129 @@
+"""Command-line front end: `affect-live` / `python main.py`.
+
+Every user-facing failure ends as one line on stderr and a non-zero exit status, never a
+traceback (run with -v for the details in the log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from affect_live import __version__
+
+log = logging.getLogger("affect_live")
+
+EXIT_BAD_INPUT = 1
+EXIT_BAD_WEIGHTS = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """An error whose message is all the user needs; `status` is the exit code."""
+
+    def __init__(self, message: str, status: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _quiet_native_logs() -> None:
+    """TensorFlow and MediaPipe print pages of C++ start-up logs; keep the terminal readable."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", type=Path, help="weight bundle (.affect) to use instead of the default")
+    parser.add_argument("--window", type=_positive_int, help="temporal window T in frames (default: the bundle's, 16)")
+    parser.add_argument("--max-faces", type=_positive_int, default=4, help="faces per frame, largest first (default 4)")
+    parser.add_argument("--min-score", type=float, default=0.5, help="face detection threshold 0..1 (default 0.5)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="affect-live",
+        description="Real-time facial affect analysis: valence, arousal and 7 expressions per face.",
+    )
+    parser.add_argument("--version", action="version", version=f"affect-live {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
+    analyze.add_argument("inputs", nargs="+", help="video file, folder of images, camera index or stream URL")
+    analyze.add_argument("--out", type=Path, help="CSV file (one input) or folder (one CSV per input); default: next to each input")
+    analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_model_options(analyze)
+
+    imp = commands.add_parser("import-weights", help="wrap a plain Keras per-frame classifier into a weight bundle")
+    imp.add_argument("model", type=Path, help="Keras classifier (.keras or .h5/.hdf5)")
+    imp.add_argument("--input", required=True, metavar="WxH", help="input size in pixels, e.g. 64x64")
+    colour = imp.add_mutually_exclusive_group()
+    colour.add_argument("--gray", action="store_true", help="the model takes one grey channel")
+    colour.add_argument("--bgr", action="store_true", help="the model takes BGR (default RGB)")
+    imp.add_argument("--scale", metavar="LOW,HIGH", help="map pixel values 0..255 linearly to LOW..HIGH, e.g. -1,1")
+    imp.add_argument("--mean", metavar="M[,M,M]", help="per-channel mean to subtract (instead of --scale)")
+    imp.add_argument("--std", metavar="S[,S,S]", help="per-channel divisor after the mean (default 1)")
+    imp.add_argument("--classes", required=True, help="output class names in the model's order, comma-separated")
+    imp.add_argument("--crop", choices=("box", "aligned"), default="box", help="face crop the model was trained on")
+    imp.add_argument("--margin", type=float, default=0.0, help="extra border of a box crop, fraction of its side")
+    imp.add_argument("--name", help="model name (default: the file name)")
+    imp.add_argument("--license", default="unknown", help="licence of the weights")
+    imp.add_argument("--trained-on", default="unknown (imported with affect-live import-weights)", help="what the model was trained on")
+    imp.add_argument("--window", type=_positive_int, default=16, help="default temporal window T (default 16)")
+    imp.add_argument("--out", type=Path, required=True, help="bundle to write (.affect)")
+
+    models = commands.add_parser("models", help="list the bundled and given weight bundles with their model cards")
+    models.add_argument("bundles", nargs="*", type=Path, help="more bundles to describe")
+    models.add_argument("--brief", action="store_true", help="one line per bundle, no model card")
+
+    bench = commands.add_parser("bench", help="measure speed per stage and memory on the fixture clips")
+    bench.add_argument("--frames", type=_positive_int, default=300, help="frames per run (default 300)")
+    bench.add_argument("--long", type=_positive_int, default=3000, help="frames of the memory run (default 3000)")
+    bench.add_argument("--weights", type=Path, help="weight bundle (default: the bundled one)")
+    return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
+    logging.basicConfig(level=level, format="affect-live: %(levelname)s: %(message)s")
+    if verbosity < 2:
+        for noisy in ("tensorflow", "absl", "h5py"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    _quiet_native_logs()
+    configure_logging(args.verbose)
+    from affect_live import commands
+
+    handlers = {
+        "analyze": commands.run_analyze,
+        "import-weights": commands.run_import_weights,
+        "models": commands.run_models,
+        "bench": commands.run_bench,
+    }
+    try:
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"affect-live: error: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("affect-live: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

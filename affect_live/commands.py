@@ -1,0 +1,160 @@
+"""The sub-commands behind the CLI. Each takes the parsed arguments and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from affect_live.cli import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, EXIT_INTERRUPTED, UserError
+from affect_live.model.bundle import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest
+from affect_live.model.manifest import BundleError, Manifest
+
+
+def load_weights(path: Path | None) -> LoadedBundle:
+    try:
+        return load_bundle(path or DEFAULT_BUNDLE)
+    except BundleError as exc:
+        raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
+
+
+def _default_csv_name(spec: str) -> str:
+    if spec.isdigit():
+        return f"camera{spec}.csv"
+    if "://" in spec:
+        return "stream.csv"
+    return (Path(spec).stem or Path(spec).name or "input") + ".csv"
+
+
+def plan_outputs(inputs: list[str], out: Path | None) -> list[Path]:
+    """The CSV path of each input: --out file, --out folder, or next to the input."""
+    if out is not None and out.suffix.lower() == ".csv":
+        if len(inputs) > 1:
+            raise UserError("with several inputs, --out must be a folder (one CSV per input)")
+        return [out]
+    paths: list[Path] = []
+    for spec in inputs:
+        if out is None:
+            path = Path(spec)
+            folder = Path.cwd() if spec.isdigit() or "://" in spec else (path.parent if not path.is_dir() else path.parent)
+        else:
+            folder = out
+        candidate = folder / _default_csv_name(spec)
+        stem, n = candidate.stem, 2
+        while candidate in paths:  # two inputs with the same name: clip.csv, clip-2.csv
+            candidate = folder / f"{stem}-{n}.csv"
+            n += 1
+        paths.append(candidate)
+    return paths
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from affect_live.analyze import analyze_source
+    from affect_live.model.engine import AffectEngine
+    from affect_live.pipeline import PipelineSettings
+
+    outputs = plan_outputs(args.inputs, args.out)
+    engine = AffectEngine(load_weights(args.weights), window=args.window)
+    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
+    status = 0
+    for spec, csv_path in zip(args.inputs, outputs):
+        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet)
+        if outcome.status == "failed" and outcome.frames == 0 and outcome.rows == 0 and not csv_path.exists():
+            print(f"affect-live: error: {outcome.message}", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
+        summary = f"{spec}: {outcome.frames} frames, {outcome.rows} rows, {len(outcome.face_ids)} face ids -> {csv_path}"
+        if outcome.ok:
+            if not args.quiet:
+                print(summary, file=sys.stderr)
+            continue
+        print(f"affect-live: error: {outcome.message} ({summary})", file=sys.stderr)
+        if outcome.status == "interrupted":
+            return EXIT_INTERRUPTED
+        status = EXIT_BAD_INPUT
+    return status
+
+
+def _parse_numbers(text: str | None, what: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise UserError(f"{what} must be comma-separated numbers, got {text!r}") from None
+
+
+def run_import_weights(args: argparse.Namespace) -> int:
+    from affect_live.model.importer import import_weights, scale_to_mean_std
+
+    try:
+        width, height = (int(part) for part in args.input.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--input must look like 64x64 (width x height), got {args.input!r}") from None
+    color = "gray" if args.gray else "bgr" if args.bgr else "rgb"
+    scale, mean, std = (_parse_numbers(args.scale, "--scale"), _parse_numbers(args.mean, "--mean"), _parse_numbers(args.std, "--std"))
+    if scale is not None:
+        if mean is not None or std is not None or len(scale) != 2:
+            raise UserError("use either --scale LOW,HIGH or --mean/--std")
+        try:
+            m, s = scale_to_mean_std(*scale)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        mean, std = (m,), (s,)
+    classes = tuple(name.strip() for name in args.classes.split(",") if name.strip())
+    try:
+        manifest = import_weights(
+            args.model,
+            args.out,
+            width=width,
+            height=height,
+            color=color,
+            mean=mean or (0.0,),
+            std=std or (1.0,),
+            classes=classes,
+            crop=args.crop,
+            margin=args.margin,
+            name=args.name or args.model.stem,
+            license=args.license,
+            trained_on=args.trained_on,
+            window=args.window,
+        )
+        load_bundle(args.out)  # read back exactly as --weights will
+    except (BundleError, ValueError) as exc:
+        raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
+    print(f"wrote {args.out}: {describe(manifest)}")
+    return 0
+
+
+def describe(manifest: Manifest) -> str:
+    spec = manifest.input
+    priors = ", ".join(manifest.prior_heads) or "none"
+    return (
+        f"{manifest.name} {manifest.version} ({manifest.license}); input {spec.width}x{spec.height} {spec.color}, "
+        f"{spec.crop} crop; window {manifest.window}; prior heads: {priors}"
+    )
+
+
+def bundled_models() -> list[Path]:
+    return sorted(MODELS_DIR.glob(f"*/*{BUNDLE_SUFFIX}"))
+
+
+def run_models(args: argparse.Namespace) -> int:
+    status = 0
+    for path in [*bundled_models(), *args.bundles]:
+        try:
+            manifest, card = read_manifest(path)
+        except BundleError as exc:
+            print(f"affect-live: error: {exc}", file=sys.stderr)
+            status = EXIT_BAD_WEIGHTS
+            continue
+        print(f"{path}\n  {describe(manifest)}")
+        if not args.brief:
+            print("\n" + (card.strip() or "(no model card in this bundle)") + "\n")
+    return status
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from affect_live.bench import run_benchmark
+
+    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long)

@@ -1,0 +1,78 @@
+"""Fast batched inference for a Keras model: TFLite (XNNPACK) on the CPU, tf.function on a GPU.
+
+Eager `model(x)` costs ~90 ms and `predict()` ~50 ms per call on this class of CPU; a TFLite
+interpreter runs the same small network in well under a millisecond. The TFLite flatbuffer is
+converted here from the validated Keras model, never read from a weight file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def tensorflow_device() -> str:
+    """'GPU' when TensorFlow sees one, else 'CPU'."""
+    import tensorflow as tf
+
+    return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+
+
+@contextlib.contextmanager
+def _quiet_native_output() -> Iterator[None]:
+    """Silence the converter, which prints pages to stdout and stderr from C++ and Python."""
+    saved = [os.dup(1), os.dup(2)]
+    with open(os.devnull, "w") as devnull:
+        try:
+            os.dup2(devnull.fileno(), 1)
+            os.dup2(devnull.fileno(), 2)
+            with contextlib.redirect_stdout(devnull), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+def keras_to_tflite(model: Any) -> bytes:
+    import tensorflow as tf
+
+    with _quiet_native_output():
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+class CompiledModel:
+    """Calls a Keras model with named outputs on numpy batches of any size.
+
+    Not thread-safe: each inference thread owns its own instance.
+    """
+
+    def __init__(self, model: Any, device: str | None = None, num_threads: int = 1) -> None:
+        self.device = device or tensorflow_device()
+        import tensorflow as tf
+
+        if self.device == "GPU":
+            self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            self._runner = None
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+                interpreter = tf.lite.Interpreter(model_content=keras_to_tflite(model), num_threads=num_threads)
+            self._runner = interpreter.get_signature_runner()
+            (self._input_name,) = self._runner.get_input_details().keys()
+            self._interpreter = interpreter  # the runner needs it alive
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        if self._runner is not None:
+            return self._runner(**{self._input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+        return {name: value.numpy() for name, value in self._fn(batch).items()}

@@ -1,0 +1,78 @@
+"""The multi-task heads on [max, min, mean of the window, features, current probabilities].
+
+A head is either learned (a Keras MLP of the paper's shape, in the bundle's heads.keras) or a
+documented prior computed from the window statistics:
+- expression prior: the window mean of the per-frame probabilities;
+- valence/arousal prior: that mean projected onto fixed per-class (valence, arousal) positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from affect_live.model.compiled import CompiledModel
+from affect_live.model.manifest import Manifest
+from affect_live.types import EXPRESSIONS
+
+N_CLASSES = len(EXPRESSIONS)
+
+
+@dataclass(frozen=True)
+class HeadOutputs:
+    expression: np.ndarray  # (N, 7), rows sum to 1
+    valence: np.ndarray  # (N,), in [-1, 1]
+    arousal: np.ndarray  # (N,), in [-1, 1]
+
+
+def build_heads_model(feature_dim: int, hidden: int = 1024, dropout: float = 0.1) -> Any:
+    """The paper's heads: separate MLPs, no shared hidden layer, dropout between layers."""
+    import keras
+
+    width = 3 * N_CLASSES + feature_dim + N_CLASSES
+    inputs = keras.Input((width,), name="window_input")
+
+    def mlp(name: str, depth: int, units: int, activation: str) -> Any:
+        x = inputs
+        for i in range(depth):
+            x = keras.layers.Dense(hidden, activation="relu", name=f"{name}_dense{i + 1}")(x)
+            x = keras.layers.Dropout(dropout, name=f"{name}_dropout{i + 1}")(x)
+        return keras.layers.Dense(units, activation=activation, name=name)(x)
+
+    outputs = {
+        "expression": mlp("expression", 1, N_CLASSES, "softmax"),
+        "valence": mlp("valence", 2, 1, "tanh"),
+        "arousal": mlp("arousal", 2, 1, "tanh"),
+    }
+    return keras.Model(inputs, outputs, name="affect_heads")
+
+
+class Heads:
+    """Applies a bundle's heads to a batch of faces."""
+
+    def __init__(self, manifest: Manifest, heads_model: Any | None, device: str | None = None) -> None:
+        self.kinds = {name: spec.kind for name, spec in manifest.heads.items()}
+        self._positions = np.array(
+            [manifest.va_positions.get(name, (0.0, 0.0)) for name in EXPRESSIONS], dtype=np.float32
+        )
+        self._compiled = CompiledModel(heads_model, device) if heads_model is not None else None
+
+    def __call__(self, stats: np.ndarray, features: np.ndarray, probabilities: np.ndarray) -> HeadOutputs:
+        window_mean = stats[:, 2 * N_CLASSES : 3 * N_CLASSES]
+        prior_va = window_mean @ self._positions
+        learned = None
+        if self._compiled is not None and len(stats):
+            learned = self._compiled(np.concatenate([stats, features, probabilities], axis=1))
+
+        def pick(name: str, prior: np.ndarray) -> np.ndarray:
+            if learned is not None and self.kinds[name] == "learned":
+                return learned[name].reshape(prior.shape)
+            return prior
+
+        return HeadOutputs(
+            expression=pick("expression", window_mean),
+            valence=np.clip(pick("valence", prior_va[:, 0]), -1.0, 1.0),
+            arousal=np.clip(pick("arousal", prior_va[:, 1]), -1.0, 1.0),
+        )

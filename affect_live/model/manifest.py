@@ -1,0 +1,180 @@
+"""The manifest of a weight bundle: what the model expects, what it outputs, what it learned.
+
+A bundle's manifest is untrusted input, so `Manifest.from_dict` validates every field and raises
+`BundleError` with one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from affect_live.model.classes import aff_wild2_order, canonical_class
+from affect_live.types import EXPRESSIONS
+
+FORMAT = "affect-live-bundle"
+FORMAT_VERSION = 1
+HEAD_NAMES = ("expression", "valence", "arousal")
+PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
+
+
+class BundleError(ValueError):
+    """A weight bundle that cannot be used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How a face crop becomes the per-frame model's input tensor."""
+
+    width: int
+    height: int
+    color: Literal["rgb", "bgr", "gray"]
+    mean: tuple[float, ...]  # per channel, subtracted first
+    std: tuple[float, ...]  # per channel, divided after
+    crop: Literal["box", "aligned"]  # which face crop the model was trained on
+    margin: float = 0.0  # extra border around a "box" crop, as a fraction of the box side
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.color == "gray" else 3
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """One output head: learned from labels, or a documented prior."""
+
+    kind: Literal["learned", "prior"]
+    description: str  # what it was trained on, or the prior's rule and its source
+    rule: str | None = None  # for priors: "window_mean" or "class_positions"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    version: str
+    license: str
+    description: str
+    input: InputSpec
+    classes: tuple[str, ...]  # the per-frame model's output order
+    feature_dim: int
+    window: int
+    frame_model: str  # what the per-frame model was trained on
+    heads: dict[str, HeadSpec]
+    # Per-class (valence, arousal) positions used by "class_positions" priors.
+    va_positions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    va_positions_source: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def prior_heads(self) -> tuple[str, ...]:
+        return tuple(name for name in HEAD_NAMES if self.heads[name].kind == "prior")
+
+    @property
+    def has_learned_heads(self) -> bool:
+        return len(self.prior_heads) < len(HEAD_NAMES)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["format"] = FORMAT
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Manifest:
+        try:
+            return _parse(data)
+        except BundleError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"invalid manifest: {_describe(exc)}") from None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return str(exc)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise BundleError(f"invalid manifest: {message}")
+
+
+def _number_tuple(values: Any, name: str) -> tuple[float, ...]:
+    _require(isinstance(values, (list, tuple)), f"{name} must be a list of numbers")
+    return tuple(float(v) for v in values)
+
+
+def _parse_input(data: dict[str, Any]) -> InputSpec:
+    spec = InputSpec(
+        width=int(data["width"]),
+        height=int(data["height"]),
+        color=data["color"],
+        mean=_number_tuple(data["mean"], "input.mean"),
+        std=_number_tuple(data["std"], "input.std"),
+        crop=data["crop"],
+        margin=float(data.get("margin", 0.0)),
+    )
+    _require(16 <= spec.width <= 1024 and 16 <= spec.height <= 1024, "input size must be 16..1024 px")
+    _require(spec.color in ("rgb", "bgr", "gray"), f"input.color {spec.color!r} is not rgb, bgr or gray")
+    _require(spec.crop in ("box", "aligned"), f"input.crop {spec.crop!r} is not box or aligned")
+    _require(0.0 <= spec.margin <= 1.0, "input.margin must be between 0 and 1")
+    for name, values in (("mean", spec.mean), ("std", spec.std)):
+        _require(len(values) in (1, spec.channels), f"input.{name} needs 1 or {spec.channels} values")
+    _require(all(s > 0 for s in spec.std), "input.std values must be positive")
+    return spec
+
+
+def _parse_heads(data: dict[str, Any]) -> dict[str, HeadSpec]:
+    heads = {}
+    for name in HEAD_NAMES:
+        entry = data[name]
+        head = HeadSpec(kind=entry["kind"], description=str(entry["description"]), rule=entry.get("rule"))
+        _require(head.kind in ("learned", "prior"), f"heads.{name}.kind must be learned or prior")
+        if head.kind == "prior":
+            _require(head.rule == PRIOR_RULES[name], f"heads.{name}.rule must be {PRIOR_RULES[name]!r}")
+        heads[name] = head
+    return heads
+
+
+def _parse(data: Any) -> Manifest:
+    _require(isinstance(data, dict), "not a JSON object")
+    _require(data.get("format") == FORMAT, f"format is not {FORMAT!r}")
+    version = int(data["format_version"])
+    _require(version == FORMAT_VERSION, f"format_version {version} is not supported (this build reads {FORMAT_VERSION})")
+    classes = tuple(str(c) for c in data["classes"])
+    aff_wild2_order(classes)  # raises on a wrong class list
+    positions = {
+        canonical_class(name): (float(va[0]), float(va[1])) for name, va in data.get("va_positions", {}).items()
+    }
+    manifest = Manifest(
+        name=str(data["name"]),
+        version=str(data["version"]),
+        license=str(data["license"]),
+        description=str(data.get("description", "")),
+        input=_parse_input(data["input"]),
+        classes=classes,
+        feature_dim=int(data["feature_dim"]),
+        window=int(data["window"]),
+        frame_model=str(data["frame_model"]),
+        heads=_parse_heads(data["heads"]),
+        va_positions=positions,
+        va_positions_source=str(data.get("va_positions_source", "")),
+        provenance=dict(data.get("provenance", {})),
+        metrics=dict(data.get("metrics", {})),
+        format_version=version,
+    )
+    _require(manifest.name.strip() != "", "name is empty")
+    _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
+    _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")
+    uses_positions = any(manifest.heads[n].kind == "prior" for n in ("valence", "arousal"))
+    if uses_positions:
+        missing = [name for name in EXPRESSIONS if name not in positions]
+        _require(not missing, f"va_positions lacks {', '.join(missing)}")
+        _require(
+            all(-1.0 <= v <= 1.0 and -1.0 <= a <= 1.0 for v, a in positions.values()),
+            "va_positions must lie in [-1, 1]",
+        )
+    return manifest

@@ -1,0 +1,59 @@
+"""Per-face ring buffers of per-frame probabilities and their window statistics (STAT module).
+
+Each face keeps the probabilities of its last T frames. A new face fills its whole buffer with
+its first frame, which is exactly the paper's start padding ("repeat the first available
+frame"), so max/min/mean over the buffer are always over T rows. Per-frame outputs are cached
+here and never recomputed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+class FaceWindows:
+    """Ring buffers keyed by face id, each of shape (T, n_classes)."""
+
+    def __init__(self, window: int, n_classes: int = 7) -> None:
+        if window < 1:
+            raise ValueError("window must be at least 1 frame")
+        self.window = window
+        self.n_classes = n_classes
+        self._buffers: dict[int, np.ndarray] = {}
+        self._next_row: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._buffers)
+
+    def __contains__(self, face_id: int) -> bool:
+        return face_id in self._buffers
+
+    def push(self, face_ids: Sequence[int], probabilities: np.ndarray, restart: Sequence[bool]) -> None:
+        """Append one frame's probabilities per face; `restart` starts that face's window afresh."""
+        for face_id, row, fresh in zip(face_ids, probabilities, restart):
+            if fresh or face_id not in self._buffers:
+                self._buffers[face_id] = np.repeat(row[None, :].astype(np.float32), self.window, axis=0)
+                self._next_row[face_id] = 0
+            else:
+                position = self._next_row[face_id]
+                self._buffers[face_id][position] = row
+                self._next_row[face_id] = (position + 1) % self.window
+
+    def stats(self, face_ids: Sequence[int]) -> np.ndarray:
+        """[max, min, mean] over each face's window: shape (N, 3 * n_classes)."""
+        if not face_ids:
+            return np.zeros((0, 3 * self.n_classes), np.float32)
+        stacked = np.stack([self._buffers[face_id] for face_id in face_ids])
+        return np.concatenate([stacked.max(axis=1), stacked.min(axis=1), stacked.mean(axis=1)], axis=1)
+
+    def drop(self, face_ids: Iterable[int]) -> None:
+        """Forget faces whose tracks ended, so memory stays flat over long videos."""
+        for face_id in face_ids:
+            self._buffers.pop(face_id, None)
+            self._next_row.pop(face_id, None)
+
+    def clear(self) -> None:
+        self._buffers.clear()
+        self._next_row.clear()

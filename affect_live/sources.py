@@ -1,0 +1,166 @@
+"""Frame sources: camera index, video file, folder of images, or a stream URL OpenCV opens.
+
+Each frame carries its index and a timestamp: container time for files, seconds on the
+monotonic clock since the start for cameras and live streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from affect_live.types import Frame
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str  # what the user gave: a path, a URL or a camera index
+    kind: str  # "camera", "video", "images" or "stream"
+    fps: float
+    frame_count: int | None  # None when unknown (cameras, streams)
+    width: int
+    height: int
+
+
+class FrameSource:
+    """Iterate `frames()` once; afterwards `ended_early` says whether a file was cut short."""
+
+    info: SourceInfo
+    ended_early: str | None = None
+
+    def frames(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device or file; safe to call twice."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VideoCaptureSource(FrameSource):
+    """A video file, camera or stream read through cv2.VideoCapture."""
+
+    def __init__(self, name: str, kind: str, target: str | int) -> None:
+        self._capture = cv2.VideoCapture(target)
+        if not self._capture.isOpened():
+            raise SourceError(_open_failure(name, kind))
+        ok, first = self._capture.read()
+        if not ok or first is None:
+            self._capture.release()
+            raise SourceError(f"no frame could be read from {kind} {name}")
+        self._first = first
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if kind == "video" else 0
+        self.info = SourceInfo(
+            name=name,
+            kind=kind,
+            fps=fps if 0 < fps < 1000 else 30.0,
+            frame_count=count if count > 0 else None,
+            width=first.shape[1],
+            height=first.shape[0],
+        )
+
+    def _timestamp(self, index: int, started: float) -> float:
+        if self.info.kind == "video":
+            position_ms = self._capture.get(cv2.CAP_PROP_POS_MSEC)
+            # Some containers report no position; fall back to the nominal frame rate.
+            return position_ms / 1000.0 if position_ms > 0 or index == 0 else index / self.info.fps
+        return time.monotonic() - started
+
+    def frames(self) -> Iterator[Frame]:
+        started = time.monotonic()
+        image, index = self._first, 0
+        while image is not None:
+            yield Frame(index, self._timestamp(index, started), image)
+            ok, image = self._capture.read()
+            if not ok:
+                image = None
+            index += 1
+        self._note_end(index)
+
+    def _note_end(self, frames_read: int) -> None:
+        name, kind, expected = self.info.name, self.info.kind, self.info.frame_count
+        if kind == "camera":
+            self.ended_early = f"camera {name} stopped delivering frames (unplugged or in use?)"
+        elif kind == "stream":
+            self.ended_early = f"stream {name} ended or was interrupted after {frames_read} frames"
+        elif expected is not None and frames_read < expected - 1:
+            # Containers may over-state the count by one; more than that is a damaged file.
+            self.ended_early = f"{name} ended early: read {frames_read} of {expected} frames (truncated or damaged file)"
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+def _open_failure(name: str, kind: str) -> str:
+    if kind == "camera":
+        return f"camera {name} could not be opened (no camera, or it is in use)"
+    if kind == "stream":
+        return f"stream {name} could not be opened"
+    return f"{name} is not a video OpenCV can read"
+
+
+def _natural_key(path: Path) -> list[object]:
+    """frame2.png sorts before frame10.png."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+class ImageSequenceSource(FrameSource):
+    """Still images as frames (a folder in natural sort order, or one image), at a nominal rate."""
+
+    def __init__(self, name: str, paths: list[Path], fps: float = 30.0) -> None:
+        self._paths = paths
+        first = cv2.imread(str(paths[0]))
+        if first is None:
+            raise SourceError(f"{paths[0]} is not an image OpenCV can read")
+        self.info = SourceInfo(name, "images", fps, len(paths), first.shape[1], first.shape[0])
+        self.skipped = 0
+
+    def frames(self) -> Iterator[Frame]:
+        for index, path in enumerate(self._paths):
+            image = cv2.imread(str(path))
+            if image is None:
+                self.skipped += 1
+                log.warning("skipping unreadable image %s", path)
+                continue
+            yield Frame(index, index / self.info.fps, image)
+        if self.skipped:
+            self.ended_early = f"{self.skipped} of {len(self._paths)} images in {self.info.name} could not be read"
+
+
+def open_source(spec: str | int, folder_fps: float = 30.0) -> FrameSource:
+    """Open what the user named: a camera index, a stream URL, a folder or a video file."""
+    text = str(spec).strip()
+    if text.isdigit():
+        return VideoCaptureSource(text, "camera", int(text))
+    if "://" in text:
+        return VideoCaptureSource(text, "stream", text)
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise SourceError(f"no such file or folder: {text}")
+    if path.is_dir():
+        images = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()), key=_natural_key)
+        if not images:
+            raise SourceError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in folder {text}")
+        return ImageSequenceSource(text, images, folder_fps)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageSequenceSource(text, [path], folder_fps)
+    return VideoCaptureSource(text, "video", str(path))

@@ -1,0 +1,351 @@
+"""Build the real-face test fixtures of affect-live from public-domain photos.
+
+What it makes (under ``tests/fixtures/`` by default):
+
+* ``images/astronaut.png``    -- ``skimage.data.astronaut()``: NASA portrait of astronaut
+  Eileen Collins (public domain, work of the US federal government), shipped in scikit-image.
+* ``images/grace_hopper.jpg`` -- byte copy of matplotlib's ``sample_data/grace_hopper.jpg``:
+  portrait of Commodore Grace Hopper (public domain, US Navy photo), shipped in matplotlib.
+* ``clips/astronaut_motion.mp4`` -- 640x480, 120 frames: face 0-59, no face 60-89, face 90-119.
+* ``clips/two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right);
+  Hopper hidden 30-32, astronaut hidden 50-79.
+* ``clips/three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
+  Hopper (~20%) and a mirrored small astronaut (~10%, 66-70 px face), all visible throughout.
+* ``clips/clips.json``           -- ground truth: size, fps, frame count and, for every frame,
+  the visible faces with their name and face box [x, y, w, h] in pixels.
+
+Every frame is made by affine warps (scale, optional mirror, translation; no rotation) of the
+two photos, so each ground-truth box is the known face box of the source photo mapped through
+the same warp. Motion follows smooth sinusoids of the frame index: the output is deterministic
+(no randomness). Videos use OpenCV's VideoWriter with fourcc ``mp4v`` at 30 fps.
+
+Run from the repository root::
+
+    python tools/make_fixtures.py            # (re)build everything
+    python tools/make_fixtures.py --measure  # print MediaPipe face boxes of the source photos
+
+The images and clips are all derived from public-domain photos; see tests/fixtures/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+FPS = 30
+FOURCC = "mp4v"
+GREY = (128, 128, 128)
+
+# Face boxes [x, y, w, h] in the source photos, in source pixels. Measured once with
+# mediapipe 0.10.21 ``mediapipe.solutions.face_detection`` (model_selection=0, short range,
+# min_detection_confidence=0.5) on the full photos (run this script with --measure to redo it):
+#   astronaut (512x512):    score 0.92, box [177.6, 82.9, 95.3, 95.3]
+#   grace_hopper (512x600): score 0.94, box [171.4, 146.9, 194.5, 194.5]
+# (model_selection=1 gives [173.7, 67.8, 103.9, 103.9] and [165.9, 128.4, 200.4, 200.4].)
+# The box width matches the ear-to-ear (tragion keypoint) distance within ~5%.
+SOURCE_BOXES = {
+    "astronaut": (177.6, 82.9, 95.3, 95.3),
+    "hopper": (171.4, 146.9, 194.5, 194.5),
+}
+
+
+# --------------------------------------------------------------------------- sources
+
+def load_sources() -> dict[str, np.ndarray]:
+    """Return the two source photos as BGR uint8 arrays."""
+    import skimage.data
+
+    astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    hopper = cv2.imread(str(hopper_path()), cv2.IMREAD_COLOR)
+    if hopper is None:
+        raise SystemExit(f"cannot read {hopper_path()}")
+    return {"astronaut": astronaut, "hopper": hopper}
+
+
+def hopper_path() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+
+
+def measure_sources() -> None:
+    """Print MediaPipe face boxes of the source photos (to refresh SOURCE_BOXES)."""
+    import mediapipe as mp
+
+    for name, bgr in load_sources().items():
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        h, w = rgb.shape[:2]
+        for model in (0, 1):
+            with mp.solutions.face_detection.FaceDetection(
+                model_selection=model, min_detection_confidence=0.5
+            ) as fd:
+                res = fd.process(rgb)
+            for det in res.detections or []:
+                b = det.location_data.relative_bounding_box
+                box = [round(b.xmin * w, 1), round(b.ymin * h, 1),
+                       round(b.width * w, 1), round(b.height * h, 1)]
+                print(f"{name} model_selection={model} score={det.score[0]:.2f} box={box}")
+
+
+# --------------------------------------------------------------------------- geometry
+
+def face_center(name: str) -> tuple[float, float]:
+    x, y, w, h = SOURCE_BOXES[name]
+    return x + w / 2.0, y + h / 2.0
+
+
+def face_affine(name: str, face_w: float, cx: float, cy: float, mirror: bool = False) -> np.ndarray:
+    """2x3 matrix that maps photo ``name`` so its face box is ``face_w`` px wide, centred at (cx, cy)."""
+    sx, sy = face_center(name)
+    s = face_w / SOURCE_BOXES[name][2]
+    fx = -s if mirror else s
+    return np.array([[fx, 0.0, cx - fx * sx], [0.0, s, cy - s * sy]], dtype=np.float64)
+
+
+def map_box(name: str, m: np.ndarray) -> list[float]:
+    """Source face box of ``name`` through affine ``m``, as an axis-aligned [x, y, w, h]."""
+    x, y, w, h = SOURCE_BOXES[name]
+    pts = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], dtype=np.float64)
+    out = pts @ m.T
+    x0, y0 = out.min(axis=0)
+    x1, y1 = out.max(axis=0)
+    return [round(float(x0), 1), round(float(y0), 1), round(float(x1 - x0), 1), round(float(y1 - y0), 1)]
+
+
+def warp(src: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Warp ``src`` by ``m`` into a (width, height) frame, pre-smoothing when shrinking."""
+    scale = math.hypot(m[0, 0], m[1, 0])
+    if scale < 0.9:  # anti-alias: blur the source to roughly the output sampling rate
+        sigma = 0.5 * (1.0 / scale - 1.0) + 0.3
+        src = cv2.GaussianBlur(src, (0, 0), sigma)
+    return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+
+
+def wave(i: int, period: float, phase: float = 0.0) -> float:
+    return math.sin(2.0 * math.pi * i / period + phase)
+
+
+def grow(box: list[float], frac: float) -> tuple[int, int, int, int]:
+    """Integer rectangle (x0, y0, x1, y1) of ``box`` grown by ``frac`` of its size on each side."""
+    x, y, w, h = box
+    return (int(math.floor(x - frac * w)), int(math.floor(y - frac * h)),
+            int(math.ceil(x + w + frac * w)), int(math.ceil(y + h + frac * h)))
+
+
+# --------------------------------------------------------------------------- clips
+
+def make_astronaut_motion(src: dict[str, np.ndarray]):
+    """640x480, 120 frames: face 0-59, no face 60-89, face back 90-119."""
+    size = (640, 480)
+    n = 120
+    for i in range(n):
+        faces = []
+        if i < 60 or i >= 90:
+            # slow zoom: face 190..270 px wide (about 40-56% of the frame height) and pan
+            face_w = 230.0 + 40.0 * wave(i, 120.0, -math.pi / 2)
+            cx = 320.0 + 70.0 * wave(i, 150.0)
+            cy = 235.0 + 25.0 * wave(i, 110.0, 0.7)
+            m = face_affine("astronaut", face_w, cx, cy)
+            frame = warp(src["astronaut"], m, size)
+            faces.append({"name": "astronaut", "box": map_box("astronaut", m)})
+        else:
+            # no face: slow pan over the lower right of the same photo (orange suit, name tag,
+            # helmet) -- rows below 295 of the source, far below the chin (y ~ 180). (The mission
+            # patch further left is taken for a face by the short-range model, score ~0.6.)
+            s = 2.3
+            ox = 234.0 - 0.6 * (i - 60)  # source x shown at the left edge
+            oy = 295.0
+            m = np.array([[s, 0.0, -s * ox], [0.0, s, -s * oy]], dtype=np.float64)
+            frame = warp(src["astronaut"], m, size)
+        yield frame, faces
+
+
+def make_two_faces(src: dict[str, np.ndarray]):
+    """640x360, 90 frames: astronaut in the left half, Hopper in the right half."""
+    size = (640, 360)
+    w, h = size
+    half = w // 2
+    n = 90
+    for i in range(n):
+        frame = np.empty((h, w, 3), np.uint8)
+        faces = []
+        layout = [
+            # name, face width, centre x, centre y, hidden frames, x range of its half
+            # (centres kept high enough that the photo covers the top of the frame)
+            ("astronaut", 125.0 + 6.0 * wave(i, 90.0), 160.0 + 30.0 * wave(i, 90.0),
+             160.0 + 15.0 * wave(i, 75.0, 1.0), range(50, 80), (0, half)),
+            ("hopper", 140.0 + 6.0 * wave(i, 80.0, 2.0), 480.0 + 30.0 * wave(i, 85.0, 2.5),
+             160.0 + 8.0 * wave(i, 70.0, 0.3), range(30, 33), (half, w)),
+        ]
+        for name, face_w, cx, cy, hidden, (x0, x1) in layout:
+            m = face_affine(name, face_w, cx, cy)
+            frame[:, x0:x1] = warp(src[name], m, size)[:, x0:x1]
+            box = map_box(name, m)
+            if i in hidden:
+                # opaque grey occluder over the face, grown by 35% per side, kept in its half
+                gx0, gy0, gx1, gy1 = grow(box, 0.35)
+                cv2.rectangle(frame, (max(gx0, x0), max(gy0, 0)),
+                              (min(gx1, x1 - 1), min(gy1, h - 1)), GREY, thickness=-1)
+            else:
+                faces.append({"name": name, "box": box})
+        yield frame, faces
+
+
+def make_three_faces(src: dict[str, np.ndarray]):
+    """640x480, 90 frames: three faces of ~30%, ~20% and ~10% of the frame width."""
+    size = (640, 480)
+    n = 90
+    for i in range(n):
+        frame = np.empty((480, 640, 3), np.uint8)
+        faces = []
+        tiles = [
+            # name, source photo, mirror, face width, centre, tile (x0, y0, x1, y1)
+            ("astronaut", "astronaut", False, 192.0 + 6.0 * wave(i, 90.0),
+             (170.0 + 20.0 * wave(i, 90.0), 215.0 + 15.0 * wave(i, 70.0, 1.0)), (0, 0, 340, 480)),
+            ("hopper", "hopper", False, 128.0 + 4.0 * wave(i, 80.0, 1.0),
+             (490.0 + 18.0 * wave(i, 85.0, 2.0), 125.0 + 12.0 * wave(i, 75.0)), (340, 0, 640, 250)),
+            # small face: 66-70 px (10.3-10.9% of the width). At 62-65 px MediaPipe's full-range
+            # model lost it in a few frames (scores drop from ~0.8 to nothing); 68 px keeps every
+            # frame above 0.6. The short-range model does not find faces this small at all.
+            ("astronaut_small", "astronaut", True, 68.0 + 2.0 * wave(i, 90.0, 0.5),
+             (490.0 + 20.0 * wave(i, 80.0, 3.0), 355.0 + 10.0 * wave(i, 65.0, 1.5)), (340, 250, 640, 480)),
+        ]
+        for name, photo, mirror, face_w, (cx, cy), (x0, y0, x1, y1) in tiles:
+            m = face_affine(photo, face_w, cx, cy, mirror=mirror)
+            frame[y0:y1, x0:x1] = warp(src[photo], m, size)[y0:y1, x0:x1]
+            faces.append({"name": name, "box": map_box(photo, m)})
+        yield frame, faces
+
+
+CLIPS = {
+    "astronaut_motion.mp4": (make_astronaut_motion, (640, 480), 120,
+                             "Astronaut face with slow pan and zoom; no face in frames 60-89."),
+    "two_faces.mp4": (make_two_faces, (640, 360), 90,
+                      "Astronaut (left half) and Hopper (right half) drifting; Hopper hidden by a "
+                      "grey patch in frames 30-32, astronaut hidden in frames 50-79."),
+    "three_faces.mp4": (make_three_faces, (640, 480), 90,
+                        "Three faces at once: astronaut ~30%, Hopper ~20% and mirrored "
+                        "astronaut_small ~10% of the frame width (66-70 px face)."),
+}
+
+
+def visible_ranges(frames: list[dict]) -> dict[str, list[list[int]]]:
+    """Per face name, inclusive [first, last] frame ranges where it is visible."""
+    out: dict[str, list[list[int]]] = {}
+    for rec in frames:
+        i = rec["index"]
+        for face in rec["faces"]:
+            ranges = out.setdefault(face["name"], [])
+            if ranges and ranges[-1][1] == i - 1:
+                ranges[-1][1] = i
+            else:
+                ranges.append([i, i])
+    return out
+
+
+def write_clip(path: Path, maker, size, n, src) -> list[dict]:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC), FPS, size)
+    if not writer.isOpened():
+        raise SystemExit(f"cannot open VideoWriter for {path}")
+    frames = []
+    count = 0
+    try:
+        for i, (frame, faces) in enumerate(maker(src)):
+            assert frame.shape == (size[1], size[0], 3), frame.shape
+            writer.write(frame)
+            frames.append({"index": i, "faces": faces})
+            count += 1
+    finally:
+        writer.release()
+    assert count == n, (path, count, n)
+    return frames
+
+
+def dump_truth(truth: dict) -> str:
+    """JSON text of ``truth`` with one line per frame and number lists kept on one line."""
+    frames = {}
+    for name, clip in truth["clips"].items():
+        frames[name] = clip["frames"]
+        clip["frames"] = f"@@FRAMES {name}@@"
+    text = json.dumps(truth, indent=1)
+    for name, recs in frames.items():
+        body = ",\n    ".join(json.dumps(r, separators=(", ", ": ")) for r in recs)
+        text = text.replace(f'"@@FRAMES {name}@@"', "[\n    " + body + "\n   ]")
+        truth["clips"][name]["frames"] = recs
+    # collapse innermost lists of numbers ([x, y, w, h] boxes, [first, last] ranges)
+    text = re.sub(r"\[\s*(-?[\d.]+(?:,\s*-?[\d.]+)*)\s*\]",
+                  lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]", text)
+    return text + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    root = Path(__file__).resolve().parents[1]
+    parser.add_argument("--out", type=Path, default=root / "tests" / "fixtures",
+                        help="fixtures folder (default: tests/fixtures of this repository)")
+    parser.add_argument("--measure", action="store_true",
+                        help="only print MediaPipe face boxes of the source photos and exit")
+    parser.add_argument("--dump-frames", type=Path, default=None,
+                        help="also write every clip's frames as PNG into this folder (for inspection)")
+    args = parser.parse_args(argv)
+
+    if args.measure:
+        measure_sources()
+        return 0
+
+    src = load_sources()
+    images = args.out / "images"
+    clips = args.out / "clips"
+    images.mkdir(parents=True, exist_ok=True)
+    clips.mkdir(parents=True, exist_ok=True)
+
+    if not cv2.imwrite(str(images / "astronaut.png"), src["astronaut"]):  # BGR -> RGB file
+        raise SystemExit("cannot write astronaut.png")
+    shutil.copyfile(hopper_path(), images / "grace_hopper.jpg")
+
+    truth = {
+        "_about": ("Ground truth of the affect-live test clips, made by tools/make_fixtures.py. "
+                   "Boxes are [x, y, w, h] in pixels: the MediaPipe short-range face box of the "
+                   "source photo mapped through the affine warp of each frame. 'frames' lists, "
+                   "for every frame index, the faces that are visible; 'visible' gives "
+                   "inclusive [first, last] frame ranges per face name."),
+        "source_boxes": {k: list(v) for k, v in SOURCE_BOXES.items()},
+        "clips": {},
+    }
+    for name, (maker, size, n, description) in CLIPS.items():
+        path = clips / name
+        frames = write_clip(path, maker, size, n, src)
+        truth["clips"][name] = {
+            "description": description,
+            "width": size[0],
+            "height": size[1],
+            "fps": FPS,
+            "frame_count": n,
+            "fourcc": FOURCC,
+            "visible": visible_ranges(frames),
+            "frames": frames,
+        }
+        print(f"{path.relative_to(args.out)}: {n} frames {size[0]}x{size[1]}, "
+              f"{os.path.getsize(path) / 1e6:.2f} MB")
+        if args.dump_frames is not None:
+            d = args.dump_frames / Path(name).stem
+            d.mkdir(parents=True, exist_ok=True)
+            for i, (frame, _) in enumerate(maker(src)):
+                cv2.imwrite(str(d / f"{i:03d}.png"), frame)
+
+    with open(clips / "clips.json", "w", encoding="utf-8") as f:
+        f.write(dump_truth(truth))
+    print(f"clips/clips.json written; images in {images}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
