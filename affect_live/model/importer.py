@@ -70,7 +70,7 @@ def wrap_classifier(model: Any) -> Any:
         probabilities = keras.layers.Softmax(name="to_probabilities")(probabilities)
     features = keras.layers.Identity(name="features")(features)
     probabilities = keras.layers.Identity(name="probabilities")(probabilities)
-    return keras.Model(model.inputs, {"features": features, "probabilities": probabilities}, name=f"{model.name}_wrapped")
+    return keras.Model(model.inputs[0], {"features": features, "probabilities": probabilities}, name=f"{model.name}_wrapped")
 
 
 def import_weights(

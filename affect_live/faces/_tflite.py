@@ -1,0 +1,93 @@
+"""Locate MediaPipe's bundled face models and open them with a TFLite interpreter.
+
+The face models ship inside the pinned mediapipe wheel (0.10.21), so everything here works
+offline. The models are run directly through a TFLite interpreter instead of MediaPipe's
+graphs: the graphs add 2-3 ms of per-call overhead on this CPU, and the Tasks API cannot load
+the full-range detector at all (its graph hard-codes the short-range anchor count).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+FACE_DETECTION_SHORT = "face_detection/face_detection_short_range.tflite"
+FACE_DETECTION_FULL = "face_detection/face_detection_full_range_sparse.tflite"
+FACE_LANDMARK = "face_landmark/face_landmark.tflite"
+
+
+def bundled_model_path(relative: str) -> Path:
+    """Path of a model inside the installed mediapipe package's ``modules`` folder.
+
+    Uses ``find_spec`` so that locating the file does not import mediapipe (which would
+    import TensorFlow and start MediaPipe's logging).
+    """
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("mediapipe is not installed; its bundled face models are needed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "modules" / relative
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: mediapipe 0.10.21 bundles it, releases from 0.10.30 on do not"
+        )
+    return path
+
+
+def _interpreter_class() -> Any:
+    # ai-edge-litert is the successor of tf.lite.Interpreter (same speed); prefer it when a
+    # user has it, otherwise fall back to the TensorFlow that the project pins anyway.
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
+
+        return Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+
+
+class TfliteModel:
+    """One TFLite model with a single float32 image input, invoked from one thread only."""
+
+    def __init__(self, path: Path, num_threads: int = 1) -> None:
+        with warnings.catch_warnings():
+            # tf.lite.Interpreter warns that it moves to ai-edge-litert in TF 2.20.
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._interpreter = _interpreter_class()(
+                model_path=str(path), num_threads=max(1, int(num_threads))
+            )
+        self._interpreter.allocate_tensors()
+        inp = self._interpreter.get_input_details()[0]
+        self._input_index: int = inp["index"]
+        self.input_shape: tuple[int, ...] = tuple(int(v) for v in inp["shape"])
+        self.outputs: list[dict[str, Any]] = self._interpreter.get_output_details()
+        self.path = path
+        logger.debug("loaded %s input %s (%d threads)", path.name, self.input_shape, num_threads)
+
+    def output_index(self, last_dim: int) -> int:
+        """Index of the output tensor whose last dimension is ``last_dim``."""
+        for out in self.outputs:
+            if int(out["shape"][-1]) == last_dim:
+                return int(out["index"])
+        raise KeyError(f"{self.path.name} has no output with last dimension {last_dim}")
+
+    def run(self, tensor: np.ndarray) -> None:
+        """Set the input (batch of one, float32) and invoke; read outputs with ``get``."""
+        self._interpreter.set_tensor(self._input_index, tensor)
+        self._interpreter.invoke()  # releases the GIL: other threads keep running
+
+    def get(self, index: int) -> np.ndarray:
+        """A copy of output tensor ``index`` from the last ``run``."""
+        return self._interpreter.get_tensor(index)
+
+    def close(self) -> None:
+        """Drop the interpreter so its buffers are freed."""
+        self._interpreter = None
