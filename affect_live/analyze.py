@@ -15,7 +15,7 @@ from affect_live import __version__
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.recording import CSV_COLUMNS, CsvRecorder, RecordingError, now_iso, package_versions, sidecar_path, write_sidecar
-from affect_live.sources import open_source
+from affect_live.sources import FrameSource, open_source
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def model_summary(engine: AffectEngine) -> dict[str, Any]:
 
 
 def analyze_source(
-    spec: str,
+    spec: str | FrameSource,
     csv_path: Path,
     engine: AffectEngine,
     settings: PipelineSettings,
@@ -77,7 +77,7 @@ def analyze_source(
     outcome = AnalysisOutcome(csv_path=csv_path, status="failed")
     sidecar = sidecar_path(csv_path)
     try:
-        source = open_source(spec)
+        source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
         outcome.message = str(exc)
         return outcome
@@ -105,7 +105,7 @@ def analyze_source(
     clock = StageClock()
     started = time.perf_counter()
     bar = tqdm(
-        total=source.info.frame_count, unit="frame", desc=Path(str(spec)).name or str(spec), disable=quiet, leave=True, dynamic_ncols=True
+        total=source.info.frame_count, unit="frame", desc=Path(source.info.name).name or source.info.name, disable=quiet, leave=True, dynamic_ncols=True
     )
     try:
         for result in pipeline.results():

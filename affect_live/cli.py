@@ -30,11 +30,14 @@ class UserError(Exception):
         self.status = status
 
 
-def _quiet_native_logs() -> None:
-    """TensorFlow and MediaPipe print pages of C++ start-up logs; keep the terminal readable."""
+def quiet_native_logs() -> None:
+    """TensorFlow, MediaPipe, OpenCV and FFmpeg print C++ logs to the terminal; our own
+    messages say what matters in one line. Must run before those libraries are imported."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 
 def _positive_int(text: str) -> int:
@@ -109,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    _quiet_native_logs()
+    if args.verbose < 2:
+        quiet_native_logs()
     configure_logging(args.verbose)
     from affect_live import commands
 

@@ -115,7 +115,7 @@ def _open_failure(name: str, kind: str) -> str:
         return f"camera {name} could not be opened (no camera, or it is in use)"
     if kind == "stream":
         return f"stream {name} could not be opened"
-    return f"{name} is not a video OpenCV can read"
+    return f"{name} is not a video OpenCV can read (unsupported format or damaged file)"
 
 
 def _natural_key(path: Path) -> list[object]:

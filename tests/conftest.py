@@ -6,9 +6,10 @@ import json
 import os
 from pathlib import Path
 
-# Before TensorFlow, MediaPipe or Qt are imported anywhere.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("GLOG_minloglevel", "2")
+from affect_live.cli import quiet_native_logs  # noqa: E402  (imports nothing heavy)
+
+# Before TensorFlow, MediaPipe, OpenCV or Qt are imported anywhere.
+quiet_native_logs()
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest  # noqa: E402

@@ -27,8 +27,8 @@ def tensorflow_device() -> str:
 
 
 @contextlib.contextmanager
-def _quiet_native_output() -> Iterator[None]:
-    """Silence the converter, which prints pages to stdout and stderr from C++ and Python."""
+def quiet_native_output() -> Iterator[None]:
+    """Silence TensorFlow's converter and interpreter, which print pages from C++ and Python."""
     saved = [os.dup(1), os.dup(2)]
     with open(os.devnull, "w") as devnull:
         try:
@@ -47,7 +47,7 @@ def _quiet_native_output() -> Iterator[None]:
 def keras_to_tflite(model: Any) -> bytes:
     import tensorflow as tf
 
-    with _quiet_native_output():
+    with quiet_native_output():
         return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
@@ -65,9 +65,9 @@ class CompiledModel:
             self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
             self._runner = None
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-                interpreter = tf.lite.Interpreter(model_content=keras_to_tflite(model), num_threads=num_threads)
+            content = keras_to_tflite(model)
+            with quiet_native_output():  # deprecation notice, "Created XNNPACK delegate" line
+                interpreter = tf.lite.Interpreter(model_content=content, num_threads=num_threads)
             self._runner = interpreter.get_signature_runner()
             (self._input_name,) = self._runner.get_input_details().keys()
             self._interpreter = interpreter  # the runner needs it alive

@@ -1,0 +1,105 @@
+"""`affect-live bench`: end-to-end speed, per-stage milliseconds and memory on the fixture clips.
+
+Runs the real pipeline (decode, detect, align, model, heads, CSV write) exactly as `analyze`
+does, on clips looped to the requested length, and reports what the sidecar timing says.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from affect_live.analyze import analyze_source
+from affect_live.model.bundle import LoadedBundle
+from affect_live.model.engine import AffectEngine
+from affect_live.pipeline import PipelineSettings
+from affect_live.recording import sidecar_path
+from affect_live.sources import FrameSource, SourceInfo
+from affect_live.types import Frame
+
+CLIPS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "clips"
+STAGES = ("decode", "detect", "align", "model", "heads", "write")
+
+
+class LoopingVideo(FrameSource):
+    """A clip (or its first `loop_frames`) played again and again, decoded every time."""
+
+    def __init__(self, path: Path, total_frames: int, loop_frames: int | None = None) -> None:
+        self._capture = cv2.VideoCapture(str(path))
+        self._loop = loop_frames or int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._total = total_frames
+        fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        width, height = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.info = SourceInfo(path.name, "video", fps, total_frames, width, height)
+
+    def frames(self) -> Iterator[Frame]:
+        for index in range(self._total):
+            if index % self._loop == 0:
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._capture.read()
+            if not ok:
+                return
+            yield Frame(index, index / self.info.fps, image)
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    label: str
+    clip: str
+    loop_frames: int | None  # frames of the clip that show the wanted number of faces
+
+
+CASES = (
+    BenchCase("1 face", "astronaut_motion.mp4", 60),  # frames 0-59 show one face
+    BenchCase("3 faces", "three_faces.mp4", None),
+)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure(bundle: LoadedBundle, case: BenchCase, frames: int, out_dir: Path) -> dict:
+    engine = AffectEngine(bundle)
+    source = LoopingVideo(CLIPS / case.clip, frames, case.loop_frames)
+    csv_path = out_dir / f"{case.clip}.{frames}.csv"
+    outcome = analyze_source(source, csv_path, engine, PipelineSettings(), quiet=True)
+    meta = json.loads(sidecar_path(csv_path).read_text())
+    stage = meta["timing"]["stage_ms_mean"]
+    faces_per_frame = outcome.rows / max(outcome.frames, 1)
+    return {
+        "case": case.label,
+        "clip": case.clip,
+        "frames": outcome.frames,
+        "faces_per_frame": round(faces_per_frame, 2),
+        "fps": meta["timing"]["fps"],
+        "stage_ms": {name: stage.get(name, 0.0) for name in STAGES},
+        "model_ms_per_face": round(stage.get("model", 0.0) / max(faces_per_frame, 1e-9), 3),
+        "device": engine.info.device,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 3000) -> int:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="affect-live-bench-") as tmp:
+        for case in CASES:
+            results.append(measure(bundle, case, frames, Path(tmp)))
+        results.append(measure(bundle, CASES[0], long_frames, Path(tmp)) | {"case": f"1 face, {long_frames} frames"})
+    header = f"{'case':<22}{'fps':>8}{'faces':>7}" + "".join(f"{s:>8}" for s in STAGES) + f"{'ms/face':>9}{'peak RSS':>10}"
+    print(f"affect-live bench ({bundle.manifest.name}, {results[0]['device']}); stage columns are ms per frame")
+    print(header)
+    for r in results:
+        stages = "".join(f"{r['stage_ms'][s]:>8.2f}" for s in STAGES)
+        print(f"{r['case']:<22}{r['fps']:>8.1f}{r['faces_per_frame']:>7.2f}{stages}{r['model_ms_per_face']:>9.3f}{r['peak_rss_mb']:>8.0f}MB")
+    print(json.dumps(results))
+    return 0

@@ -1,0 +1,111 @@
+"""The per-frame face stage the capture thread runs: detect, keep the largest faces, track,
+crop."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from affect_live.faces.align import CropStyle, make_crop
+from affect_live.faces.detector import FaceDetector
+from affect_live.faces.landmarks import FiveLandmarks
+from affect_live.faces.tracker import FaceTracker
+from affect_live.types import Frame, TrackedFace
+
+logger = logging.getLogger(__name__)
+
+
+class FaceStage:
+    """Turns a ``Frame`` into tracked faces with model-ready crops.
+
+    ``process``, ``reset`` and ``close`` must be called from one thread (the capture thread):
+    the TFLite interpreters are not thread-safe. ``set_max_faces`` and ``set_style`` may be
+    called from another thread (the UI); they only replace an attribute that ``process``
+    reads once per frame.
+    """
+
+    def __init__(
+        self,
+        style: CropStyle,
+        max_faces: int = 4,
+        min_score: float = 0.5,
+        max_missed: int = 10,
+    ) -> None:
+        self._detector: FaceDetector | None = FaceDetector(min_score=min_score)
+        self._tracker = FaceTracker(max_missed=max_missed)
+        self._landmarks: FiveLandmarks | None = None
+        self._style = style
+        self._max_faces = 1
+        self.set_max_faces(max_faces)
+
+    @property
+    def style(self) -> CropStyle:
+        return self._style
+
+    @property
+    def max_faces(self) -> int:
+        return self._max_faces
+
+    def set_max_faces(self, n: int) -> None:
+        """Analyse at most ``n`` faces per frame (the largest ones)."""
+        if int(n) < 1:
+            raise ValueError(f"max_faces must be >= 1, got {n}")
+        self._max_faces = int(n)
+
+    def set_style(self, style: CropStyle) -> None:
+        """Switch the crop (a different model was loaded); applies from the next frame."""
+        self._style = style
+
+    def process(
+        self, frame: Frame
+    ) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
+        """Faces of one frame: (tracked faces, ids whose tracks ended, stage times in ms).
+
+        Faces come largest first. "detect" covers detection and tracking, "align" the
+        landmarks (aligned styles only) and the crops.
+        """
+        if self._detector is None:
+            raise RuntimeError("FaceStage is closed")
+        style, max_faces = self._style, self._max_faces  # one consistent read per frame
+        image = frame.image
+
+        start = time.perf_counter()
+        detections = self._detector.detect(image)[:max_faces]
+        assigned, ended = self._tracker.update(detections)
+        detected = time.perf_counter()
+
+        landmarks = None
+        if style.kind == "aligned":
+            if self._landmarks is None:  # created here, on the thread that will use it
+                self._landmarks = FiveLandmarks()
+            landmarks = self._landmarks
+        faces = tuple(
+            TrackedFace(
+                face_id=face_id,
+                detection=detection,
+                crop=make_crop(image, detection, style, landmarks),
+                new_track=is_new,
+            )
+            for face_id, detection, is_new in assigned
+        )
+        aligned = time.perf_counter()
+        timings = {"detect": (detected - start) * 1e3, "align": (aligned - detected) * 1e3}
+        return faces, tuple(ended), timings
+
+    def reset(self) -> tuple[int, ...]:
+        """Forget all tracks (a new source or a seek); returns the ids that ended."""
+        return tuple(self._tracker.reset())
+
+    def close(self) -> None:
+        """Free the models; ``process`` raises afterwards."""
+        if self._detector is not None:
+            self._detector.close()
+        if self._landmarks is not None:
+            self._landmarks.close()
+        self._detector = self._landmarks = None
+
+    def __enter__(self) -> FaceStage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
