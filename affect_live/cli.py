@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from affect_live import __version__
+from affect_live.native_logs import quiet_native_logs
 
 log = logging.getLogger("affect_live")
 
@@ -28,16 +28,6 @@ class UserError(Exception):
     def __init__(self, message: str, status: int = EXIT_BAD_INPUT) -> None:
         super().__init__(message)
         self.status = status
-
-
-def quiet_native_logs() -> None:
-    """TensorFlow, MediaPipe, OpenCV and FFmpeg print C++ logs to the terminal; our own
-    messages say what matters in one line. Must run before those libraries are imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 
 def _positive_int(text: str) -> int:

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from affect_live.cli import quiet_native_logs  # noqa: E402  (imports nothing heavy)
+from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports nothing heavy)
 
 # Before TensorFlow, MediaPipe, OpenCV or Qt are imported anywhere.
 quiet_native_logs()

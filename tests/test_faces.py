@@ -227,13 +227,17 @@ def test_aligned_crop_puts_eyes_on_template(detector, landmarks, photo):
     eye_error = np.linalg.norm(mapped[:2] - ALIGNED_TEMPLATE_112[:2], axis=1)
     assert eye_error.max() < 4.0, eye_error
 
-    # Independently: find the face again in the crop itself.
     crop = crop_aligned(image, points, size)
     assert crop.shape == (112, 112, 3) and crop.dtype == np.uint8
-    found = detector.detect(crop)
+    # Independently: find the face again in an aligned crop (zoomed out, as the detector
+    # wants some context around a face) and compare its eyes with the template's.
+    wide_size, margin = (224, 224), 1.0
+    wide = crop_aligned(image, points, wide_size, margin=margin)
+    found = detector.detect(wide)
     assert len(found) == 1
-    again = landmarks.locate(crop, found[0])
-    assert np.linalg.norm(again[:2] - ALIGNED_TEMPLATE_112[:2], axis=1).max() < 4.5
+    again = landmarks.locate(wide, found[0])
+    template = aligned_template(wide_size, margin)
+    assert np.linalg.norm(again[:2] - template[:2], axis=1).max() < 4.5
 
 
 def test_aligned_template_scales_with_size():
@@ -245,15 +249,25 @@ def test_aligned_template_scales_with_size():
     assert np.allclose(zoomed_out, 56 + (ALIGNED_TEMPLATE_112 - 56) / 2)
 
 
-def test_box_crop_matches_plain_resize_and_keeps_bgr(detector):
+def test_box_crop_matches_plain_resize_and_keeps_bgr():
     image = read_photo("astronaut.png")
-    # An integer square box: the same crop by slicing + cv2.resize.
-    box = (170.0, 60.0, 120.0, 120.0)
-    for size, interp in (((64, 64), cv2.INTER_AREA), ((200, 200), cv2.INTER_LINEAR)):
-        crop = crop_box(image, box, size, margin=0.0)
-        assert crop.shape == (size[1], size[0], 3) and crop.dtype == np.uint8
-        plain = cv2.resize(image[60:180, 170:290], size, interpolation=interp)
-        assert np.abs(crop.astype(int) - plain).mean() < 2.0
+
+    def crop_and_plain(x: int, y: int, side: int, size: int, interp: int):
+        crop = crop_box(image, (float(x), float(y), float(side), float(side)), (size, size))
+        assert crop.shape == (size, size, 3) and crop.dtype == np.uint8
+        plain = cv2.resize(image[y : y + side, x : x + side], (size, size), interpolation=interp)
+        return crop.astype(int), plain
+
+    # Integer boxes and scales: the same pixels as slicing + cv2.resize.
+    crop, plain = crop_and_plain(96, 32, 384, 96, cv2.INTER_AREA)  # 4x smaller
+    assert np.abs(crop - plain).mean() < 0.5
+    crop, plain = crop_and_plain(170, 60, 100, 200, cv2.INTER_LINEAR)  # 2x larger
+    assert np.abs(crop - plain).mean() < 0.5
+    # A 4.7x reduction: area-filtered, so far closer to INTER_AREA than bilinear sampling.
+    crop, plain = crop_and_plain(100, 40, 300, 64, cv2.INTER_AREA)
+    bilinear = cv2.warpAffine(image, box_matrix((100, 40, 300, 300), (64, 64)), (64, 64))
+    assert np.abs(crop - plain).mean() < 0.7 * np.abs(bilinear.astype(int) - plain).mean()
+
     # A rectangular box: square side from its long edge, output size (width, height).
     crop = crop_box(image, (200.0, 100.0, 60.0, 100.0), (96, 112), margin=0.0)
     assert crop.shape == (112, 96, 3)
@@ -283,8 +297,9 @@ def test_box_matrix_maps_box_onto_crop():
     matrix = box_matrix((10.0, 30.0, 40.0, 80.0), (112, 112), margin=0.5)
     side = 80 * 1.5
     corners = np.array([[30 - side / 2, 70 - side / 2], [30 + side / 2, 70 + side / 2]])
-    # Continuous corners land on the crop's outer edges (-0.5 and 111.5 in pixel centres).
-    mapped = corners @ matrix[:, :2].T + matrix[:, 2]
+    # The matrix works on pixel indices (pixel centres at integers): the continuous corners
+    # (index - 0.5) land on the crop's outer edges, -0.5 and 111.5.
+    mapped = (corners - 0.5) @ matrix[:, :2].T + matrix[:, 2]
     assert np.allclose(mapped, [[-0.5, -0.5], [111.5, 111.5]])
 
 

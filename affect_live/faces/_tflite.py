@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from affect_live.native_logs import quiet_native_output
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +58,12 @@ class TfliteModel:
     """One TFLite model with a single float32 image input, invoked from one thread only."""
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns that it moves to ai-edge-litert in TF 2.20.
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
+        # Quiet: a notice that tf.lite moves to ai-edge-litert, and the XNNPACK delegate line.
+        with quiet_native_output():
             self._interpreter = _interpreter_class()(
                 model_path=str(path), num_threads=max(1, int(num_threads))
             )
-        self._interpreter.allocate_tensors()
+            self._interpreter.allocate_tensors()
         inp = self._interpreter.get_input_details()[0]
         self._input_index: int = inp["index"]
         self.input_shape: tuple[int, ...] = tuple(int(v) for v in inp["shape"])

@@ -3,9 +3,10 @@
 Each crop is a single ``cv2.warpAffine`` from the frame to the crop (sub-pixel exact, with a
 black border where the crop leaves the frame, like face-api's zero padding). OpenCV's
 warpAffine has no area filter (it silently turns INTER_AREA into INTER_LINEAR), so when the
-crop shrinks the face, the region it needs is first reduced with ``cv2.resize(INTER_AREA)``
-to the crop's scale and the warp matrix is adjusted; this avoids the aliasing that plain
-bilinear sampling gives at the 2-4x reductions of a large face down to 112 px.
+crop shrinks the face 2x or more, the region it needs is first block-averaged with
+``cv2.resize(INTER_AREA)`` by the integer part of the reduction and the warp matrix adjusted;
+this avoids the aliasing that plain bilinear sampling gives at the 2-5x reductions of a large
+face down to 112 px.
 """
 
 from __future__ import annotations
@@ -35,9 +36,6 @@ ALIGNED_TEMPLATE_112 = np.array(
     dtype=np.float64,
 )
 
-_SHRINK_PREFILTER_BELOW = 0.95  # scale (crop px per frame px) under which INTER_AREA is used
-
-
 @dataclass(frozen=True)
 class CropStyle:
     """The crop a model was trained on (stated by its weight bundle).
@@ -62,32 +60,40 @@ class CropStyle:
 
 def warp_to_crop(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``cv2.warpAffine(image, matrix, size)`` with a black border, area-filtered when the
-    matrix shrinks the image (see the module docstring)."""
+    matrix shrinks the image 2x or more (see the module docstring).
+
+    The area filter is an exact k x k block average (k = floor(1 / scale)) of the region the
+    crop needs, on a block grid aligned with the crop's top-left corner; the warp then does
+    the remaining reduction of less than 2x, where bilinear sampling does not alias. Compared
+    with cv2.resize(INTER_AREA) on integer boxes this is as close as a plain warp at small
+    reductions and 2x closer at 4-5x, for ~0.1-0.2 ms.
+    """
     width, height = int(size[0]), int(size[1])
     matrix = np.asarray(matrix, dtype=np.float64)
     scale = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
-    if scale < _SHRINK_PREFILTER_BELOW:
+    k = int(math.floor(1.0 / scale + 1e-6)) if scale > 0 else 1
+    if k >= 2:
         inverse = cv2.invertAffineTransform(matrix)
-        corners = np.array([[-0.5, -0.5], [width, -0.5], [-0.5, height], [width, height]])
-        src = corners @ inverse[:, :2].T + inverse[:, 2]
-        pad = 2.0 + 2.0 / scale  # a few crop pixels of slack for the bilinear kernel
+        right, bottom = width - 0.5, height - 0.5
+        corners = np.array([[-0.5, -0.5], [right, -0.5], [-0.5, bottom], [right, bottom]])
+        src = corners @ inverse[:, :2].T + inverse[:, 2] + 0.5  # continuous frame coordinates
+        reach = 2 * k + 2  # slack for the bilinear kernel on the reduced image
         img_h, img_w = image.shape[:2]
-        x0 = max(int(math.floor(src[:, 0].min() - pad)), 0)
-        y0 = max(int(math.floor(src[:, 1].min() - pad)), 0)
-        x1 = min(int(math.ceil(src[:, 0].max() + pad)), img_w)
-        y1 = min(int(math.ceil(src[:, 1].max() + pad)), img_h)
-        if x1 <= x0 or y1 <= y0:  # the crop lies entirely outside the frame
+        # Block origins on the grid of the crop's corner, moved inside the frame by whole blocks.
+        x0 = round(src[0, 0]) - k * math.ceil((src[0, 0] - src[:, 0].min() + reach) / k)
+        y0 = round(src[0, 1]) - k * math.ceil((src[0, 1] - src[:, 1].min() + reach) / k)
+        x0 += k * math.ceil(-x0 / k) if x0 < 0 else 0
+        y0 += k * math.ceil(-y0 / k) if y0 < 0 else 0
+        nx = (min(math.ceil(src[:, 0].max() + reach), img_w) - x0) // k
+        ny = (min(math.ceil(src[:, 1].max() + reach), img_h) - y0) // k
+        if nx < 1 or ny < 1:  # the crop lies (almost) entirely outside the frame
             return np.zeros((height, width, 3), dtype=np.uint8)
-        small_w = max(1, round((x1 - x0) * scale))
-        small_h = max(1, round((y1 - y0) * scale))
-        small = cv2.resize(image[y0:y1, x0:x1], (small_w, small_h), interpolation=cv2.INTER_AREA)
-        fx, fy = small_w / (x1 - x0), small_h / (y1 - y0)
-        # frame pixel = (small pixel + 0.5) / f - 0.5 + origin; fold that into the matrix.
-        linear = matrix[:, :2] @ np.diag([1.0 / fx, 1.0 / fy])
-        offset = matrix[:, 2] + matrix[:, :2] @ np.array(
-            [0.5 / fx - 0.5 + x0, 0.5 / fy - 0.5 + y0]
+        small = cv2.resize(
+            image[y0 : y0 + ny * k, x0 : x0 + nx * k], (nx, ny), interpolation=cv2.INTER_AREA
         )
-        image, matrix = small, np.hstack([linear, offset[:, None]])
+        # Reduced pixel j is the mean of frame pixels x0 + k*j .. x0 + k*j + k - 1.
+        offset = matrix[:, 2] + matrix[:, :2] @ np.array([x0 + (k - 1) / 2, y0 + (k - 1) / 2])
+        image, matrix = small, np.hstack([matrix[:, :2] * k, offset[:, None]])
     return cv2.warpAffine(
         image,
         matrix,

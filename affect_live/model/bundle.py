@@ -8,7 +8,6 @@ bundle is validated; any problem raises `BundleError` with a one-line message.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os

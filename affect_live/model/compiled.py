@@ -7,14 +7,12 @@ converted here from the validated Keras model, never read from a weight file.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from affect_live.native_logs import quiet_native_output
 
 log = logging.getLogger(__name__)
 
@@ -24,24 +22,6 @@ def tensorflow_device() -> str:
     import tensorflow as tf
 
     return "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-
-
-@contextlib.contextmanager
-def quiet_native_output() -> Iterator[None]:
-    """Silence TensorFlow's converter and interpreter, which print pages from C++ and Python."""
-    saved = [os.dup(1), os.dup(2)]
-    with open(os.devnull, "w") as devnull:
-        try:
-            os.dup2(devnull.fileno(), 1)
-            os.dup2(devnull.fileno(), 2)
-            with contextlib.redirect_stdout(devnull), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                yield
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
 
 
 def keras_to_tflite(model: Any) -> bytes:

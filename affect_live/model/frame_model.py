@@ -20,9 +20,10 @@ def preprocess(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
         batch = batch[..., ::-1]
     elif spec.color == "gray":
         batch = np.stack([cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) for crop in crops])[..., None]
-    mean = np.asarray(spec.mean, dtype=np.float32)
-    scale = 1.0 / np.asarray(spec.std, dtype=np.float32)
-    return (batch.astype(np.float32) - mean) * scale
+    # One pass to float32 with the mean removed, one in-place scaling pass.
+    out = np.subtract(batch, np.asarray(spec.mean, dtype=np.float32), dtype=np.float32)
+    out *= 1.0 / np.asarray(spec.std, dtype=np.float32)
+    return out
 
 
 class FrameModel:
