@@ -7,14 +7,13 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
-from affect_live import __version__
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
-from affect_live.recording import CSV_COLUMNS, CsvRecorder, RecordingError, now_iso, package_versions, sidecar_path, write_sidecar
+from affect_live.metadata import session_metadata
+from affect_live.recording import CsvRecorder, RecordingError, now_iso, sidecar_path, write_sidecar
 from affect_live.sources import FrameSource, open_source
 
 log = logging.getLogger(__name__)
@@ -51,21 +50,6 @@ class StageClock:
         return {stage: round(total / max(self.frames, 1), 3) for stage, total in self.totals.items()}
 
 
-def model_summary(engine: AffectEngine) -> dict[str, Any]:
-    """What the sidecar says about the model, including which heads are priors."""
-    manifest = engine.manifest
-    return {
-        "name": manifest.name,
-        "version": manifest.version,
-        "bundle": str(engine.bundle.path),
-        "sha256": engine.bundle.sha256,
-        "device": engine.info.device,
-        "prior_heads": list(manifest.prior_heads),
-        "heads": {name: asdict(spec) for name, spec in manifest.heads.items()},
-        "manifest": manifest.to_dict(),
-    }
-
-
 def analyze_source(
     spec: str | FrameSource,
     csv_path: Path,
@@ -84,17 +68,7 @@ def analyze_source(
     live = source.info.kind in ("camera", "stream")
     engine.reset()
     pipeline = Pipeline(source, engine, PipelineSettings(**{**asdict(settings), "lossless": not live}))
-    meta: dict[str, Any] = {
-        "affect_live_version": __version__,
-        "status": "running",
-        "started_at": now_iso(),
-        "csv": csv_path.name,
-        "columns": list(CSV_COLUMNS),
-        "source": asdict(source.info),
-        "settings": {**asdict(settings), "window": engine.windows.window, "crop": pipeline.faces.style.kind},
-        "model": model_summary(engine),
-        "packages": package_versions(),
-    }
+    meta = session_metadata(csv_path.name, source.info, settings, engine)
     try:
         recorder = CsvRecorder(csv_path)
     except RecordingError as exc:

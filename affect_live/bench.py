@@ -10,11 +10,9 @@ import json
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from affect_live.analyze import analyze_source
@@ -22,35 +20,10 @@ from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
 from affect_live.recording import sidecar_path
-from affect_live.sources import FrameSource, SourceInfo
-from affect_live.types import Frame
+from affect_live.sources import LoopingVideoSource
 
 CLIPS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "clips"
 STAGES = ("decode", "detect", "align", "model", "heads", "write")
-
-
-class LoopingVideo(FrameSource):
-    """A clip (or its first `loop_frames`) played again and again, decoded every time."""
-
-    def __init__(self, path: Path, total_frames: int, loop_frames: int | None = None) -> None:
-        self._capture = cv2.VideoCapture(str(path))
-        self._loop = loop_frames or int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self._total = total_frames
-        fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
-        width, height = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        self.info = SourceInfo(path.name, "video", fps, total_frames, width, height)
-
-    def frames(self) -> Iterator[Frame]:
-        for index in range(self._total):
-            if index % self._loop == 0:
-                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, image = self._capture.read()
-            if not ok:
-                return
-            yield Frame(index, index / self.info.fps, image)
-
-    def close(self) -> None:
-        self._capture.release()
 
 
 @dataclass(frozen=True)
@@ -76,7 +49,7 @@ def current_rss_mb() -> float:
 
 
 def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path) -> dict:
-    source = LoopingVideo(CLIPS / case.clip, frames, case.loop_frames)
+    source = LoopingVideoSource(CLIPS / case.clip, frames, case.loop_frames)
     csv_path = out_dir / f"{case.clip}.{frames}.csv"
     outcome = analyze_source(source, csv_path, engine, PipelineSettings(), quiet=True)
     meta = json.loads(sidecar_path(csv_path).read_text())

@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"affect-live {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    app = parser.add_argument_group("desktop app (no COMMAND)")
+    app.add_argument("--source", help="camera index, video file, image folder or stream URL (default: camera 0, else the demo clip)")
+    app.add_argument("--weights", type=Path, help="weight bundle (.affect) (default: the last one used, else the bundled one)")
+    app.add_argument("--window", type=_positive_int, help="temporal window T in frames")
+    app.add_argument("--max-faces", type=_positive_int, help="faces per frame, largest first")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
@@ -99,15 +104,13 @@ def configure_logging(verbosity: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     if args.verbose < 2:
         quiet_native_logs()
     configure_logging(args.verbose)
     from affect_live import commands
 
     handlers = {
+        None: commands.run_app,
         "analyze": commands.run_analyze,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,

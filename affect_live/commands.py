@@ -158,3 +158,16 @@ def run_bench(args: argparse.Namespace) -> int:
     from affect_live.bench import run_benchmark
 
     return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """The desktop app (no subcommand)."""
+    from affect_live.ui.app import AppError, AppOptions, run_app
+
+    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces)
+    try:
+        return run_app(options)
+    except AppError as exc:
+        raise UserError(str(exc)) from None
+    except BundleError as exc:
+        raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None

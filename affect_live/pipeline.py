@@ -11,6 +11,7 @@ The same object serves `analyze` (lossless queues: every frame) and the desktop 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from affect_live.faces.align import CropStyle
 from affect_live.faces.capture import FaceStage
 from affect_live.model.engine import AffectEngine
+from affect_live.meters import RateMeter
 from affect_live.model.manifest import Manifest
 from affect_live.queues import CLOSED, LatestSlot, LosslessQueue
 from affect_live.sources import FrameSource
@@ -58,7 +60,17 @@ class Pipeline:
         self._packets = make_queue()
         self._results = LosslessQueue(maxsize=64)
         self._stop = threading.Event()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
+        # Model swaps while running: the capture side crops for crop generation `gen`, the
+        # inference side skips packets cropped for a model it no longer runs.
+        self._crop_request: tuple[int, CropStyle] = (0, self.faces.style)
+        self._next_engine: tuple[int, AffectEngine] | None = None
+        self._engine_generation = 0
+        self._engine_commands: queue.SimpleQueue[Callable[[AffectEngine], None]] = queue.SimpleQueue()
         self.frames_read = 0
+        self.capture_meter = RateMeter()  # frames read per second, for the live status bar
+        self.stale_packets = 0  # cropped for a model that was replaced meanwhile
         self.error: str | None = None  # set when a thread failed; one line for the user
         self._threads = [
             threading.Thread(target=self._guarded, args=(self._capture_loop, self._packets), name="capture", daemon=True),
@@ -72,6 +84,31 @@ class Pipeline:
     @property
     def ended_early(self) -> str | None:
         return self.source.ended_early
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        """Stop reading frames (the source stays open) until `resume()`."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def replace_engine(self, engine: AffectEngine) -> None:
+        """Hand over to another model without stopping capture (any thread).
+
+        The capture side switches to the new model's crop from its next frame, the inference
+        side to the new engine from the first packet cropped for it.
+        """
+        generation = self._crop_request[0] + 1
+        self._next_engine = (generation, engine)
+        self._crop_request = (generation, crop_style(engine.manifest))
+
+    def on_engine(self, command: Callable[[AffectEngine], None]) -> None:
+        """Run `command(engine)` on the inference thread before its next packet (any thread)."""
+        self._engine_commands.put(command)
 
     def _guarded(self, loop: Callable[[], None], output: LosslessQueue | LatestSlot) -> None:
         """Run a thread body; whatever happens, close its output so the consumer never hangs."""
@@ -87,12 +124,18 @@ class Pipeline:
     def _capture_loop(self) -> None:
         frames = self.source.frames()
         while not self._stop.is_set():
+            if not self._running.wait(timeout=0.1):
+                continue
+            generation, style = self._crop_request
+            if style != self.faces.style:
+                self.faces.set_style(style)
             started = time.perf_counter()
             frame = next(frames, None)
             if frame is None:
                 return
             decoded = time.perf_counter()
             self.frames_read += 1
+            self.capture_meter.add(decoded)
             faces, ended, stage_ms = self.faces.process(frame)
             stage_ms["decode"] = (decoded - started) * 1000
             packet = FacePacket(
@@ -100,10 +143,11 @@ class Pipeline:
                 time_s=frame.time_s,
                 frame_size=(frame.image.shape[1], frame.image.shape[0]),
                 faces=faces,
-                captured_at=started,
+                captured_at=decoded,  # latency counts from a frame in hand (cameras block in read)
                 ended_ids=ended,
                 stage_ms=stage_ms,
                 image=frame.image if self.settings.keep_images else None,
+                crop_generation=generation,
             )
             if not self._packets.put(packet, self._stop):
                 return
@@ -113,8 +157,22 @@ class Pipeline:
             packet = self._packets.get()
             if packet is CLOSED:
                 return
-            if not self._results.put(self.engine.process(packet), self._stop):
+            engine = self._engine_for(packet.crop_generation)
+            if engine is None:
+                self.stale_packets += 1
+                continue
+            if not self._results.put(engine.process(packet), self._stop):
                 return
+
+    def _engine_for(self, generation: int) -> AffectEngine | None:
+        """The engine for a packet's crops, switching to a new one when its crops arrive."""
+        pending = self._next_engine
+        if pending is not None and generation == pending[0]:
+            self._engine_generation, self.engine = pending
+            self._next_engine = None
+        while not self._engine_commands.empty():
+            self._engine_commands.get()(self.engine)
+        return self.engine if generation == self._engine_generation else None
 
     def results(self) -> Iterator[FrameResult]:
         """Start the threads and yield results in frame order until the source ends or `stop()`."""

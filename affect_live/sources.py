@@ -164,3 +164,71 @@ def open_source(spec: str | int, folder_fps: float = 30.0) -> FrameSource:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSequenceSource(text, [path], folder_fps)
     return VideoCaptureSource(text, "video", str(path))
+
+
+class LoopingVideoSource(FrameSource):
+    """A clip (or its first `loop_frames`) played again and again, decoded every time.
+
+    Frame indices and times keep counting across loops, so plots and CSV rows stay ordered.
+    Used for the app's demo clip and for benchmarks; `total_frames=None` loops forever.
+    """
+
+    def __init__(self, path: Path, total_frames: int | None = None, loop_frames: int | None = None) -> None:
+        self._capture = cv2.VideoCapture(str(path))
+        if not self._capture.isOpened():
+            raise SourceError(_open_failure(str(path), "video"))
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._loop = loop_frames or count
+        if self._loop < 1:
+            self._capture.release()
+            raise SourceError(f"{path} has no frames")
+        self._total = total_frames
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        width, height = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.info = SourceInfo(Path(path).name, "video", fps if 0 < fps < 1000 else 30.0, total_frames, width, height)
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        while self._total is None or index < self._total:
+            if index % self._loop == 0:
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self._capture.read()
+            if not ok:
+                self.ended_early = f"{self.info.name} could not be read again after {index} frames"
+                return
+            yield Frame(index, index / self.info.fps, image)
+            index += 1
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class RealTimePlayback(FrameSource):
+    """Delivers a file's frames at their own pace (as a camera would), not as fast as decoded.
+
+    After a pause or a stall longer than `resync_s` the clock restarts from the current frame
+    instead of racing to catch up.
+    """
+
+    def __init__(self, source: FrameSource, resync_s: float = 0.25) -> None:
+        self._source = source
+        self._resync_s = resync_s
+        self.info = source.info
+
+    @property
+    def ended_early(self) -> str | None:  # type: ignore[override]
+        return self._source.ended_early
+
+    def frames(self) -> Iterator[Frame]:
+        origin: tuple[float, float] | None = None  # (wall clock, media time) of the reference frame
+        for frame in self._source.frames():
+            now = time.monotonic()
+            if origin is None or now - (origin[0] + frame.time_s - origin[1]) > self._resync_s:
+                origin = (now, frame.time_s)
+            delay = origin[0] + frame.time_s - origin[1] - now
+            if delay > 0:
+                time.sleep(delay)
+            yield frame
+
+    def close(self) -> None:
+        self._source.close()

@@ -62,10 +62,11 @@ class FacePacket:
     time_s: float
     frame_size: tuple[int, int]  # width, height
     faces: tuple[TrackedFace, ...]
-    captured_at: float  # time.perf_counter() when the frame was read, for latency
+    captured_at: float  # time.perf_counter() once the frame was decoded, for latency
     ended_ids: tuple[int, ...] = ()  # ids whose tracks ended: their buffers can be freed
     stage_ms: dict[str, float] = field(default_factory=dict)
     image: np.ndarray | None = None  # the frame itself, only when a display needs it
+    crop_generation: int = 0  # which model's crop style the crops follow (model swaps)
 
 
 @dataclass(frozen=True)

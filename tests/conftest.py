@@ -30,3 +30,17 @@ def default_bundle():
     from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
 
     return load_bundle(DEFAULT_BUNDLE)
+
+
+def small_classifier(lambda_layer: bool = False):
+    """A small Keras per-frame classifier (64x64 grey in, 7 classes out), as users import."""
+    import keras
+
+    inputs = keras.Input((64, 64, 1))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    if lambda_layer:
+        x = keras.layers.Lambda(lambda t: t * 2.0)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(16, activation="relu")(x)
+    outputs = keras.layers.Dense(7, activation="softmax")(x)
+    return keras.Model(inputs, outputs)

@@ -9,25 +9,13 @@ import sys
 import zipfile
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 
 from affect_live.cli import main
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle, read_manifest
 from affect_live.model.manifest import BundleError
-from conftest import REPO
-
-
-def _small_classifier(lambda_layer: bool = False) -> keras.Model:
-    inputs = keras.Input((64, 64, 1))
-    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
-    if lambda_layer:
-        x = keras.layers.Lambda(lambda t: t * 2.0)(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(16, activation="relu")(x)
-    outputs = keras.layers.Dense(7, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
+from conftest import REPO, small_classifier
 
 
 def _rewrite_bundle(src: Path, dst: Path, **replace: bytes | None) -> Path:
@@ -62,7 +50,7 @@ def _bad_bundles(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     text = tmp_path / "notes.affect"
     text.write_text("not a model")
     plain = tmp_path / "plain.keras"
-    _small_classifier().save(plain)
+    small_classifier().save(plain)
     no_manifest = tmp_path / "no_manifest.affect"
     with zipfile.ZipFile(no_manifest, "w") as archive:
         archive.writestr("readme.txt", "hello")
@@ -70,7 +58,7 @@ def _bad_bundles(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     six_classes = dict(manifest, classes=manifest["classes"][:6])
     wrong_dim = dict(manifest, feature_dim=128)
     lambda_model = tmp_path / "lambda.keras"
-    _small_classifier(lambda_layer=True).save(lambda_model)
+    small_classifier(lambda_layer=True).save(lambda_model)
     # A config naming a module outside Keras: loading it would import that module.
     with zipfile.ZipFile(DEFAULT_BUNDLE) as archive:
         frame_bytes = archive.read("frame_model.keras")
@@ -123,7 +111,7 @@ def test_cli_bad_weights_exit_2_with_one_line(tmp_path):
 
 def test_import_weights_wraps_a_keras_classifier(tmp_path, capsys):
     source = tmp_path / "emotion_model.h5"
-    model = _small_classifier()
+    model = small_classifier()
     model.save(source)
     out = tmp_path / "small.affect"
     status = main([
@@ -148,9 +136,9 @@ def test_import_weights_wraps_a_keras_classifier(tmp_path, capsys):
 
 def test_import_weights_refuses_bad_models(tmp_path, capsys):
     with_lambda = tmp_path / "lambda.keras"
-    _small_classifier(lambda_layer=True).save(with_lambda)
+    small_classifier(lambda_layer=True).save(with_lambda)
     good = tmp_path / "good.keras"
-    _small_classifier().save(good)
+    small_classifier().save(good)
     base = ["--input", "64x64", "--gray", "--out", str(tmp_path / "x.affect")]
     seven = "angry,disgust,fear,happy,sad,surprise,neutral"
     cases = {

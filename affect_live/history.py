@@ -1,0 +1,72 @@
+"""Recent predictions per face, for live plots: written by the session thread, read by the UI.
+
+Only a bounded time span is kept (memory stays flat over hours); readers get numpy copies, so
+the lock is held for microseconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from affect_live.types import FrameResult
+
+
+@dataclass(frozen=True)
+class FaceSeries:
+    """One face's recent values; `t` in the source's seconds, oldest first."""
+
+    face_id: int
+    t: np.ndarray
+    valence: np.ndarray
+    arousal: np.ndarray
+    probabilities: np.ndarray  # the newest 7 probabilities
+
+
+class FaceHistory:
+    def __init__(self, span_s: float = 30.0, max_points: int = 4096) -> None:
+        self.span_s = span_s
+        self._max_points = max_points  # a cap even for sources with odd timestamps
+        self._lock = threading.Lock()
+        self._points: dict[int, deque[tuple[float, float, float]]] = {}
+        self._latest_probs: dict[int, np.ndarray] = {}
+        self._last_seen: dict[int, float] = {}
+        self._now = 0.0
+
+    def add(self, result: FrameResult) -> None:
+        with self._lock:
+            self._now = result.time_s
+            for p in result.predictions:
+                points = self._points.setdefault(p.face_id, deque(maxlen=self._max_points))
+                points.append((result.time_s, p.valence, p.arousal))
+                self._latest_probs[p.face_id] = p.probabilities
+                self._last_seen[p.face_id] = result.time_s
+            horizon = self._now - self.span_s
+            for face_id in [f for f, seen in self._last_seen.items() if seen < horizon]:
+                del self._points[face_id], self._latest_probs[face_id], self._last_seen[face_id]
+            for points in self._points.values():
+                while points and points[0][0] < horizon:
+                    points.popleft()
+
+    def face_ids(self) -> list[int]:
+        """Faces seen within the span, most recently seen first."""
+        with self._lock:
+            return sorted(self._last_seen, key=lambda f: (-self._last_seen[f], f))
+
+    def series(self, face_id: int) -> FaceSeries | None:
+        with self._lock:
+            points = self._points.get(face_id)
+            if not points:
+                return None
+            data = np.array(points, dtype=np.float64)
+            probs = self._latest_probs[face_id]
+        return FaceSeries(face_id, data[:, 0], data[:, 1], data[:, 2], probs)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._points.clear()
+            self._latest_probs.clear()
+            self._last_seen.clear()

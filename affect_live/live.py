@@ -1,0 +1,279 @@
+"""A live analysis session: the pipeline run on one source at a time, for the desktop app.
+
+The session is the controller the UI talks to; it never draws. A session thread takes every
+result of the pipeline, feeds the plots' history and the recorder, and keeps the newest result
+for the display, which polls `latest()`, `stats()` and `events()` on its own timer. Capture hands
+only the newest frame to the model (latest-wins), so a slow model never freezes the video.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from affect_live.history import FaceHistory
+from affect_live.meters import RateMeter
+from affect_live.live_recording import LiveRecorder, RecordingStatus
+from affect_live.model.bundle import load_bundle
+from affect_live.model.engine import AffectEngine
+from affect_live.pipeline import Pipeline, PipelineSettings
+from affect_live.recording import RecordingError
+from affect_live.sources import FrameSource, LoopingVideoSource, RealTimePlayback, SourceError, open_source
+from affect_live.types import FrameResult
+
+log = logging.getLogger(__name__)
+
+RECONNECT_INTERVAL_S = 2.0
+LIVE_SETTINGS = PipelineSettings(lossless=False, keep_images=True)
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """Something the user must be told, once."""
+
+    level: str  # "info", "warning" or "error"
+    message: str
+    topic: str = ""  # what it is about, for code that reacts: "model_loaded", "source_ended", ...
+    detail: str = ""  # e.g. the weights' path
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    source: str
+    source_kind: str
+    running: bool
+    paused: bool
+    capture_fps: float
+    inference_fps: float
+    latency_ms_p50: float
+    latency_ms_p95: float
+    dropped_frames: int
+    device: str
+    model_name: str
+    prior_heads: tuple[str, ...]
+    window: int
+    max_faces: int
+    recording: RecordingStatus | None
+
+
+class LiveSession:
+    def __init__(self, engine: AffectEngine, settings: PipelineSettings = LIVE_SETTINGS, history_span_s: float = 30.0) -> None:
+        self._engine = engine
+        self._settings = settings
+        self.history = FaceHistory(history_span_s)
+        self._events: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
+        self._lock = threading.RLock()  # guards the pipeline switch
+        self._pipeline: Pipeline | None = None
+        self._thread: threading.Thread | None = None
+        self._source_spec: str | None = None
+        self._source_name = ""
+        self._source_kind = ""
+        self._latest: FrameResult | None = None
+        self._ended = False  # the current source has ended (the pipeline object stays for stats)
+        self._results = RateMeter()
+        self._closed = threading.Event()
+        self._loading = False
+        self.recorder = LiveRecorder()
+
+    # -- sources ---------------------------------------------------------------------------
+    def open(self, spec: str | int, loop: bool = False) -> None:
+        """Analyse another source; raises SourceError (one line) and keeps the current one then."""
+        text = str(spec)
+        if loop:
+            source: FrameSource = LoopingVideoSource(Path(text))
+        else:
+            source = open_source(text)
+        if source.info.kind in ("video", "images"):
+            source = RealTimePlayback(source)  # files play at their own frame rate, like a camera
+        self._start(source, text)
+
+    def _start(self, source: FrameSource, spec: str) -> None:
+        with self._lock:
+            self._stop_pipeline("source changed")
+            self._engine.reset()
+            self.history.clear()
+            self._results.clear()
+            self._latest = None
+            self._source_spec, self._source_name, self._source_kind = spec, source.info.name, source.info.kind
+            self._ended = False
+            pipeline = Pipeline(source, self._engine, replace(self._settings))
+            self._pipeline = pipeline
+            self._thread = threading.Thread(target=self._consume, args=(pipeline,), name="session", daemon=True)
+            self._thread.start()
+        log.info("analysing %s (%s)", source.info.name, source.info.kind)
+
+    def _stop_pipeline(self, why: str) -> None:
+        pipeline, thread = self._pipeline, self._thread
+        self._pipeline = self._thread = None
+        if pipeline is None:
+            return
+        self._engine = pipeline.engine  # the model in use, if it was swapped while running
+        pipeline.stop()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self._finish_recording(why)
+
+    def _consume(self, pipeline: Pipeline) -> None:
+        try:
+            for result in pipeline.results():
+                now = time.perf_counter()
+                self._results.add(now, (now - result.captured_at) * 1000)
+                self.history.add(result)
+                self._latest = result
+                self._write(result)
+        except Exception as exc:  # never a traceback: the user gets one line
+            log.debug("session thread failed", exc_info=True)
+            self._events.put(SessionEvent("error", f"analysis stopped: {exc}"))
+        with self._lock:
+            if pipeline is not self._pipeline:
+                return  # replaced or closed on purpose
+            message = pipeline.error or pipeline.ended_early or f"{self._source_name} ended"
+            self._ended = True
+            self._engine = pipeline.engine
+            self._finish_recording(message)
+        level = "info" if not (pipeline.error or pipeline.ended_early) else "warning"
+        self._events.put(SessionEvent(level, message, "source_ended"))
+        if self._source_kind == "camera":
+            self._reconnect(pipeline)
+
+    def _reconnect(self, lost: Pipeline) -> None:
+        """Retry the camera until it is back, the user picks another source, or the app closes."""
+        self._events.put(SessionEvent("warning", f"waiting for camera {self._source_spec} to come back..."))
+        while not self._closed.wait(RECONNECT_INTERVAL_S):
+            with self._lock:
+                if self._pipeline is not lost:
+                    return
+                try:
+                    source = open_source(str(self._source_spec))
+                except SourceError:
+                    continue
+                self._start(source, str(self._source_spec))
+            self._events.put(SessionEvent("info", f"camera {self._source_spec} is back"))
+            return
+
+    # -- controls ---------------------------------------------------------------------------
+    def pause(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.pause()
+
+    def resume(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self._pipeline is not None and self._pipeline.paused
+
+    def set_window(self, window: int) -> None:
+        """A new window length restarts every face's window (on the inference thread)."""
+        with self._lock:
+            if self._pipeline is not None:
+                self._pipeline.on_engine(lambda engine: engine.set_window(window))
+            else:
+                self._engine.set_window(window)
+
+    def set_max_faces(self, max_faces: int) -> None:
+        self._settings = replace(self._settings, max_faces=max_faces)
+        if self._pipeline is not None:
+            self._pipeline.faces.set_max_faces(max_faces)
+
+    def load_weights(self, path: Path) -> None:
+        """Load a bundle in the background; the running model keeps going until it is ready,
+        and stays if the file is bad. The outcome arrives as an event."""
+        if self._loading:
+            self._events.put(SessionEvent("warning", "still loading the previous weights"))
+            return
+        self._loading = True
+        window = self.engine.windows.window
+        threading.Thread(target=self._load, args=(Path(path), window), name="weights", daemon=True).start()
+
+    def _load(self, path: Path, window: int) -> None:
+        try:
+            engine = AffectEngine(load_bundle(path), window=window)
+        except Exception as exc:  # BundleError, OSError, ...: all one line, old model stays
+            log.debug("loading %s failed", path, exc_info=True)
+            self._events.put(SessionEvent("error", f"could not load {path.name}: {exc}; keeping {self.engine.manifest.name}"))
+            return
+        finally:
+            self._loading = False
+        with self._lock:
+            self.recorder.note_model_change(engine)
+            if self._pipeline is not None:
+                self._pipeline.replace_engine(engine)
+            self._engine = engine
+        self._events.put(SessionEvent("info", f"model {engine.manifest.name} loaded from {path.name}", "model_loaded", str(path)))
+
+    @property
+    def engine(self) -> AffectEngine:
+        """The model the session runs (the newest loaded, even before its first frame)."""
+        return self._engine
+
+    # -- recording ----------------------------------------------------------------------------
+    def start_recording(self, csv_path: Path) -> None:
+        """Record every result from now on; raises RecordingError (one line) if it cannot start."""
+        with self._lock:
+            if self._pipeline is None:
+                raise RecordingError("nothing to record: no source is running")
+            self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine)
+
+    def stop_recording(self) -> RecordingStatus | None:
+        with self._lock:
+            return self.recorder.stop("stopped by the user")
+
+    def _finish_recording(self, why: str) -> None:
+        status = self.recorder.stop(why)
+        if status is not None and why != "stopped by the user":
+            self._events.put(SessionEvent("info", f"recording stopped ({why}): {status.rows} rows in {status.path}"))
+
+    def _write(self, result: FrameResult) -> None:
+        try:
+            self.recorder.write(result)
+        except RecordingError as exc:
+            status = self.recorder.stop(f"failed: {exc}")
+            rows = status.rows if status else 0
+            self._events.put(SessionEvent("error", f"recording stopped: {exc}; {rows} rows already saved"))
+
+    # -- what the UI polls ----------------------------------------------------------------------
+    def latest(self) -> FrameResult | None:
+        return self._latest
+
+    def events(self) -> list[SessionEvent]:
+        drained = []
+        while True:
+            try:
+                drained.append(self._events.get_nowait())
+            except queue.Empty:
+                return drained
+
+    def stats(self) -> LiveStats:
+        pipeline = self._pipeline
+        now = time.perf_counter()
+        p50, p95 = self._results.latency_percentiles()
+        info = self._engine.info
+        return LiveStats(
+            source=self._source_name,
+            source_kind=self._source_kind,
+            running=pipeline is not None and not self._ended,
+            paused=self.paused,
+            capture_fps=pipeline.capture_meter.rate(now) if pipeline else 0.0,
+            inference_fps=self._results.rate(now),
+            latency_ms_p50=p50,
+            latency_ms_p95=p95,
+            dropped_frames=pipeline.dropped_frames if pipeline else 0,
+            device=info.device,
+            model_name=info.name,
+            prior_heads=info.prior_heads,
+            window=info.window,
+            max_faces=self._settings.max_faces,
+            recording=self.recorder.status(),
+        )
+
+    def close(self) -> None:
+        """Stop everything; a recording in progress is closed with every row on disk."""
+        self._closed.set()
+        with self._lock:
+            self._stop_pipeline("the app was closed")

@@ -1,0 +1,1 @@
+"""The desktop app: widgets, main window, settings."""

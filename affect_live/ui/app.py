@@ -1,0 +1,143 @@
+"""Start the desktop app: `python main.py [--source S] [--weights W] [--window T] [--max-faces N]`.
+
+Order matters: OpenCV (imported with mediapipe) points QT_QPA_PLATFORM_PLUGIN_PATH at its own
+Qt plugins, which breaks PyQt5 under a real X server, so cv2 is imported and the variable
+removed before the QApplication exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the heavy imports wait until the display is known to work
+    from PyQt5.QtCore import QSettings
+
+    from affect_live.model.engine import AffectEngine
+    from affect_live.ui.main_window import MainWindow
+    from affect_live.ui.settings import AppSettings
+
+log = logging.getLogger(__name__)
+
+MAX_CAMERAS_PROBED = 4
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    source: str | None = None
+    weights: Path | None = None
+    window: int | None = None
+    max_faces: int | None = None
+
+
+class AppError(RuntimeError):
+    """The app cannot start; the message is one line for the user."""
+
+
+def prepare_qt_environment() -> None:
+    import cv2  # noqa: F401  (sets the variable that must then go)
+
+    os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise AppError(
+            "no display found (DISPLAY is not set): the desktop app needs one; "
+            "for headless use run `affect-live analyze VIDEO`"
+        )
+
+
+def find_cameras(limit: int = MAX_CAMERAS_PROBED) -> list[int]:
+    """Indices of the cameras that open (on Linux only those with a /dev/video node are tried)."""
+    import cv2
+
+    if sys.platform.startswith("linux"):
+        candidates = [i for i in range(limit) if Path(f"/dev/video{i}").exists()]
+    else:
+        candidates = list(range(limit))
+    found = []
+    for index in candidates:
+        capture = cv2.VideoCapture(index)
+        if capture.isOpened():
+            found.append(index)
+        capture.release()
+    return found
+
+
+def run_app(options: AppOptions) -> int:
+    prepare_qt_environment()
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtWidgets import QApplication, QSplashScreen
+
+    from affect_live.ui.settings import AppSettings, default_store
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("affect-live")
+    splash = QSplashScreen()
+    splash.showMessage("affect-live: loading the model...", Qt.AlignCenter)
+    splash.show()
+    app.processEvents()
+
+    store = default_store()
+    settings = AppSettings.load(store)
+    window = build_window(options, settings, store)
+    splash.finish(window)
+    window.show()
+    return app.exec_()
+
+
+def build_window(options: AppOptions, settings: AppSettings, store: QSettings, cameras: list[int] | None = None) -> MainWindow:
+    """The main window on the chosen source: --source, else the default camera, else the demo
+    clip (with a message saying no camera was found)."""
+    from affect_live.live import LiveSession
+    from affect_live.ui.main_window import MainWindow
+
+    if options.window:
+        settings.window = options.window
+    if options.max_faces:
+        settings.max_faces = options.max_faces
+    engine, weights_note = load_engine(options.weights, settings)
+    session = LiveSession(engine)
+    session.set_window(settings.window)
+    session.set_max_faces(settings.max_faces)
+    cameras = find_cameras() if cameras is None else cameras
+    window = MainWindow(session, settings, store, cameras)
+    if weights_note:
+        window.notify("error", weights_note)
+    if options.source is not None:
+        if not window.open_source(options.source):
+            window.open_demo()
+    elif cameras:
+        if not window.open_source(str(cameras[0]), label=f"Camera {cameras[0]}"):
+            window.open_demo()
+    else:
+        window.open_demo()
+        window.notify("warning", "no camera found: playing the bundled demo clip (pick another source above)")
+    return window
+
+
+def load_engine(weights: Path | None, settings: AppSettings) -> tuple[AffectEngine, str]:
+    """The engine for --weights, else the remembered weights, else the default bundle.
+
+    A bad explicit --weights file is an error; remembered weights that no longer load fall back
+    to the default with a note (returned as the second item)."""
+    from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
+    from affect_live.model.engine import AffectEngine
+    from affect_live.model.manifest import BundleError
+
+    if weights is not None:  # a bad explicit file is the caller's error (BundleError)
+        bundle = load_bundle(weights)
+        settings.weights = str(weights)
+        return AffectEngine(bundle, window=settings.window), ""
+    note = ""
+    if settings.weights:
+        try:
+            return AffectEngine(load_bundle(Path(settings.weights)), window=settings.window), ""
+        except BundleError as exc:
+            note = f"the last weights could not be loaded ({exc}); using the default model"
+            settings.weights = ""
+    return AffectEngine(load_bundle(DEFAULT_BUNDLE), window=settings.window), note

@@ -1,0 +1,78 @@
+"""The toolbar: source picker, pause, window length T, max faces, record, load weights,
+screenshot. It only emits what the user asked for; the main window acts on it."""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+
+DEMO_ITEM = "Demo clip"
+OPEN_FILE_ITEM = "Open video file..."
+
+
+class ControlBar(QToolBar):
+    source_chosen = pyqtSignal(str)  # a camera index as text, "demo", or a file path / URL
+    open_file_requested = pyqtSignal()
+
+    def __init__(self, cameras: list[int], parent: QWidget | None = None) -> None:
+        super().__init__("Controls", parent)
+        self.setMovable(False)
+        self.source_box = QComboBox()
+        self.source_box.setMinimumContentsLength(18)
+        self.set_cameras(cameras)
+        self.source_box.activated.connect(self._on_source_activated)
+        self.addWidget(QLabel(" Source "))
+        self.addWidget(self.source_box)
+        self.addSeparator()
+
+        self.pause_action = self._action("Pause", "Space", "Pause or resume the analysis (Space)", checkable=True)
+        self.addSeparator()
+        self.window_spin = self._spin(1, 256, " frames", "Temporal window T: frames the statistics cover")
+        self.addWidget(QLabel(" Window "))
+        self.addWidget(self.window_spin)
+        self.max_faces_spin = self._spin(1, 16, "", "Faces analysed per frame, largest first")
+        self.addWidget(QLabel(" Max faces "))
+        self.addWidget(self.max_faces_spin)
+        self.addSeparator()
+        self.record_action = self._action("Record", "R", "Start or stop recording to CSV (R)", checkable=True)
+        self.load_action = self._action("Load weights...", "Ctrl+L", "Load a weight bundle (Ctrl+L)")
+        self.screenshot_action = self._action("Screenshot", "Ctrl+Shift+S", "Save the plots as PNG (Ctrl+Shift+S)")
+        self.open_action = QAction("Open video file...", self, shortcut=QKeySequence("Ctrl+O"))
+        self.open_action.triggered.connect(self.open_file_requested)
+        self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"))
+
+    def _action(self, text: str, shortcut: str, tip: str, checkable: bool = False) -> QAction:
+        action = QAction(text, self, shortcut=QKeySequence(shortcut), checkable=checkable, toolTip=tip)
+        self.addAction(action)
+        return action
+
+    def _spin(self, low: int, high: int, suffix: str, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(low, high)
+        spin.setSuffix(suffix)
+        spin.setToolTip(tip)
+        spin.setKeyboardTracking(False)  # apply on Enter / arrows, not on every digit typed
+        return spin
+
+    def set_cameras(self, cameras: list[int]) -> None:
+        self.source_box.clear()
+        for index in cameras:
+            self.source_box.addItem(f"Camera {index}", str(index))
+        self.source_box.addItem(DEMO_ITEM, "demo")
+        self.source_box.addItem(OPEN_FILE_ITEM, "open")
+
+    def show_source(self, label: str, spec: str) -> None:
+        """Show the running source in the picker (files get an entry of their own)."""
+        position = self.source_box.findData(spec)
+        if position < 0:
+            position = self.source_box.count() - 1  # above "Open video file..."
+            self.source_box.insertItem(position, label, spec)
+        self.source_box.setCurrentIndex(position)
+
+    def _on_source_activated(self, position: int) -> None:
+        data = self.source_box.itemData(position)
+        if data == "open":
+            self.open_file_requested.emit()
+        else:
+            self.source_chosen.emit(str(data))

@@ -1,0 +1,73 @@
+"""The selected face's plots: valence/arousal over time, the valence-arousal plane with a
+fading trail, and the expression probabilities. Also what `Screenshot` saves."""
+
+from __future__ import annotations
+
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from affect_live.history import FaceHistory
+from affect_live.ui.colors import face_color_tuple
+from affect_live.ui.plots import ExpressionBars, VaPlane, VaTimeline
+
+TRAIL_S = 3.0  # seconds of the valence-arousal trail
+
+
+class FacePanel(QWidget):
+    face_picked = pyqtSignal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.face_box = QComboBox()
+        self.face_box.setMinimumContentsLength(8)
+        self.face_box.activated.connect(lambda pos: self.face_picked.emit(int(self.face_box.itemData(pos))))
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color:#c9a227;")
+        self.timeline = VaTimeline()
+        self.plane = VaPlane()
+        self.bars = ExpressionBars()
+        header = QHBoxLayout()
+        header.addWidget(QLabel("Face"))
+        header.addWidget(self.face_box, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.note)
+        layout.addWidget(self.timeline, 2)
+        layout.addWidget(self.plane, 3)
+        layout.addWidget(self.bars, 2)
+        self._ids: list[int] = []
+
+    def set_priors(self, prior_heads: tuple[str, ...]) -> None:
+        """Say plainly which outputs are priors, not trained on labels."""
+        if prior_heads:
+            self.note.setText(f"Prior heads (not trained on labels): {', '.join(prior_heads)}")
+            self.note.show()
+        else:
+            self.note.hide()
+        self.bars.set_note("(prior)" if "expression" in prior_heads else "")
+
+    def update_faces(self, face_ids: list[int], selected: int | None) -> None:
+        if sorted(face_ids) != self._ids:
+            self._ids = sorted(face_ids)
+            self.face_box.clear()
+            for face_id in self._ids:
+                self.face_box.addItem(f"#{face_id}", face_id)
+        position = self.face_box.findData(selected) if selected is not None else -1
+        if position != self.face_box.currentIndex():
+            self.face_box.setCurrentIndex(position)
+
+    def show_face(self, history: FaceHistory, face_id: int | None) -> bool:
+        """Plot one face's recent values; False (plots cleared) when it has none."""
+        series = history.series(face_id) if face_id is not None else None
+        if series is None:
+            self.timeline.clear_series()
+            self.plane.clear_trail()
+            self.bars.set_probabilities(None, (128, 128, 128))
+            return False
+        color = face_color_tuple(series.face_id)
+        self.timeline.set_series(series.t, series.valence, series.arousal)
+        recent = series.t >= series.t[-1] - TRAIL_S
+        self.plane.set_trail(series.valence[recent], series.arousal[recent], color)
+        self.bars.set_probabilities(series.probabilities, color)
+        return True

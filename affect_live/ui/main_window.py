@@ -1,0 +1,249 @@
+"""The main window: composes the widgets and connects them to a LiveSession.
+
+It is a sink and a controller only: the session runs capture and inference in its own
+threads; a timer at display rate draws the newest result, the selected face's plots and the
+status. Every user action has a method taking plain arguments (used by the dialogs, the
+shortcuts and the tests alike).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PyQt5.QtCore import QSettings, Qt, QTimer
+from PyQt5.QtGui import QCloseEvent
+from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+
+from affect_live.live import LiveSession
+from affect_live.recording import RecordingError
+from affect_live.sources import SourceError
+from affect_live.ui.banner import MessageBanner
+from affect_live.ui.controls import ControlBar
+from affect_live.ui.face_panel import FacePanel
+from affect_live.ui.settings import AppSettings
+from affect_live.ui.status import StatusPanel
+from affect_live.ui.video_view import VideoView
+
+log = logging.getLogger(__name__)
+
+DEMO_CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
+DISPLAY_HZ = 30
+STATUS_EVERY = 6  # ticks between status-bar refreshes (5 Hz is plenty for numbers)
+VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.jpg *.jpeg *.png);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: LiveSession, settings: AppSettings, store: QSettings, cameras: list[int]) -> None:
+        super().__init__()
+        self.session = session
+        self.settings = settings
+        self._store = store
+        self.selected_face: int | None = None
+        self._user_selected = False
+        self._ticks = 0
+        self._last_result: object = None
+        self.frames_shown = 0  # results drawn so far (a new one per tick at most)
+        self._priors: tuple[str, ...] | None = None
+        self.setWindowTitle("affect-live")
+
+        self.controls = ControlBar(cameras, self)
+        self.addToolBar(self.controls)
+        self.banner = MessageBanner()
+        self.video = VideoView()
+        self.faces = FacePanel()
+        self.status_panel = StatusPanel()
+        self.setStatusBar(self.status_panel)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.banner)
+        left_layout.addWidget(self.video, 1)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.faces)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+        self.resize(1280, 760)
+        self._connect()
+
+        self.controls.window_spin.setValue(settings.window)
+        self.controls.max_faces_spin.setValue(settings.max_faces)
+        self.timer = QTimer(self, interval=1000 // DISPLAY_HZ, timeout=self._tick)
+        self.timer.start()
+
+    def _connect(self) -> None:
+        c = self.controls
+        c.source_chosen.connect(self._on_source_chosen)
+        c.open_file_requested.connect(self.ask_open_video)
+        c.pause_action.toggled.connect(self.set_paused)
+        c.window_spin.valueChanged.connect(self.set_window)
+        c.max_faces_spin.valueChanged.connect(self.set_max_faces)
+        c.record_action.triggered.connect(self._on_record_clicked)
+        c.load_action.triggered.connect(self.ask_load_weights)
+        c.screenshot_action.triggered.connect(self.ask_screenshot)
+        c.quit_action.triggered.connect(self.close)
+        self.addAction(c.open_action)
+        self.addAction(c.quit_action)
+        self.video.face_clicked.connect(self.select_face)
+        self.faces.face_picked.connect(self.select_face)
+
+    # -- actions with plain arguments -------------------------------------------------------
+    def open_source(self, spec: str, loop: bool = False, label: str | None = None) -> bool:
+        """Switch to a camera index, file or URL; on failure say why and keep the current one."""
+        try:
+            self.session.open(spec, loop=loop)
+        except SourceError as exc:
+            self.notify("error", str(exc))
+            return False
+        self.selected_face, self._user_selected = None, False
+        self.controls.pause_action.setChecked(False)
+        self.controls.show_source(label or Path(spec).name or spec, "demo" if loop else spec)
+        self.video.set_placeholder("starting...")
+        if not loop:
+            self.settings.source = spec
+        return True
+
+    def open_demo(self) -> bool:
+        return self.open_source(str(DEMO_CLIP), loop=True, label="Demo clip")
+
+    def set_paused(self, paused: bool) -> None:
+        (self.session.pause if paused else self.session.resume)()
+        if self.controls.pause_action.isChecked() != paused:
+            self.controls.pause_action.setChecked(paused)
+
+    def set_window(self, window: int) -> None:
+        self.session.set_window(window)
+        self.settings.window = window
+
+    def set_max_faces(self, max_faces: int) -> None:
+        self.session.set_max_faces(max_faces)
+        self.settings.max_faces = max_faces
+
+    def start_recording(self, csv_path: Path) -> bool:
+        try:
+            self.session.start_recording(Path(csv_path))
+        except RecordingError as exc:
+            self.notify("error", str(exc))
+            self.controls.record_action.setChecked(False)
+            return False
+        self.settings.record_dir = str(Path(csv_path).parent)
+        self.controls.record_action.setChecked(True)
+        self.notify("info", f"recording to {csv_path}")
+        return True
+
+    def stop_recording(self) -> None:
+        status = self.session.stop_recording()
+        self.controls.record_action.setChecked(False)
+        if status is not None:
+            self.notify("info", f"recording saved: {status.rows} rows in {status.path}")
+
+    def load_weights(self, path: Path) -> None:
+        """Load in the background; the outcome shows in the banner (bad files keep the model)."""
+        self.notify("info", f"loading {Path(path).name}...")
+        self.session.load_weights(Path(path))
+
+    def save_screenshot(self, png_path: Path) -> bool:
+        """The plots panel as PNG."""
+        ok = self.faces.grab().save(str(png_path), "PNG")
+        self.notify("info" if ok else "error", f"{'saved' if ok else 'could not save'} {png_path}")
+        return ok
+
+    def select_face(self, face_id: int) -> None:
+        self.selected_face, self._user_selected = face_id, True
+        self._draw_plots()
+
+    def notify(self, level: str, message: str) -> None:
+        (log.error if level == "error" else log.info)("%s", message)
+        self.banner.show_message(level, message)
+        self.status_panel.showMessage(message, 8000)
+
+    # -- dialogs ------------------------------------------------------------------------------
+    def ask_open_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video file", self.settings.dialog_dir, VIDEO_FILTER)
+        if path:
+            self.settings.dialog_dir = str(Path(path).parent)
+            self.open_source(path)
+
+    def ask_load_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load weights", self.settings.dialog_dir, "Weight bundles (*.affect);;All files (*)")
+        if path:
+            self.settings.dialog_dir = str(Path(path).parent)
+            self.load_weights(Path(path))
+
+    def ask_screenshot(self) -> None:
+        default = str(Path(self.settings.record_dir or Path.home()) / time.strftime("affect-live-%Y%m%d-%H%M%S.png"))
+        path, _ = QFileDialog.getSaveFileName(self, "Save plots as PNG", default, "PNG images (*.png)")
+        if path:
+            self.save_screenshot(Path(path))
+
+    def _on_record_clicked(self, checked: bool) -> None:
+        if not checked:
+            self.stop_recording()
+            return
+        default = str(Path(self.settings.record_dir or Path.home()) / time.strftime("affect-live-%Y%m%d-%H%M%S.csv"))
+        path, _ = QFileDialog.getSaveFileName(self, "Record to CSV", default, "CSV files (*.csv)")
+        if path:
+            self.start_recording(Path(path))
+        else:
+            self.controls.record_action.setChecked(False)
+
+    def _on_source_chosen(self, spec: str) -> None:
+        if spec == "demo":
+            self.open_demo()
+        else:
+            self.open_source(spec)
+
+    # -- drawing, on the timer ----------------------------------------------------------------
+    def _tick(self) -> None:
+        self._ticks += 1
+        self._handle_events()
+        result = self.session.latest()
+        if result is not None and result is not self._last_result:
+            self._last_result = result
+            self.frames_shown += 1
+            self._auto_select([p.face_id for p in result.predictions])
+            self.video.show_frame(result.image, result.predictions, self.selected_face, bool(self._priors))
+            self._draw_plots()
+        if self._ticks % STATUS_EVERY == 1:
+            self.refresh_status()
+
+    def _handle_events(self) -> None:
+        for event in self.session.events():
+            if event.topic == "model_loaded":
+                self.settings.weights = event.detail
+            self.notify(event.level, event.message)
+
+    def refresh_status(self) -> None:
+        stats = self.session.stats()
+        self.status_panel.update_stats(stats)
+        if stats.prior_heads != self._priors:
+            self._priors = stats.prior_heads
+            self.faces.set_priors(stats.prior_heads)
+        if stats.recording is None and self.controls.record_action.isChecked():
+            self.controls.record_action.setChecked(False)  # stopped by the source ending
+
+    def _auto_select(self, visible: list[int]) -> None:
+        """Follow the largest face until the user picks one; keep a picked face while it is
+        in the history, then fall back to the largest visible one."""
+        known = self.session.history.face_ids()
+        if self.selected_face is None or (not self._user_selected and self.selected_face not in visible) or self.selected_face not in known:
+            self.selected_face = visible[0] if visible else (known[0] if known else None)
+            self._user_selected = False
+
+    def _draw_plots(self) -> None:
+        self.faces.update_faces(self.session.history.face_ids(), self.selected_face)
+        self.faces.show_face(self.session.history, self.selected_face)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Quitting while recording closes the CSV with every row on disk."""
+        self.timer.stop()
+        status = self.session.recorder.status()
+        self.session.close()
+        if status is not None:
+            log.info("recording closed: %s", status.path)
+        self.settings.save(self._store)
+        event.accept()

@@ -1,0 +1,245 @@
+"""Live plots: valence/arousal timeline, the valence-arousal plane, the expression bars.
+
+Each widget creates its graphics items once; updates only call setData/setOpts on them, so a
+30 Hz refresh stays cheap. Ranges are fixed and mouse interaction is off: these are gauges.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QBrush, QColor, QFont
+from PyQt5.QtWidgets import QSizePolicy, QWidget
+
+from affect_live.types import EXPRESSIONS
+
+log = logging.getLogger(__name__)
+
+pg.setConfigOptions(antialias=True)
+
+Rgb = tuple[int, int, int]
+
+VALENCE_COLOR: Rgb = (90, 200, 250)  # light blue
+AROUSAL_COLOR: Rgb = (250, 120, 190)  # pink: distinct from the blue and from red/green pairs
+_GUIDE_PEN = pg.mkPen((110, 110, 110), width=1)
+_GRID_PEN = pg.mkPen((60, 60, 60), width=1, style=Qt.DotLine)
+_NOTE_STYLE = {"color": "#bbbbbb", "size": "9pt"}
+_SIGNED_TICKS = [[(v, f"{v:g}") for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]]
+
+# Short names so the 7 tick labels fit under narrow bars.
+SHORT_EXPRESSIONS: dict[str, str] = {
+    "neutral": "neutral",
+    "anger": "anger",
+    "disgust": "disgust",
+    "fear": "fear",
+    "happiness": "happy",
+    "sadness": "sad",
+    "surprise": "surprise",
+}
+
+
+class _Gauge(pg.PlotWidget):
+    """A PlotWidget with fixed ranges, no mouse interaction and an optional title note."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        item = self.getPlotItem()
+        item.setMouseEnabled(x=False, y=False)
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.setContentsMargins(2, 4, 10, 2)  # room for the edge tick labels (e.g. "0" at the right)
+        font = QFont(self.font())
+        font.setPointSizeF(8.5)
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setTickFont(font)
+            # Fixed ranges put the end ticks (e.g. 1.0) on the edge: keep their labels.
+            axis.setStyle(hideOverlappingLabels=False)
+        self._note = ""
+
+    def _axis_label(self, side: str, text: str) -> None:
+        # Font on the label item: a CSS font-size through setLabel(**style) hides the label in 0.14.
+        axis = self.getPlotItem().getAxis(side)
+        axis.setLabel(text)
+        font = QFont(self.font())
+        font.setPointSizeF(9.5)
+        axis.label.setFont(font)
+
+    def set_note(self, text: str) -> None:
+        """Small text in the title row, e.g. "(prior)"; empty hides the title."""
+        if text == self._note:
+            return
+        self._note = text
+        self.getPlotItem().setTitle(text or None, **_NOTE_STYLE)
+
+    @property
+    def note(self) -> str:
+        return self._note
+
+
+class VaTimeline(_Gauge):
+    """Valence and arousal over the last `span_s` seconds; x = seconds relative to now (0)."""
+
+    def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
+        super().__init__(parent)
+        self.span_s = float(span_s)
+        item = self.getPlotItem()
+        item.setXRange(-self.span_s, 0.0, padding=0.0)
+        item.setYRange(-1.05, 1.05, padding=0.0)
+        item.disableAutoRange()
+        self._axis_label("bottom", "seconds")
+        item.getAxis("left").setTicks(_SIGNED_TICKS)
+        # Guide lines instead of showGrid: pyqtgraph's grid makes the axis cull the edge tick labels.
+        for y in (-1.0, -0.5, 0.5, 1.0):
+            item.addLine(y=y, pen=_GRID_PEN)
+        item.addLine(y=0.0, pen=_GUIDE_PEN)
+        # connect="finite": a NaN (face lost) breaks the line instead of drawing across the gap.
+        self.valence_curve = pg.PlotDataItem(pen=pg.mkPen(VALENCE_COLOR, width=2), connect="finite")
+        self.arousal_curve = pg.PlotDataItem(pen=pg.mkPen(AROUSAL_COLOR, width=2), connect="finite")
+        item.addItem(self.valence_curve)
+        item.addItem(self.arousal_curve)
+        # The legend sits in its own row under the x axis, so it never hides the data.
+        self.legend = pg.LegendItem(colCount=2, verSpacing=-8, labelTextSize="9pt")
+        self.legend.addItem(self.valence_curve, "valence")
+        self.legend.addItem(self.arousal_curve, "arousal")
+        self.legend.layout.setContentsMargins(0, 0, 0, 0)
+        self.legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        item.layout.addItem(self.legend, 4, 1)
+        item.layout.setAlignment(self.legend, Qt.AlignHCenter | Qt.AlignVCenter)
+        item.layout.setRowFixedHeight(4, 18)
+        self.setMinimumSize(300, 160)
+
+    def set_series(self, t: np.ndarray, valence: np.ndarray, arousal: np.ndarray) -> None:
+        """Plot the series; `t` is absolute, increasing seconds. Only the last `span_s` are drawn."""
+        t = np.asarray(t, dtype=float)
+        if t.size == 0:
+            self.clear_series()
+            return
+        x = t - t[-1]
+        start = int(np.searchsorted(x, -self.span_s, side="left"))  # older points are off-screen
+        x = x[start:]
+        self.valence_curve.setData(x, np.asarray(valence, dtype=float)[start:])
+        self.arousal_curve.setData(x, np.asarray(arousal, dtype=float)[start:])
+
+    def clear_series(self) -> None:
+        self.valence_curve.setData([], [])
+        self.arousal_curve.setData([], [])
+
+
+class VaPlane(_Gauge):
+    """The circumplex plane: the current (valence, arousal) as a dot with a fading trail."""
+
+    # Russell's circumplex names for the four quadrants (valence sign, arousal sign).
+    QUADRANTS: tuple[tuple[str, float, float], ...] = (
+        ("excited", 1.0, 1.0),
+        ("distressed", -1.0, 1.0),
+        ("depressed", -1.0, -1.0),
+        ("relaxed", 1.0, -1.0),
+    )
+    TRAIL_MIN_ALPHA = 20
+    TRAIL_MAX_ALPHA = 200
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        item = self.getPlotItem()
+        item.setAspectLocked(True)
+        item.setXRange(-1.1, 1.1, padding=0.0)
+        item.setYRange(-1.1, 1.1, padding=0.0)
+        item.disableAutoRange()
+        self._axis_label("bottom", "valence")
+        self._axis_label("left", "arousal")
+        item.getAxis("bottom").setTicks(_SIGNED_TICKS)
+        item.getAxis("left").setTicks(_SIGNED_TICKS)
+        angle = np.linspace(0.0, 2.0 * np.pi, 129)
+        item.addItem(pg.PlotCurveItem(np.cos(angle), np.sin(angle), pen=_GUIDE_PEN))
+        item.addItem(pg.PlotCurveItem([-1.0, 1.0], [0.0, 0.0], pen=_GUIDE_PEN))
+        item.addItem(pg.PlotCurveItem([0.0, 0.0], [-1.0, 1.0], pen=_GUIDE_PEN))
+        quadrant_font = QFont(self.font())
+        quadrant_font.setPointSizeF(9.0)
+        for name, vx, ay in self.QUADRANTS:
+            # In the corners, outside the unit circle, where no (clipped) value can land.
+            anchor = (1.0 if vx > 0 else 0.0, 0.0 if ay > 0 else 1.0)
+            text = pg.TextItem(name, color=(150, 150, 150), anchor=anchor)
+            text.setFont(quadrant_font)
+            text.setPos(1.08 * vx, 1.08 * ay)
+            item.addItem(text)
+        self.trail = pg.ScatterPlotItem(pxMode=True, pen=None)
+        self.current = pg.ScatterPlotItem(pxMode=True, size=15, pen=pg.mkPen((255, 255, 255), width=1.5))
+        item.addItem(self.trail)
+        item.addItem(self.current)
+        self._brush_cache: tuple[Rgb, int, list[QBrush], np.ndarray] | None = None
+        self.setMinimumSize(220, 220)
+
+    def _trail_style(self, color: Rgb, n: int) -> tuple[list[QBrush], np.ndarray]:
+        """Per-point brushes (alpha rising with recency) and sizes, reused while color and n hold."""
+        cached = self._brush_cache
+        if cached is None or cached[0] != color or cached[1] != n:
+            alphas = np.linspace(self.TRAIL_MIN_ALPHA, self.TRAIL_MAX_ALPHA, n) if n else np.empty(0)
+            brushes = [QBrush(QColor(*color, int(a))) for a in alphas]
+            sizes = np.linspace(3.0, 8.0, n) if n else np.empty(0)
+            self._brush_cache = cached = (color, n, brushes, sizes)
+        return cached[2], cached[3]
+
+    def set_trail(self, valence: np.ndarray, arousal: np.ndarray, color: Rgb) -> None:
+        """Oldest-first series; the last point is the current value, drawn as the big dot."""
+        v = np.asarray(valence, dtype=float)
+        a = np.asarray(arousal, dtype=float)
+        keep = np.isfinite(v) & np.isfinite(a)  # a lost face leaves NaN rows; skip them
+        v, a = v[keep], a[keep]
+        if v.size == 0:
+            self.clear_trail()
+            return
+        brushes, sizes = self._trail_style(tuple(color), v.size - 1)
+        self.trail.setData(x=v[:-1], y=a[:-1], brush=brushes, size=sizes)
+        self.current.setData(x=v[-1:], y=a[-1:], brush=pg.mkBrush(*color))
+
+    def clear_trail(self) -> None:
+        self.trail.setData(x=[], y=[])
+        self.current.setData(x=[], y=[])
+
+
+class ExpressionBars(_Gauge):
+    """The 7 expression probabilities as bars in EXPRESSIONS order, the top class highlighted."""
+
+    DIM_ALPHA = 120
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        item = self.getPlotItem()
+        self._x = np.arange(len(EXPRESSIONS), dtype=float)
+        item.setXRange(-0.6, len(EXPRESSIONS) - 0.4, padding=0.0)
+        item.setYRange(0.0, 1.0, padding=0.0)
+        item.disableAutoRange()
+        for y in (0.25, 0.5, 0.75, 1.0):
+            item.addLine(y=y, pen=_GRID_PEN)
+        item.getAxis("bottom").setTicks([[(i, SHORT_EXPRESSIONS.get(n, n)) for i, n in enumerate(EXPRESSIONS)]])
+        item.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]])
+        self.bars = pg.BarGraphItem(x=self._x, height=np.zeros_like(self._x), width=0.7, pen=None)
+        item.addItem(self.bars)
+        self._top: int | None = None
+        self.setMinimumSize(360, 160)  # 7 tick names side by side need about 50 px each
+
+    @property
+    def heights(self) -> np.ndarray:
+        return np.asarray(self.bars.opts["height"], dtype=float)
+
+    @property
+    def highlighted(self) -> int | None:
+        """Index (EXPRESSIONS order) of the highlighted bar, None when the bars are empty."""
+        return self._top
+
+    def set_probabilities(self, p: np.ndarray | None, color: Rgb) -> None:
+        if p is None:
+            self._top = None
+            self.bars.setOpts(height=np.zeros_like(self._x), brushes=None, brush=pg.mkBrush(*color, self.DIM_ALPHA))
+            return
+        p = np.asarray(p, dtype=float).reshape(-1)
+        if p.size != len(EXPRESSIONS):
+            raise ValueError(f"expected {len(EXPRESSIONS)} probabilities, got {p.size}")
+        self._top = int(np.argmax(p))
+        dim, full = QBrush(QColor(*color, self.DIM_ALPHA)), QBrush(QColor(*color))
+        brushes = [full if i == self._top else dim for i in range(p.size)]
+        self.bars.setOpts(height=np.clip(p, 0.0, 1.0), brushes=brushes)

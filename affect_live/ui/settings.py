@@ -1,0 +1,41 @@
+"""The app's remembered settings (QSettings): last source, window, max faces, last weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from PyQt5.QtCore import QSettings
+
+
+@dataclass
+class AppSettings:
+    source: str = ""  # last source: camera index, file path or URL ("" = default camera)
+    window: int = 16
+    max_faces: int = 4
+    weights: str = ""  # last weight bundle ("" = the bundled default)
+    record_dir: str = ""  # where the last recording went, to start the next file dialog there
+    dialog_dir: str = ""  # where the last video or weights were picked
+
+    @classmethod
+    def load(cls, store: QSettings) -> AppSettings:
+        loaded = cls()
+        for field in fields(cls):
+            default = getattr(loaded, field.name)
+            value = store.value(field.name, default)
+            try:
+                setattr(loaded, field.name, type(default)(value))
+            except (TypeError, ValueError):  # a hand-edited or foreign value: keep the default
+                continue
+        loaded.window = min(max(loaded.window, 1), 256)
+        loaded.max_faces = min(max(loaded.max_faces, 1), 16)
+        return loaded
+
+    def save(self, store: QSettings) -> None:
+        for field in fields(self):
+            store.setValue(field.name, getattr(self, field.name))
+        store.sync()
+
+
+def default_store() -> QSettings:
+    """~/.config/affect-live/affect-live.conf on Linux (the platform's usual place elsewhere)."""
+    return QSettings("affect-live", "affect-live")

@@ -1,0 +1,226 @@
+"""The desktop app, driven for real: window, pipeline, model and fixture clips (offscreen Qt).
+
+Files play at their own frame rate in the app (as a camera would), so each test waits for
+results with qtbot.waitUntil rather than sleeping.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
+from conftest import CLIPS, small_classifier
+
+prepare_qt_environment()  # drop OpenCV's Qt plugin path before the QApplication exists
+
+from PyQt5.QtCore import QSettings, Qt  # noqa: E402
+
+from affect_live.cli import main as cli_main  # noqa: E402
+from affect_live.recording import CSV_COLUMNS, sidecar_path  # noqa: E402
+from affect_live.types import EXPRESSIONS  # noqa: E402
+from affect_live.ui.settings import AppSettings  # noqa: E402
+
+TWO_FACES = str(CLIPS / "two_faces.mp4")
+WAIT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def small_bundle(tmp_path_factory) -> Path:
+    """A second, different model, made the way users make one: import-weights."""
+    folder = tmp_path_factory.mktemp("weights")
+    small_classifier().save(folder / "tiny_fer.h5")
+    out = folder / "tiny_fer.affect"
+    status = cli_main([
+        "import-weights", str(folder / "tiny_fer.h5"), "--input", "64x64", "--gray", "--scale=-1,1",
+        "--classes", "angry,disgust,fear,happy,sad,surprise,neutral", "--out", str(out),
+    ])  # fmt: skip
+    assert status == 0
+    return out
+
+
+@pytest.fixture
+def store(tmp_path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+
+@pytest.fixture
+def open_window(qtbot, store):
+    windows = []
+
+    def make(source: str | None = TWO_FACES, **options):
+        window = build_window(AppOptions(source=source, **options), AppSettings.load(store), store, cameras=[])
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+
+
+def wait_for_frames(qtbot, window, n: int = 1, faces: int = 1) -> int:
+    """Wait until `n` more results with at least `faces` faces were drawn; their count."""
+    start = window.frames_shown
+    qtbot.waitUntil(lambda: window.frames_shown >= start + n and len(window.video.predictions) >= faces, timeout=WAIT_MS)
+    return window.frames_shown
+
+
+def test_predictions_arrive_and_plots_receive_data(qtbot, open_window):
+    window = open_window()
+    wait_for_frames(qtbot, window, n=20, faces=2)
+    face = window.selected_face
+    assert face is not None
+    x, y = window.faces.timeline.valence_curve.getData()
+    assert len(x) >= 5 and np.all((x >= -30) & (x <= 0))
+    heights = window.faces.bars.heights
+    assert heights.shape == (7,) and heights.sum() == pytest.approx(1.0, abs=1e-3)
+    series = window.session.history.series(face)
+    assert np.allclose(heights, series.probabilities, atol=1e-6)
+    # Honesty: the default heads are priors, and the window says so.
+    window.refresh_status()
+    assert "expression, valence, arousal" in window.status_panel.model.text()
+    assert "Prior heads" in window.faces.note.text()
+
+
+def test_clicking_another_face_switches_the_plots(qtbot, open_window):
+    window = open_window()
+    wait_for_frames(qtbot, window, n=5, faces=2)
+    predictions = window.video.predictions
+    other = next(p for p in predictions if p.face_id != window.selected_face)
+    x, y, w, h = other.detection.box
+    point = window.video.frame_to_widget(x + w / 2, y + h / 2).toPoint()
+    qtbot.mouseClick(window.video, Qt.LeftButton, pos=point)
+    assert window.selected_face == other.face_id
+    wait_for_frames(qtbot, window, n=3, faces=2)
+    expected = window.session.history.series(other.face_id)
+    assert window.faces.face_box.currentData() == other.face_id
+    assert np.allclose(window.faces.bars.heights, expected.probabilities, atol=0.2)
+    # The selection sticks while that face stays in view.
+    wait_for_frames(qtbot, window, n=5, faces=1)
+    assert window.selected_face == other.face_id
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def test_recording_writes_the_analyze_format(qtbot, open_window, tmp_path):
+    window = open_window()
+    wait_for_frames(qtbot, window, faces=1)
+    csv_path = tmp_path / "session.csv"
+    assert window.start_recording(csv_path)
+    assert window.controls.record_action.isChecked()
+    qtbot.waitUntil(lambda: window.session.recorder.status().rows >= 40, timeout=WAIT_MS)
+    window.refresh_status()
+    assert "REC" in window.status_panel.recording.text()
+    window.stop_recording()
+    header, rows = read_rows(csv_path)
+    assert tuple(header) == CSV_COLUMNS
+    assert len(rows) >= 40
+    for row in rows:
+        probs = np.array([float(row[name]) for name in EXPRESSIONS])
+        assert probs.sum() == pytest.approx(1.0, abs=1e-4)
+        assert row["expression"] == EXPRESSIONS[int(np.argmax(probs))]
+        assert -1 <= float(row["valence"]) <= 1 and -1 <= float(row["arousal"]) <= 1
+    frames = [int(row["frame"]) for row in rows]
+    assert frames == sorted(frames)
+    meta = json.loads(sidecar_path(csv_path).read_text())
+    assert meta["status"] == "complete" and meta["mode"] == "live" and meta["rows"] == len(rows)
+    assert set(meta["model"]["prior_heads"]) == {"expression", "valence", "arousal"}
+
+
+def test_loading_a_good_bundle_switches_the_model(qtbot, open_window, small_bundle):
+    window = open_window()
+    wait_for_frames(qtbot, window, faces=1)
+    assert window.session.stats().model_name == "faceapi-expression"
+    window.load_weights(small_bundle)
+    qtbot.waitUntil(lambda: window.settings.weights == str(small_bundle), timeout=WAIT_MS)  # event handled
+    window.refresh_status()
+    assert window.session.stats().model_name == "tiny_fer"
+    assert "tiny_fer" in window.status_panel.model.text()
+    # Predictions continue, now from the new model (its 64x64 grey crops).
+    first = wait_for_frames(qtbot, window, n=10, faces=1)
+    assert window.session._pipeline.engine.manifest.name == "tiny_fer"
+    assert window.session._pipeline.faces.style.size == (64, 64)
+    assert wait_for_frames(qtbot, window, n=5, faces=1) > first
+
+
+def test_bad_weights_show_an_error_and_keep_the_model(qtbot, open_window, tmp_path):
+    window = open_window()
+    wait_for_frames(qtbot, window, faces=1)
+    bad = tmp_path / "broken.affect"
+    bad.write_bytes(b"this is not a weight bundle")
+    window.load_weights(bad)
+    qtbot.waitUntil(lambda: window.banner.level == "error" and window.banner.isVisible(), timeout=WAIT_MS)
+    assert "broken.affect" in window.banner.text() and "\n" not in window.banner.text()
+    assert "keeping faceapi-expression" in window.banner.text()
+    assert window.session.stats().model_name == "faceapi-expression"
+    wait_for_frames(qtbot, window, n=10, faces=1)  # still analysing
+
+
+def test_pause_stops_new_predictions_and_resume_restarts(qtbot, open_window):
+    window = open_window()
+    wait_for_frames(qtbot, window, faces=1)
+    window.controls.pause_action.trigger()  # the Space shortcut's action
+    assert window.session.paused
+    qtbot.wait(300)  # let a frame already in flight arrive
+    frozen = window.session.latest().frame_index
+    qtbot.wait(700)
+    assert window.session.latest().frame_index == frozen
+    window.controls.pause_action.trigger()
+    assert not window.session.paused
+    wait_for_frames(qtbot, window, n=5)
+    assert window.session.latest().frame_index > frozen
+
+
+def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_path, store):
+    window = open_window()
+    window.controls.window_spin.setValue(8)
+    window.controls.max_faces_spin.setValue(2)
+    wait_for_frames(qtbot, window, faces=1)
+    csv_path = tmp_path / "closing.csv"
+    assert window.start_recording(csv_path)
+    qtbot.waitUntil(lambda: window.session.recorder.status().rows >= 20, timeout=WAIT_MS)
+    window.close()
+    text = csv_path.read_text()
+    assert text.endswith("\n")
+    header, rows = read_rows(csv_path)
+    meta = json.loads(sidecar_path(csv_path).read_text())
+    assert meta["status"] == "complete" and meta["rows"] == len(rows) >= 20
+    assert meta["settings"]["window"] == 8 and meta["settings"]["max_faces"] == 2
+    # Settings are remembered for the next run.
+    remembered = AppSettings.load(store)
+    assert (remembered.window, remembered.max_faces, remembered.source) == (8, 2, TWO_FACES)
+
+
+def test_no_camera_plays_the_demo_clip(qtbot, open_window):
+    window = open_window(source=None)
+    assert "no camera found" in window.banner.text()
+    wait_for_frames(qtbot, window, n=10, faces=1)
+    stats = window.session.stats()
+    assert stats.source == "demo.mp4" and stats.dropped_frames == 0
+
+
+def test_file_that_ends_and_bad_source_keep_the_app_usable(qtbot, open_window, tmp_path):
+    window = open_window(source=str(CLIPS / "astronaut_motion.mp4"))  # 4 s, not looped
+    wait_for_frames(qtbot, window, faces=1)
+    csv_path = tmp_path / "until_end.csv"
+    assert window.start_recording(csv_path)
+    qtbot.waitUntil(lambda: not window.session.stats().running, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.controls.record_action.isChecked(), timeout=WAIT_MS)
+    assert "recording stopped" in window.status_panel.currentMessage() or "ended" in window.banner.text()
+    _, rows = read_rows(csv_path)
+    assert len(rows) > 30 and json.loads(sidecar_path(csv_path).read_text())["status"] == "complete"
+    # A missing file: one clear line, and the app still opens another source.
+    assert not window.open_source(str(tmp_path / "missing.mp4"))
+    assert window.banner.level == "error" and "no such file" in window.banner.text()
+    assert window.open_source(TWO_FACES)
+    wait_for_frames(qtbot, window, n=5, faces=1)
