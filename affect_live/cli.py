@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", type=_positive_int, default=300, help="frames per run (default 300)")
     bench.add_argument("--long", type=_positive_int, default=3000, help="frames of the memory run (default 3000)")
     bench.add_argument("--weights", type=Path, help="weight bundle (default: the bundled one)")
+    bench.add_argument("--app", action="store_true", help="measure the desktop app live instead (clips at native fps)")
+    bench.add_argument("--seconds", type=float, default=60.0, help="seconds per case with --app (default 60)")
     return parser
 
 

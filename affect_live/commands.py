@@ -155,6 +155,10 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.app:
+        from affect_live.bench_app import run_app_benchmark
+
+        return run_app_benchmark(args.seconds, weights=args.weights)
     from affect_live.bench import run_benchmark
 
     return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long)

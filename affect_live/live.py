@@ -75,6 +75,7 @@ class LiveSession:
         self._latest: FrameResult | None = None
         self._ended = False  # the current source has ended (the pipeline object stays for stats)
         self._results = RateMeter()
+        self.results_seen = 0  # results taken from pipelines so far (for benchmarks)
         self._closed = threading.Event()
         self._loading = False
         self.recorder = LiveRecorder()
@@ -87,9 +88,13 @@ class LiveSession:
             source: FrameSource = LoopingVideoSource(Path(text))
         else:
             source = open_source(text)
+        self.play(source, text)
+
+    def play(self, source: FrameSource, spec: str) -> None:
+        """Analyse an opened source (files at their own frame rate, like a camera)."""
         if source.info.kind in ("video", "images"):
-            source = RealTimePlayback(source)  # files play at their own frame rate, like a camera
-        self._start(source, text)
+            source = RealTimePlayback(source)
+        self._start(source, spec)
 
     def _start(self, source: FrameSource, spec: str) -> None:
         with self._lock:
@@ -122,6 +127,7 @@ class LiveSession:
             for result in pipeline.results():
                 now = time.perf_counter()
                 self._results.add(now, (now - result.captured_at) * 1000)
+                self.results_seen += 1
                 self.history.add(result)
                 self._latest = result
                 self._write(result)

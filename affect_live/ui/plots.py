@@ -141,6 +141,7 @@ class VaPlane(_Gauge):
     )
     TRAIL_MIN_ALPHA = 20
     TRAIL_MAX_ALPHA = 200
+    TRAIL_LEVELS = 8
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -170,18 +171,22 @@ class VaPlane(_Gauge):
         self.current = pg.ScatterPlotItem(pxMode=True, size=15, pen=pg.mkPen((255, 255, 255), width=1.5))
         item.addItem(self.trail)
         item.addItem(self.current)
-        self._brush_cache: tuple[Rgb, int, list[QBrush], np.ndarray] | None = None
+        self._brush_cache: tuple[Rgb, list[QBrush]] | None = None
         self.setMinimumSize(220, 220)
 
     def _trail_style(self, color: Rgb, n: int) -> tuple[list[QBrush], np.ndarray]:
-        """Per-point brushes (alpha rising with recency) and sizes, reused while color and n hold."""
-        cached = self._brush_cache
-        if cached is None or cached[0] != color or cached[1] != n:
-            alphas = np.linspace(self.TRAIL_MIN_ALPHA, self.TRAIL_MAX_ALPHA, n) if n else np.empty(0)
+        """Per-point brushes (alpha rising with recency) and sizes in TRAIL_LEVELS steps.
+
+        Few distinct (brush, size) pairs keep pyqtgraph's symbol cache warm; a distinct alpha per
+        point would render a new symbol for most points on every frame.
+        """
+        if self._brush_cache is None or self._brush_cache[0] != color:
+            alphas = np.linspace(self.TRAIL_MIN_ALPHA, self.TRAIL_MAX_ALPHA, self.TRAIL_LEVELS)
             brushes = [QBrush(QColor(*color, int(a))) for a in alphas]
-            sizes = np.linspace(3.0, 8.0, n) if n else np.empty(0)
-            self._brush_cache = cached = (color, n, brushes, sizes)
-        return cached[2], cached[3]
+            self._brush_cache = (color, brushes)
+        level = (np.arange(n) * self.TRAIL_LEVELS) // max(n, 1)  # 0 (oldest) .. TRAIL_LEVELS-1
+        levels = self._brush_cache[1]
+        return [levels[i] for i in level], np.linspace(3.0, 8.0, self.TRAIL_LEVELS)[level]
 
     def set_trail(self, valence: np.ndarray, arousal: np.ndarray, color: Rgb) -> None:
         """Oldest-first series; the last point is the current value, drawn as the big dot."""
