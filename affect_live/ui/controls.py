@@ -7,6 +7,8 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
+from affect_live.live_recording import RecordingStatus
+
 DEMO_ITEM = "Demo clip"
 OPEN_FILE_ITEM = "Open video file..."
 
@@ -36,6 +38,10 @@ class ControlBar(QToolBar):
         self.addWidget(self.max_faces_spin)
         self.addSeparator()
         self.record_action = self._action("Record", "R", "Start or stop recording to CSV (R)", checkable=True)
+        self.recording_label = QLabel()
+        self.recording_label.setStyleSheet("color:#e53935; font-weight:bold; padding:0 6px;")
+        self._recording_widget = self.addWidget(self.recording_label)
+        self._recording_widget.setVisible(False)
         self.load_action = self._action("Load weights...", "Ctrl+L", "Load a weight bundle (Ctrl+L)")
         self.screenshot_action = self._action("Screenshot", "Ctrl+Shift+S", "Save the plots as PNG (Ctrl+Shift+S)")
         self.open_action = QAction("Open video file...", self, shortcut=QKeySequence("Ctrl+O"))
@@ -54,6 +60,14 @@ class ControlBar(QToolBar):
         spin.setToolTip(tip)
         spin.setKeyboardTracking(False)  # apply on Enter / arrows, not on every digit typed
         return spin
+
+    def show_recording(self, status: RecordingStatus | None) -> None:
+        """The recording indicator: elapsed time and rows, hidden when not recording."""
+        self._recording_widget.setVisible(status is not None)
+        if status is not None:
+            minutes, seconds = divmod(int(status.elapsed_s), 60)
+            self.recording_label.setText(f"● REC {minutes:02d}:{seconds:02d} · {status.rows} rows")
+            self.recording_label.setToolTip(str(status.path))
 
     def set_cameras(self, cameras: list[int]) -> None:
         self.source_box.clear()

@@ -45,7 +45,10 @@ class FacePanel(QWidget):
             self.note.show()
         else:
             self.note.hide()
-        self.bars.set_note("(prior)" if "expression" in prior_heads else "")
+        va_prior = " (prior)" if {"valence", "arousal"} & set(prior_heads) else ""
+        self.timeline.set_note(f"valence and arousal, last 30 s{va_prior}")
+        self.plane.set_note(f"valence-arousal plane, last {TRAIL_S:.0f} s{va_prior}")
+        self.bars.set_note("expression probabilities" + (" (prior)" if "expression" in prior_heads else ""))
 
     def update_faces(self, face_ids: list[int], selected: int | None) -> None:
         if sorted(face_ids) != self._ids:

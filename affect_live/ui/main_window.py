@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEMO_CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
 DISPLAY_HZ = 30
+MESSAGES_KEPT = 50
 STATUS_EVERY = 6  # ticks between status-bar refreshes (5 Hz is plenty for numbers)
 VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.jpg *.jpeg *.png);;All files (*)"
 
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self._ticks = 0
         self._last_result: object = None
         self.frames_shown = 0  # results drawn so far (a new one per tick at most)
+        self.messages: list[tuple[str, str]] = []  # what the banner said, newest last
         self._priors: tuple[str, ...] | None = None
         self.setWindowTitle("affect-live")
 
@@ -101,7 +103,7 @@ class MainWindow(QMainWindow):
             return False
         self.selected_face, self._user_selected = None, False
         self.controls.pause_action.setChecked(False)
-        self.controls.show_source(label or Path(spec).name or spec, "demo" if loop else spec)
+        self.controls.show_source(label or Path(spec).name or spec, "demo" if Path(spec) == DEMO_CLIP else spec)
         self.video.set_placeholder("starting...")
         if not loop:
             self.settings.source = spec
@@ -159,7 +161,8 @@ class MainWindow(QMainWindow):
     def notify(self, level: str, message: str) -> None:
         (log.error if level == "error" else log.info)("%s", message)
         self.banner.show_message(level, message)
-        self.status_panel.showMessage(message, 8000)
+        self.messages.append((level, message))
+        del self.messages[:-MESSAGES_KEPT]
 
     # -- dialogs ------------------------------------------------------------------------------
     def ask_open_video(self) -> None:
@@ -220,6 +223,7 @@ class MainWindow(QMainWindow):
     def refresh_status(self) -> None:
         stats = self.session.stats()
         self.status_panel.update_stats(stats)
+        self.controls.show_recording(stats.recording)
         if stats.prior_heads != self._priors:
             self._priors = stats.prior_heads
             self.faces.set_priors(stats.prior_heads)

@@ -1,17 +1,13 @@
-"""The status bar: source, capture and inference rates, latency, drops, device, model (marked
-when a head is a prior), and the recording indicator."""
+"""The status bar: source, capture and inference rates, latency, drops, device, and the model
+(marked when a head is a prior). The recording indicator sits in the toolbar, next to Record."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
 
 from affect_live.live import LiveStats
-
-
-def _elapsed(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 class StatusPanel(QStatusBar):
@@ -23,16 +19,14 @@ class StatusPanel(QStatusBar):
         self.dropped = QLabel()
         self.device = QLabel()
         self.model = QLabel()
-        self.recording = QLabel()
-        self.recording.setStyleSheet("color:#ff4d4d; font-weight:bold;")
         for label in (self.source, self.rates, self.latency, self.dropped, self.device, self.model):
             self.addPermanentWidget(label)
-        self.addPermanentWidget(self.recording)
-        self.recording.hide()
 
     def update_stats(self, stats: LiveStats) -> None:
         state = "paused" if stats.paused else ("" if stats.running else "stopped")
-        self.source.setText(f"{stats.source or 'no source'} ({stats.source_kind or '-'}{', ' + state if state else ''})")
+        name = Path(stats.source).name if stats.source_kind in ("video", "images") else stats.source
+        self.source.setText(f"{name or 'no source'} ({stats.source_kind or '-'}{', ' + state if state else ''})")
+        self.source.setToolTip(stats.source)
         self.rates.setText(f"capture {stats.capture_fps:4.1f} fps · inference {stats.inference_fps:4.1f} fps")
         self.latency.setText(f"latency {stats.latency_ms_p50:4.1f} ms (p95 {stats.latency_ms_p95:4.1f})")
         self.dropped.setText(f"dropped {stats.dropped_frames}")
@@ -42,12 +36,6 @@ class StatusPanel(QStatusBar):
             "Heads marked prior are documented priors, not trained on labels: "
             + (", ".join(stats.prior_heads) if stats.prior_heads else "none")
         )
-        rec = stats.recording
-        if rec is None:
-            self.recording.hide()
-        else:
-            self.recording.setText(f"● REC {_elapsed(rec.elapsed_s)} · {rec.rows} rows · {rec.path.name}")
-            self.recording.show()
 
 
 def model_label(name: str, prior_heads: tuple[str, ...]) -> str:
