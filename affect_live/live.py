@@ -1,9 +1,11 @@
 """A live analysis session: the pipeline run on one source at a time, for the desktop app.
 
 The session is the controller the UI talks to; it never draws. A session thread takes every
-result of the pipeline, feeds the plots' history and the recorder, and keeps the newest result
-for the display, which polls `latest()`, `stats()` and `events()` on its own timer. Capture hands
-only the newest frame to the model (latest-wins), so a slow model never freezes the video.
+result of the pipeline, feeds the plots' history and the recorder, and keeps the newest result;
+the display polls `display_frame()`, `latest()`, `stats()` and `events()` on its own timer.
+Capture hands only the newest frame to the model (latest-wins), and the display shows the newest
+captured frame with its tracked boxes and each face's newest values, so a slow model never
+freezes the video: only its numbers update less often.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from affect_live.history import FaceHistory
 from affect_live.meters import RateMeter
 from affect_live.live_recording import LiveRecorder, RecordingStatus
@@ -23,7 +27,7 @@ from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.recording import RecordingError
 from affect_live.sources import FrameSource, LoopingVideoSource, RealTimePlayback, SourceError, open_source
-from affect_live.types import FrameResult
+from affect_live.types import FacePrediction, FrameResult
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,15 @@ class SessionEvent:
     message: str
     topic: str = ""  # what it is about, for code that reacts: "model_loaded", "source_ended", ...
     detail: str = ""  # e.g. the weights' path
+
+
+@dataclass(frozen=True)
+class DisplayFrame:
+    """The newest captured frame, its tracked faces' boxes and their newest predictions."""
+
+    frame_index: int
+    image: np.ndarray
+    predictions: tuple[FacePrediction, ...]
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class LiveSession:
         self._source_name = ""
         self._source_kind = ""
         self._latest: FrameResult | None = None
+        self._values: dict[int, FacePrediction] = {}  # the newest result's faces, by id
         self._ended = False  # the current source has ended (the pipeline object stays for stats)
         self._results = RateMeter()
         self.results_seen = 0  # results taken from pipelines so far (for benchmarks)
@@ -103,6 +117,7 @@ class LiveSession:
             self.history.clear()
             self._results.clear()
             self._latest = None
+            self._values = {}
             self._source_spec, self._source_name, self._source_kind = spec, source.info.name, source.info.kind
             self._ended = False
             pipeline = Pipeline(source, self._engine, replace(self._settings))
@@ -130,6 +145,7 @@ class LiveSession:
                 self.results_seen += 1
                 self.history.add(result)
                 self._latest = result
+                self._values = {p.face_id: p for p in result.predictions}
                 self._write(result)
         except Exception as exc:  # never a traceback: the user gets one line
             log.debug("session thread failed", exc_info=True)
@@ -246,6 +262,18 @@ class LiveSession:
     # -- what the UI polls ----------------------------------------------------------------------
     def latest(self) -> FrameResult | None:
         return self._latest
+
+    def display_frame(self) -> DisplayFrame | None:
+        """The newest frame for the video view, at capture rate whatever the model's speed."""
+        pipeline = self._pipeline
+        packet = pipeline.latest_packet if pipeline is not None else None
+        if packet is None or packet.image is None:
+            return None
+        values = self._values
+        predictions = tuple(
+            replace(values[face.face_id], detection=face.detection) for face in packet.faces if face.face_id in values
+        )
+        return DisplayFrame(packet.frame_index, packet.image, predictions)
 
     def events(self) -> list[SessionEvent]:
         drained = []

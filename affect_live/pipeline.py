@@ -69,6 +69,7 @@ class Pipeline:
         self._engine_generation = 0
         self._engine_commands: queue.SimpleQueue[Callable[[AffectEngine], None]] = queue.SimpleQueue()
         self.frames_read = 0
+        self.latest_packet: FacePacket | None = None  # newest capture, for a display (keep_images)
         self.capture_meter = RateMeter()  # frames read per second, for the live status bar
         self.stale_packets = 0  # cropped for a model that was replaced meanwhile
         self.error: str | None = None  # set when a thread failed; one line for the user
@@ -149,6 +150,8 @@ class Pipeline:
                 image=frame.image if self.settings.keep_images else None,
                 crop_generation=generation,
             )
+            if self.settings.keep_images:
+                self.latest_packet = packet
             if not self._packets.put(packet, self._stop):
                 return
 

@@ -253,3 +253,34 @@ def test_without_a_display_the_app_says_so_in_one_line(tmp_path):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no display found" in lines[0] and "analyze" in lines[0]
+
+
+def slow_classifier():
+    """A deliberately heavy per-frame model (~80 ms per face on one CPU thread)."""
+    import keras
+
+    inputs = keras.Input((224, 224, 3))
+    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(7, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
+def test_a_slow_model_never_freezes_the_video(qtbot, open_window, tmp_path):
+    slow_classifier().save(tmp_path / "slow.keras")
+    bundle = tmp_path / "slow.affect"
+    assert cli_main([
+        "import-weights", str(tmp_path / "slow.keras"), "--input", "224x224", "--scale=0,1",
+        "--classes", ",".join(EXPRESSIONS), "--out", str(bundle),
+    ]) == 0  # fmt: skip
+    window = open_window(weights=bundle)
+    wait_for_frames(qtbot, window, faces=1)
+    shown, results = window.frames_shown, window.session.results_seen
+    qtbot.wait(3000)
+    shown, results = window.frames_shown - shown, window.session.results_seen - results
+    stats = window.session.stats()
+    # The video keeps (nearly) the clip's 30 fps while the model manages far fewer frames.
+    assert shown >= 60, (shown, results)
+    assert results < shown / 2, (shown, results)
+    assert stats.dropped_frames > 0 and stats.capture_fps > 25

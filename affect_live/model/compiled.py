@@ -48,6 +48,7 @@ class CompiledModel:
             content = keras_to_tflite(model)
             with quiet_native_output():  # deprecation notice, "Created XNNPACK delegate" line
                 interpreter = tf.lite.Interpreter(model_content=content, num_threads=num_threads)
+                interpreter.allocate_tensors()  # the delegate (and its notice) comes here
             self._runner = interpreter.get_signature_runner()
             (self._input_name,) = self._runner.get_input_details().keys()
             self._interpreter = interpreter  # the runner needs it alive

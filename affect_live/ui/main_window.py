@@ -16,7 +16,7 @@ from PyQt5.QtCore import QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
-from affect_live.live import LiveSession
+from affect_live.live import DisplayFrame, LiveSession
 from affect_live.recording import RecordingError
 from affect_live.sources import SourceError
 from affect_live.ui.banner import MessageBanner
@@ -45,7 +45,8 @@ class MainWindow(QMainWindow):
         self._user_selected = False
         self._ticks = 0
         self._last_result: object = None
-        self.frames_shown = 0  # results drawn so far (a new one per tick at most)
+        self._last_view: DisplayFrame | None = None
+        self.frames_shown = 0  # frames drawn so far (a new one per tick at most)
         self.messages: list[tuple[str, str]] = []  # what the banner said, newest last
         self._priors: tuple[str, ...] | None = None
         self.setWindowTitle("affect-live")
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
             self.notify("error", str(exc))
             return False
         self.selected_face, self._user_selected = None, False
+        self._last_view = None  # frame numbers start again
         self.controls.pause_action.setChecked(False)
         self.controls.show_source(label or Path(spec).name or spec, "demo" if Path(spec) == DEMO_CLIP else spec)
         self.video.set_placeholder("starting...")
@@ -204,12 +206,15 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         self._ticks += 1
         self._handle_events()
+        view = self.session.display_frame()
+        if view is not None and (self._last_view is None or view.frame_index != self._last_view.frame_index):
+            self._last_view = view
+            self.frames_shown += 1
+            self._auto_select([p.face_id for p in view.predictions])
+            self.video.show_frame(view.image, view.predictions, self.selected_face, bool(self._priors))
         result = self.session.latest()
         if result is not None and result is not self._last_result:
             self._last_result = result
-            self.frames_shown += 1
-            self._auto_select([p.face_id for p in result.predictions])
-            self.video.show_frame(result.image, result.predictions, self.selected_face, bool(self._priors))
             self._draw_plots()
         if self._ticks % STATUS_EVERY == 1:
             self.refresh_status()
