@@ -199,6 +199,11 @@ def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_p
     # Settings are remembered for the next run.
     remembered = AppSettings.load(store)
     assert (remembered.window, remembered.max_faces, remembered.source) == (8, 2, TWO_FACES)
+    again = open_window(source=None)  # the next run starts where this one ended
+    assert again.session.stats().source == TWO_FACES
+    assert (again.controls.window_spin.value(), again.controls.max_faces_spin.value()) == (8, 2)
+    wait_for_frames(qtbot, again, faces=1)
+    assert again.session.stats().window == 8
 
 
 def test_no_camera_plays_the_demo_clip(qtbot, open_window):

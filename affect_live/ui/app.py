@@ -91,8 +91,8 @@ def run_app(options: AppOptions) -> int:
 
 
 def build_window(options: AppOptions, settings: AppSettings, store: QSettings, cameras: list[int] | None = None) -> MainWindow:
-    """The main window on the chosen source: --source, else the default camera, else the demo
-    clip (with a message saying no camera was found)."""
+    """The main window on the chosen source: --source, else the last run's source, else the
+    default camera, else the demo clip (with a message saying no camera was found)."""
     from affect_live.live import LiveSession
     from affect_live.ui.main_window import MainWindow
 
@@ -108,9 +108,12 @@ def build_window(options: AppOptions, settings: AppSettings, store: QSettings, c
     window = MainWindow(session, settings, store, cameras)
     if weights_note:
         window.notify("error", weights_note)
+    remembered = settings.source
     if options.source is not None:
         if not window.open_source(options.source):
             window.open_demo()
+    elif remembered and not (remembered.isdigit() and int(remembered) not in cameras) and window.open_source(remembered):
+        pass  # the last source of the previous run (a camera that is gone is skipped)
     elif cameras:
         if not window.open_source(str(cameras[0]), label=f"Camera {cameras[0]}"):
             window.open_demo()
