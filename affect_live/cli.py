@@ -14,6 +14,7 @@ from pathlib import Path
 
 from affect_live import __version__
 from affect_live.native_logs import quiet_native_logs
+from affect_live.train.arguments import add_parsers as add_training_parsers
 
 log = logging.getLogger("affect_live")
 
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("bundles", nargs="*", type=Path, help="more bundles to describe")
     models.add_argument("--brief", action="store_true", help="one line per bundle, no model card")
 
+    add_training_parsers(commands, _positive_int)
+
     bench = commands.add_parser("bench", help="measure speed per stage and memory on the fixture clips")
     bench.add_argument("--frames", type=_positive_int, default=300, help="frames per run (default 300)")
     bench.add_argument("--long", type=_positive_int, default=3000, help="frames of the memory run (default 3000)")
@@ -111,8 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.verbose)
     from affect_live import commands
 
+    from affect_live.train import commands as training
+
     handlers = {
         None: commands.run_app,
+        "extract": training.run_extract,
+        "train": training.run_train,
+        "evaluate": training.run_evaluate,
+        "predict-set": training.run_predict_set,
+        "finetune": training.run_finetune,
         "analyze": commands.run_analyze,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,

@@ -29,11 +29,12 @@ def preprocess(crops: Sequence[np.ndarray], spec: InputSpec) -> np.ndarray:
 class FrameModel:
     """Runs the per-frame model once per face, all faces of a frame in one batch."""
 
-    def __init__(self, keras_model: Any, manifest: Manifest, device: str | None = None) -> None:
+    def __init__(self, keras_model: Any, manifest: Manifest, device: str | None = None, threads: int = 1) -> None:
         self.spec = manifest.input
         self.feature_dim = manifest.feature_dim
         self._order = aff_wild2_order(manifest.classes)
-        self._compiled = CompiledModel(keras_model, device)
+        # One thread live (the capture thread needs the other core); batch jobs use more.
+        self._compiled = CompiledModel(keras_model, device, num_threads=threads)
         self.device = self._compiled.device
 
     def infer(self, crops: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

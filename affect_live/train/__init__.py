@@ -1,0 +1,1 @@
+"""Aff-Wild2 toolkit: reader, feature cache, training, metrics, evaluation, submissions."""

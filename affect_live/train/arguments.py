@@ -1,0 +1,62 @@
+"""Command-line arguments of the Aff-Wild2 commands (argparse only: cheap to import)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+
+def add_parsers(commands: argparse._SubParsersAction, positive_int: Callable[[str], int]) -> None:
+    def common(parser: argparse.ArgumentParser, cache: bool = True) -> None:
+        parser.add_argument("--affwild2", type=Path, required=True, metavar="ROOT", help="Aff-Wild2 root (annotations/, cropped_aligned/)")
+        if cache:
+            parser.add_argument("--cache", type=Path, required=True, metavar="DIR", help="feature cache folder")
+        parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    extract = commands.add_parser("extract", help="run the per-frame model once over every Aff-Wild2 frame image (resumable)")
+    common(extract)
+    extract.add_argument("--weights", type=Path, help="bundle whose per-frame model to run (default: the bundled one)")
+
+    train = commands.add_parser("train", help="train the multi-task heads on cached outputs; writes a bundle")
+    common(train)
+    train.add_argument("--out", type=Path, required=True, help="bundle to write (.affect)")
+    train.add_argument("--weights", type=Path, help="base bundle (its per-frame model; default: the bundled one)")
+    train.add_argument("--name", help="model name (default: the output file name)")
+    train.add_argument("--window", type=positive_int, default=16, help="window T (default 16)")
+    train.add_argument("--random-window", action="store_true", help="draw T from 4/8/16/32 per batch (the paper's variant)")
+    train.add_argument("--epochs", type=positive_int, default=20)
+    train.add_argument("--batch-size", type=positive_int, default=256)
+    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--balance", action="store_true", help="oversample every expression class to the largest")
+    train.add_argument("--no-auxiliary", action="store_true", help="leave out the auxiliary [a, v, m, |a-m|, |v-m|] head")
+    train.add_argument("--patience", type=positive_int, default=4, help="epochs without improvement before stopping")
+    train.add_argument("--hidden", type=positive_int, default=1024, help="units per hidden layer (paper: 1024)")
+    train.add_argument("--seed", type=int, default=0)
+
+    evaluate = commands.add_parser("evaluate", help="ABAW metrics of one bundle, or the fusion of several, on a split")
+    common(evaluate)
+    evaluate.add_argument("--weights", type=Path, nargs="+", required=True, help="bundle(s); several are fused (mean of outputs)")
+    evaluate.add_argument("--split", default="Validation_Set", choices=("Training_Set", "Validation_Set"))
+    evaluate.add_argument("--window", type=positive_int, help="window T (default: each bundle's)")
+    evaluate.add_argument("--json", type=Path, help="write the results here (default: evaluation-<split>.json in the cache folder)")
+
+    predict = commands.add_parser("predict-set", help="challenge submission files for a split or a list of videos")
+    common(predict)
+    predict.add_argument("--weights", type=Path, nargs="+", required=True, help="bundle(s); several are fused")
+    predict.add_argument("--out", type=Path, required=True, help="folder for EXPR/ and VA/ files")
+    predict.add_argument("--split", default="Validation_Set", choices=("Training_Set", "Validation_Set"))
+    predict.add_argument("--videos", type=Path, help="text file with one video name per line (e.g. the test set) instead of --split")
+
+    finetune = commands.add_parser("finetune", help="fine-tune the per-frame model end to end on frame images (GPU advised)")
+    common(finetune, cache=False)
+    finetune.add_argument("--out", type=Path, required=True, help="bundle to write (.affect), with prior heads")
+    source = finetune.add_mutually_exclusive_group()
+    source.add_argument("--weights", type=Path, help="bundle whose per-frame model to fine-tune (default: the bundled one)")
+    source.add_argument("--backbone", choices=("resnet50",), help="start from the paper's ResNet-50 backbone instead")
+    finetune.add_argument("--imagenet", action="store_true", help="with --backbone: ImageNet initial weights (downloads; needs a network)")
+    finetune.add_argument("--name", help="model name (default: the output file name)")
+    finetune.add_argument("--epochs", type=positive_int, default=5)
+    finetune.add_argument("--batch-size", type=positive_int, default=32)
+    finetune.add_argument("--learning-rate", type=float, default=1e-5)
+    finetune.add_argument("--no-augment", action="store_true", help="no flip / shift / scale / rotate")

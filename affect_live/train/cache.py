@@ -1,0 +1,145 @@
+"""The feature cache: the per-frame model run once over every frame image of Aff-Wild2.
+
+Layout: `CACHE/<fingerprint>/<video>.npz` (frames, features, probabilities) plus `cache.json`,
+where the fingerprint identifies the per-frame model (its weights and input spec), so outputs of
+different models never mix and a trained bundle (same per-frame model, new heads) finds the
+cache its features came from. One file per video, written atomically: an interrupted run
+resumes at the first video without a file. Training the heads never touches images again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from affect_live.model.bundle import LoadedBundle
+from affect_live.model.frame_model import FrameModel
+from affect_live.train.affwild2 import AffWild2, DatasetError
+
+log = logging.getLogger(__name__)
+
+BATCH = 64
+
+
+def frame_model_fingerprint(bundle: LoadedBundle) -> str:
+    """12 hex digits over the per-frame model's weights and input spec (not the heads)."""
+    digest = hashlib.sha256(json.dumps(bundle.manifest.to_dict()["input"], sort_keys=True).encode())
+    for array in bundle.frame_model.get_weights():
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class VideoOutputs:
+    """The per-frame model's outputs for one video's frame images, in frame order."""
+
+    video: str
+    frames: np.ndarray  # (n,) 1-based frame numbers
+    features: np.ndarray  # (n, F) float32
+    probabilities: np.ndarray  # (n, 7) float32, Aff-Wild2 order
+
+
+class FeatureCache:
+    def __init__(self, cache_root: Path, bundle: LoadedBundle) -> None:
+        self.fingerprint = frame_model_fingerprint(bundle)
+        self.folder = Path(cache_root) / self.fingerprint
+        self.bundle = bundle
+
+    def path(self, video: str) -> Path:
+        return self.folder / f"{video}.npz"
+
+    def has(self, video: str) -> bool:
+        return self.path(video).is_file()
+
+    def load(self, video: str) -> VideoOutputs:
+        path = self.path(video)
+        if not path.is_file():
+            raise DatasetError(
+                f"no cached outputs for {video} in {self.folder} (run `affect-live extract` with these weights first)"
+            )
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise DatasetError(f"{path} is damaged ({exc}); delete it and run extract again") from None
+
+    def _save(self, outputs: VideoOutputs) -> None:
+        tmp = self.path(outputs.video).with_suffix(".partial.npz")
+        # float16 features halve the cache (Aff-Wild2 has ~2.6M frames); probabilities stay float32.
+        np.savez(tmp, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities)
+        os.replace(tmp, self.path(outputs.video))
+
+    def _write_index(self) -> None:
+        manifest = self.bundle.manifest
+        index = {
+            "fingerprint": self.fingerprint,
+            "model": manifest.name,
+            "bundle": str(self.bundle.path),
+            "feature_dim": manifest.feature_dim,
+            "input": manifest.to_dict()["input"],
+        }
+        (self.folder / "cache.json").write_text(json.dumps(index, indent=2))
+
+    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False) -> dict[str, int]:
+        """Run the per-frame model over the frame images of `videos` (default: all) that are not
+        cached yet. Returns counts: videos done now, skipped (cached), frames processed, and
+        frames/s (reading and inference, without the one-off model conversion)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._write_index()
+        wanted = list(videos) if videos is not None else dataset.image_videos()
+        todo = [v for v in wanted if not self.has(v)]
+        frames_per_video = {v: dataset.image_frames(v) for v in todo}
+        total = int(sum(len(f) for f in frames_per_video.values()))
+        model = FrameModel(self.bundle.frame_model, self.bundle.manifest, threads=os.cpu_count() or 1)
+        size = (self.bundle.manifest.input.width, self.bundle.manifest.input.height)
+        bar = tqdm(total=total, unit="frame", desc="extract", disable=quiet, dynamic_ncols=True)
+        started = time.perf_counter()  # after the one-off model conversion
+        with ThreadPoolExecutor(max_workers=2) as readers:  # JPEG decoding overlaps inference
+            for video in todo:
+                frames = frames_per_video[video]
+                features, probabilities = [], []
+                for batch in _batches(frames, BATCH):
+                    crops = list(readers.map(lambda n: read_frame_image(dataset.image_path(video, int(n)), size), batch))
+                    f, p = model.infer(crops)
+                    features.append(f)
+                    probabilities.append(p)
+                    bar.update(len(batch))
+                dim = self.bundle.manifest.feature_dim
+                self._save(
+                    VideoOutputs(
+                        video,
+                        frames.astype(np.int64),
+                        np.concatenate(features) if features else np.zeros((0, dim), np.float32),
+                        np.concatenate(probabilities) if probabilities else np.zeros((0, 7), np.float32),
+                    )
+                )
+        bar.close()
+        seconds = time.perf_counter() - started
+        return {"videos": len(todo), "skipped": len(wanted) - len(todo), "frames": total, "frames_per_s": total / seconds if total else 0.0}
+
+
+def _batches(items: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def read_frame_image(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """A cropped_aligned frame (already a face crop) at the model's input size, BGR uint8."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"{path} is not an image OpenCV can read")
+    if (image.shape[1], image.shape[0]) != size:
+        shrinking = image.shape[1] > size[0]
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return image

@@ -1,0 +1,101 @@
+"""Causal windows over cached per-frame outputs: the heads' inputs for any frame and any T.
+
+The videos' rows are concatenated; for row k of a video starting at row s, the window is rows
+max(s, k-T+1) .. k with the start padded by repeating row s: exactly what the app's ring buffer
+does (frames without a face have no row, so they are skipped, not zero-filled).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from affect_live.train.affwild2 import LabelledVideo
+from affect_live.train.cache import FeatureCache, VideoOutputs
+
+N_CLASSES = 7
+
+
+@dataclass(frozen=True)
+class CachedRows:
+    """Several videos' cached outputs, concatenated."""
+
+    videos: tuple[str, ...]
+    probabilities: np.ndarray  # (N, 7)
+    features: np.ndarray  # (N, F)
+    frames: np.ndarray  # (N,) 1-based frame number of each row in its video
+    start: np.ndarray  # (N,) first row of the row's video
+    offsets: dict[str, int]  # first row of each video
+    lengths: dict[str, int]  # rows of each video
+
+    @classmethod
+    def from_outputs(cls, outputs: Sequence[VideoOutputs]) -> CachedRows:
+        sizes = [len(o.frames) for o in outputs]
+        firsts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, np.int64)
+        feature_dim = outputs[0].features.shape[1] if outputs else 0
+        return cls(
+            videos=tuple(o.video for o in outputs),
+            probabilities=np.concatenate([o.probabilities for o in outputs]) if outputs else np.zeros((0, N_CLASSES), np.float32),
+            features=np.concatenate([o.features for o in outputs]) if outputs else np.zeros((0, feature_dim), np.float32),
+            frames=np.concatenate([o.frames for o in outputs]) if outputs else np.zeros(0, np.int64),
+            start=np.repeat(firsts, sizes),
+            offsets={o.video: int(first) for o, first in zip(outputs, firsts)},
+            lengths={o.video: n for o, n in zip(outputs, sizes)},
+        )
+
+    def rows_of(self, video: str, frames: np.ndarray) -> np.ndarray:
+        """Rows of the given frames of a video (each must have a cached image row)."""
+        first = self.offsets[video]
+        video_frames = self.frames[first : first + self.lengths[video]]
+        position = np.searchsorted(video_frames, frames)
+        if np.any(position >= len(video_frames)) or np.any(video_frames[np.minimum(position, len(video_frames) - 1)] != frames):
+            raise ValueError(f"{video}: some labelled frames have no cached output (cache older than the images?)")
+        return first + position
+
+    def window_rows(self, rows: np.ndarray, window: int) -> np.ndarray:
+        """(B, T) row indices, oldest first, start-padded with the video's first row."""
+        steps = np.arange(window - 1, -1, -1)
+        return np.maximum(rows[:, None] - steps[None, :], self.start[rows][:, None])
+
+    def heads_inputs(self, rows: np.ndarray, window: int) -> np.ndarray:
+        """[max, min, mean of the window's probabilities, features, probabilities]: (B, 28 + F)."""
+        seq = self.probabilities[self.window_rows(rows, window)]
+        return np.concatenate(
+            [seq.max(axis=1), seq.min(axis=1), seq.mean(axis=1), self.features[rows], self.probabilities[rows]], axis=1
+        ).astype(np.float32)
+
+    def sequences(self, rows: np.ndarray, window: int) -> np.ndarray:
+        """The window's probabilities in time order, (B, T, 7), for a temporal module."""
+        return self.probabilities[self.window_rows(rows, window)].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class LabelledRows:
+    """Training or evaluation samples: rows of a CachedRows with their labels."""
+
+    rows: np.ndarray
+    expression: np.ndarray | None
+    valence: np.ndarray | None
+    arousal: np.ndarray | None
+    video_of_sample: np.ndarray  # index into CachedRows.videos, for per-video grouping
+
+
+def load_labelled(cache: FeatureCache, labelled: Sequence[LabelledVideo]) -> tuple[CachedRows, LabelledRows]:
+    """Cached outputs of the videos and the rows of their labelled frames."""
+    cached = CachedRows.from_outputs([cache.load(v.video) for v in labelled])
+    rows = [cached.rows_of(v.video, v.frames) for v in labelled]
+
+    def gather(name: str) -> np.ndarray | None:
+        parts = [getattr(v, name) for v in labelled]
+        return None if not parts or parts[0] is None else np.concatenate(parts)
+
+    samples = LabelledRows(
+        rows=np.concatenate(rows) if rows else np.zeros(0, np.int64),
+        expression=gather("expression"),
+        valence=gather("valence"),
+        arousal=gather("arousal"),
+        video_of_sample=np.concatenate([np.full(len(r), i) for i, r in enumerate(rows)]) if rows else np.zeros(0, np.int64),
+    )
+    return cached, samples
