@@ -125,7 +125,7 @@ def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-app-") as tmp:
         store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)  # never the user's settings
-        window = build_window(AppOptions(source=str(CLIPS / cases[0].clip), weights=weights), AppSettings.load(store), store, cameras=[])
+        window = build_window(AppOptions(source=str(CLIPS / cases[0].clip), weights=[weights] if weights else None), AppSettings.load(store), store, cameras=[])
         window.show()
         results = [run_live_case(app, window, case, seconds) for case in cases]
         window.close()

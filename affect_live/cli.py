@@ -39,7 +39,7 @@ def _positive_int(text: str) -> int:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", type=Path, help="weight bundle (.affect) to use instead of the default")
+    parser.add_argument("--weights", type=Path, nargs="+", help="weight bundle(s) (.affect) instead of the default; several are fused")
     parser.add_argument("--window", type=_positive_int, help="temporal window T in frames (default: the bundle's, 16)")
     parser.add_argument("--max-faces", type=_positive_int, default=4, help="faces per frame, largest first (default 4)")
     parser.add_argument("--min-score", type=float, default=0.5, help="face detection threshold 0..1 (default 0.5)")
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     app = parser.add_argument_group("desktop app (no COMMAND)")
     app.add_argument("--source", help="camera index, video file, image folder or stream URL (default: camera 0, else the demo clip)")
-    app.add_argument("--weights", type=Path, help="weight bundle (.affect) (default: the last one used, else the bundled one)")
+    app.add_argument("--weights", type=Path, nargs="+", help="weight bundle(s) (.affect), several are fused (default: the last used, else the bundled one)")
     app.add_argument("--window", type=_positive_int, help="temporal window T in frames")
     app.add_argument("--max-faces", type=_positive_int, help="faces per frame, largest first")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -54,7 +54,10 @@ def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.pipeline import PipelineSettings
 
     outputs = plan_outputs(args.inputs, args.out)
-    engine = AffectEngine(load_weights(args.weights), window=args.window)
+    try:
+        engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window)
+    except BundleError as exc:  # bundles that cannot be fused
+        raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
     status = 0
     for spec, csv_path in zip(args.inputs, outputs):

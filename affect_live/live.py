@@ -11,9 +11,11 @@ freezes the video: only its numbers update less often.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -203,22 +205,24 @@ class LiveSession:
         if self._pipeline is not None:
             self._pipeline.faces.set_max_faces(max_faces)
 
-    def load_weights(self, path: Path) -> None:
-        """Load a bundle in the background; the running model keeps going until it is ready,
-        and stays if the file is bad. The outcome arrives as an event."""
+    def load_weights(self, paths: Path | Sequence[Path]) -> None:
+        """Load a bundle (several: their fusion) in the background; the running model keeps
+        going until it is ready, and stays if a file is bad. The outcome arrives as an event."""
         if self._loading:
             self._events.put(SessionEvent("warning", "still loading the previous weights"))
             return
         self._loading = True
+        paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
         window = self.engine.windows.window
-        threading.Thread(target=self._load, args=(Path(path), window), name="weights", daemon=True).start()
+        threading.Thread(target=self._load, args=(paths, window), name="weights", daemon=True).start()
 
-    def _load(self, path: Path, window: int) -> None:
+    def _load(self, paths: list[Path], window: int) -> None:
+        names = " + ".join(p.name for p in paths)
         try:
-            engine = AffectEngine(load_bundle(path), window=window)
+            engine = AffectEngine([load_bundle(p) for p in paths], window=window)
         except Exception as exc:  # BundleError, OSError, ...: all one line, old model stays
-            log.debug("loading %s failed", path, exc_info=True)
-            self._events.put(SessionEvent("error", f"could not load {path.name}: {exc}; keeping {self.engine.manifest.name}"))
+            log.debug("loading %s failed", names, exc_info=True)
+            self._events.put(SessionEvent("error", f"could not load {names}: {exc}; keeping {self.engine.info.name}"))
             return
         finally:
             self._loading = False
@@ -227,7 +231,8 @@ class LiveSession:
             if self._pipeline is not None:
                 self._pipeline.replace_engine(engine)
             self._engine = engine
-        self._events.put(SessionEvent("info", f"model {engine.manifest.name} loaded from {path.name}", "model_loaded", str(path)))
+        detail = os.pathsep.join(str(p) for p in paths)
+        self._events.put(SessionEvent("info", f"model {engine.info.name} loaded from {names}", "model_loaded", detail))
 
     @property
     def engine(self) -> AffectEngine:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from affect_live import __version__
+from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
 from affect_live.recording import CSV_COLUMNS, now_iso, package_versions
@@ -14,14 +15,26 @@ from affect_live.sources import SourceInfo
 
 
 def model_summary(engine: AffectEngine) -> dict[str, Any]:
-    """What the sidecar says about the model, including which heads are priors."""
-    manifest = engine.manifest
+    """What the sidecar says about the model (each fused model too), including prior heads."""
+    summary = bundle_summary(engine.bundle, engine.info.device)
+    if len(engine.members) > 1:
+        summary |= {
+            "name": engine.info.name,
+            "prior_heads": list(engine.info.prior_heads),
+            "fusion": [bundle_summary(m.bundle, engine.info.device) for m in engine.members],
+            "fusion_rule": "unweighted mean of the models' expression probabilities and of their valence/arousal",
+        }
+    return summary
+
+
+def bundle_summary(bundle: LoadedBundle, device: str) -> dict[str, Any]:
+    manifest = bundle.manifest
     return {
         "name": manifest.name,
         "version": manifest.version,
-        "bundle": str(engine.bundle.path),
-        "sha256": engine.bundle.sha256,
-        "device": engine.info.device,
+        "bundle": str(bundle.path),
+        "sha256": bundle.sha256,
+        "device": device,
         "prior_heads": list(manifest.prior_heads),
         "heads": {name: asdict(spec) for name, spec in manifest.heads.items()},
         "manifest": manifest.to_dict(),

@@ -21,6 +21,7 @@ prepare_qt_environment()  # drop OpenCV's Qt plugin path before the QApplication
 from PyQt5.QtCore import QSettings, Qt  # noqa: E402
 
 from affect_live.cli import main as cli_main  # noqa: E402
+from affect_live.model.bundle import DEFAULT_BUNDLE  # noqa: E402
 from affect_live.recording import CSV_COLUMNS, sidecar_path  # noqa: E402
 from affect_live.types import EXPRESSIONS  # noqa: E402
 from affect_live.ui.settings import AppSettings  # noqa: E402
@@ -139,6 +140,7 @@ def test_recording_writes_the_analyze_format(qtbot, open_window, tmp_path):
 
 def test_loading_a_good_bundle_switches_the_model(qtbot, open_window, small_bundle):
     window = open_window()
+    assert window.open_source(TWO_FACES, loop=True)  # looped: two model loads outlast the 3 s clip
     wait_for_frames(qtbot, window, faces=1)
     assert window.session.stats().model_name == "faceapi-expression"
     window.load_weights(small_bundle)
@@ -151,6 +153,10 @@ def test_loading_a_good_bundle_switches_the_model(qtbot, open_window, small_bund
     assert window.session._pipeline.engine.manifest.name == "tiny_fer"
     assert window.session._pipeline.faces.style.size == (64, 64)
     assert wait_for_frames(qtbot, window, n=5, faces=1) > first
+    # Several files at once are fused; the name says so and predictions go on.
+    window.load_weights([DEFAULT_BUNDLE, DEFAULT_BUNDLE])
+    qtbot.waitUntil(lambda: " + " in window.session.stats().model_name, timeout=WAIT_MS)
+    wait_for_frames(qtbot, window, n=5, faces=1)
 
 
 def test_bad_weights_show_an_error_and_keep_the_model(qtbot, open_window, tmp_path):
@@ -279,7 +285,7 @@ def test_a_slow_model_never_freezes_the_video(qtbot, open_window, tmp_path):
         "import-weights", str(tmp_path / "slow.keras"), "--input", "224x224", "--scale=0,1",
         "--classes", ",".join(EXPRESSIONS), "--out", str(bundle),
     ]) == 0  # fmt: skip
-    window = open_window(weights=bundle)
+    window = open_window(weights=[bundle])
     wait_for_frames(qtbot, window, faces=1)
     shown, results = window.frames_shown, window.session.results_seen
     qtbot.wait(3000)

@@ -144,6 +144,34 @@ def test_trained_bundle_runs_in_analyze(trained, tmp_path):
     assert meta["model"]["name"] == "mini_heads" and meta["model"]["prior_heads"] == []
 
 
+def read_valence(path: Path) -> dict[tuple[str, str], float]:
+    with open(path, newline="") as handle:
+        return {(row["frame"], row["face_id"]): float(row["valence"]) for row in csv.DictReader(handle)}
+
+
+def test_fusion_in_analyze_is_the_mean_of_the_models(trained, tmp_path, capsys):
+    clip = str(CLIPS / "astronaut_motion.mp4")
+    runs = {"trained": [str(trained)], "default": [str(DEFAULT_BUNDLE)], "fused": [str(trained), str(DEFAULT_BUNDLE)]}
+    for name, weights in runs.items():
+        assert cli_main(["analyze", clip, "--weights", *weights, "--out", str(tmp_path / f"{name}.csv"), "--quiet"]) == 0
+    a, b, fused = (read_valence(tmp_path / f"{n}.csv") for n in runs)
+    assert fused.keys() == a.keys() == b.keys() and len(fused) > 50
+    assert all(abs(fused[k] - (a[k] + b[k]) / 2) < 2e-4 for k in fused)
+    meta = json.loads((tmp_path / "fused.meta.json").read_text())
+    assert [m["name"] for m in meta["model"]["fusion"]] == ["mini_heads", "faceapi-expression"]
+    # Models that need different face crops cannot be fused: one line, exit status 2.
+    from conftest import small_classifier
+
+    small_classifier().save(tmp_path / "small.h5")
+    assert cli_main([
+        "import-weights", str(tmp_path / "small.h5"), "--input", "64x64", "--gray", "--scale=-1,1",
+        "--classes", "neutral,anger,disgust,fear,happiness,sadness,surprise", "--out", str(tmp_path / "small.affect"),
+    ]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert cli_main(["analyze", clip, "--weights", str(trained), str(tmp_path / "small.affect"), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "cannot fuse" in capsys.readouterr().err
+
+
 def test_bad_dataset_root_is_one_clear_line(tmp_path, capsys):
     assert cli_main(["extract", "--affwild2", str(tmp_path), "--cache", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err.strip().splitlines()

@@ -1,4 +1,5 @@
-"""The inference side of the pipeline: face crops of a frame in, predictions out.
+"""The inference side of the pipeline: face crops of a frame in, predictions out (one model, or
+the fusion of several).
 
 Runs the per-frame model once per face (all faces of the frame in one batch), caches its
 probabilities in the per-face ring buffers, and applies the heads to the window statistics.
@@ -7,14 +8,15 @@ probabilities in the per-face ring buffers, and applies the heads to the window 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.frame_model import FrameModel
-from affect_live.model.heads import Heads
-from affect_live.model.manifest import Manifest
+from affect_live.model.heads import HeadOutputs, Heads
+from affect_live.model.manifest import HEAD_NAMES, BundleError, Manifest
 from affect_live.model.window import FaceWindows
 from affect_live.types import FacePacket, FacePrediction, FrameResult
 
@@ -29,47 +31,94 @@ class EngineInfo:
     prior_heads: tuple[str, ...]
 
 
-class AffectEngine:
-    """Owned by one inference thread; not thread-safe."""
+@dataclass
+class _Member:
+    """One bundle's per-frame model, ring buffers and heads."""
 
-    def __init__(self, bundle: LoadedBundle, window: int | None = None, device: str | None = None) -> None:
-        self.manifest: Manifest = bundle.manifest
-        self.bundle = bundle
-        self.frame_model = FrameModel(bundle.frame_model, bundle.manifest, device)
-        self.heads = Heads(bundle.manifest, bundle.heads_model, self.frame_model.device)
-        self.windows = FaceWindows(window or bundle.manifest.window)
+    bundle: LoadedBundle
+    frame_model: FrameModel
+    heads: Heads
+    windows: FaceWindows
+
+
+class AffectEngine:
+    """Owned by one inference thread; not thread-safe.
+
+    Given several bundles it is the paper's fusion: each model runs on the same face crops and
+    the engine returns the unweighted mean of their expression probabilities and of their
+    valence/arousal. Fused bundles must agree on the face crop (kind, size and margin).
+    """
+
+    def __init__(self, bundles: LoadedBundle | Sequence[LoadedBundle], window: int | None = None, device: str | None = None) -> None:
+        bundles = [bundles] if isinstance(bundles, LoadedBundle) else list(bundles)
+        if not bundles:
+            raise ValueError("an engine needs at least one bundle")
+        first = bundles[0].manifest.input
+        for other in bundles[1:]:
+            spec = other.manifest.input
+            if (spec.crop, spec.width, spec.height, spec.margin) != (first.crop, first.width, first.height, first.margin):
+                raise BundleError(
+                    f"cannot fuse {bundles[0].manifest.name} and {other.manifest.name}: they need different face crops "
+                    f"({first.crop} {first.width}x{first.height} vs {spec.crop} {spec.width}x{spec.height})"
+                )
+        self.bundle = bundles[0]
+        self.manifest: Manifest = bundles[0].manifest  # crop style and defaults: the first bundle's
+        self.members = []
+        for bundle in bundles:
+            frame_model = FrameModel(bundle.frame_model, bundle.manifest, device)
+            heads = Heads(bundle.manifest, bundle.heads_model, frame_model.device)
+            self.members.append(_Member(bundle, frame_model, heads, FaceWindows(window or bundles[0].manifest.window)))
+        self.frame_model = self.members[0].frame_model
+
+    @property
+    def windows(self) -> FaceWindows:
+        return self.members[0].windows
 
     @property
     def info(self) -> EngineInfo:
-        return EngineInfo(self.manifest.name, self.frame_model.device, self.windows.window, self.manifest.prior_heads)
+        names = " + ".join(m.bundle.manifest.name for m in self.members)
+        priors = tuple(h for h in HEAD_NAMES if any(h in m.bundle.manifest.prior_heads for m in self.members))
+        return EngineInfo(names, self.frame_model.device, self.windows.window, priors)
 
     def set_window(self, window: int) -> None:
         """A new window length restarts every face's window."""
-        self.windows = FaceWindows(window)
+        for member in self.members:
+            member.windows = FaceWindows(window)
 
     def reset(self) -> None:
-        self.windows.clear()
+        for member in self.members:
+            member.windows.clear()
+
+    def _run(self, member: _Member, packet: FacePacket, ids: list[int], clock: dict[str, float]) -> HeadOutputs:
+        started = time.perf_counter()
+        features, probabilities = member.frame_model.infer([face.crop for face in packet.faces])
+        after_model = time.perf_counter()
+        member.windows.push(ids, probabilities, [face.new_track for face in packet.faces])
+        out = member.heads(member.windows.stats(ids), features, probabilities)
+        clock["model"] += (after_model - started) * 1000
+        clock["heads"] += (time.perf_counter() - after_model) * 1000
+        return out
 
     def process(self, packet: FacePacket) -> FrameResult:
-        self.windows.drop(packet.ended_ids)
+        for member in self.members:
+            member.windows.drop(packet.ended_ids)
         stage_ms = dict(packet.stage_ms)
         predictions: tuple[FacePrediction, ...] = ()
         if packet.faces:
-            started = time.perf_counter()
-            features, probabilities = self.frame_model.infer([face.crop for face in packet.faces])
-            after_model = time.perf_counter()
             ids = [face.face_id for face in packet.faces]
-            self.windows.push(ids, probabilities, [face.new_track for face in packet.faces])
-            out = self.heads(self.windows.stats(ids), features, probabilities)
-            stage_ms["model"] = (after_model - started) * 1000
-            stage_ms["heads"] = (time.perf_counter() - after_model) * 1000
+            clock = {"model": 0.0, "heads": 0.0}
+            outs = [self._run(member, packet, ids, clock) for member in self.members]
+            stage_ms.update(clock)
+            expression = np.mean([o.expression for o in outs], axis=0)
+            valence = np.mean([o.valence for o in outs], axis=0)
+            arousal = np.mean([o.arousal for o in outs], axis=0)
             predictions = tuple(
                 FacePrediction(
                     face_id=face.face_id,
                     detection=face.detection,
-                    valence=float(out.valence[i]),
-                    arousal=float(out.arousal[i]),
-                    probabilities=np.asarray(out.expression[i], dtype=np.float64),
+                    valence=float(valence[i]),
+                    arousal=float(arousal[i]),
+                    probabilities=np.asarray(expression[i], dtype=np.float64),
                 )
                 for i, face in enumerate(packet.faces)
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ MAX_CAMERAS_PROBED = 4
 @dataclass(frozen=True)
 class AppOptions:
     source: str | None = None
-    weights: Path | None = None
+    weights: list[Path] | None = None  # several: their fusion
     window: int | None = None
     max_faces: int | None = None
 
@@ -123,8 +124,8 @@ def build_window(options: AppOptions, settings: AppSettings, store: QSettings, c
     return window
 
 
-def load_engine(weights: Path | None, settings: AppSettings) -> tuple[AffectEngine, str]:
-    """The engine for --weights, else the remembered weights, else the default bundle.
+def load_engine(weights: Sequence[Path] | None, settings: AppSettings) -> tuple[AffectEngine, str]:
+    """The engine for --weights (several: fused), else the remembered weights, else the default.
 
     A bad explicit --weights file is an error; remembered weights that no longer load fall back
     to the default with a note (returned as the second item)."""
@@ -132,14 +133,15 @@ def load_engine(weights: Path | None, settings: AppSettings) -> tuple[AffectEngi
     from affect_live.model.engine import AffectEngine
     from affect_live.model.manifest import BundleError
 
-    if weights is not None:  # a bad explicit file is the caller's error (BundleError)
-        bundle = load_bundle(weights)
-        settings.weights = str(weights)
-        return AffectEngine(bundle, window=settings.window), ""
+    if weights:  # a bad explicit file is the caller's error (BundleError)
+        engine = AffectEngine([load_bundle(path) for path in weights], window=settings.window)
+        settings.weights = os.pathsep.join(str(path) for path in weights)
+        return engine, ""
     note = ""
     if settings.weights:
         try:
-            return AffectEngine(load_bundle(Path(settings.weights)), window=settings.window), ""
+            remembered = [Path(p) for p in settings.weights.split(os.pathsep)]
+            return AffectEngine([load_bundle(p) for p in remembered], window=settings.window), ""
         except BundleError as exc:
             note = f"the last weights could not be loaded ({exc}); using the default model"
             settings.weights = ""

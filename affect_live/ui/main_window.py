@@ -145,10 +145,12 @@ class MainWindow(QMainWindow):
         if status is not None:
             self.notify("info", f"recording saved: {status.rows} rows in {status.path}")
 
-    def load_weights(self, path: Path) -> None:
-        """Load in the background; the outcome shows in the banner (bad files keep the model)."""
-        self.notify("info", f"loading {Path(path).name}...")
-        self.session.load_weights(Path(path))
+    def load_weights(self, paths: Path | list[Path]) -> None:
+        """Load in the background (several files: their fusion); the outcome shows in the banner
+        (a bad file keeps the current model)."""
+        paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+        self.notify("info", f"loading {' + '.join(p.name for p in paths)}...")
+        self.session.load_weights(paths)
 
     def save_screenshot(self, png_path: Path) -> bool:
         """The plots panel as PNG."""
@@ -174,10 +176,11 @@ class MainWindow(QMainWindow):
             self.open_source(path)
 
     def ask_load_weights(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load weights", self.settings.dialog_dir, "Weight bundles (*.affect);;All files (*)")
-        if path:
-            self.settings.dialog_dir = str(Path(path).parent)
-            self.load_weights(Path(path))
+        # Several files selected together are fused (the mean of their outputs).
+        paths, _ = QFileDialog.getOpenFileNames(self, "Load weights (several: fusion)", self.settings.dialog_dir, "Weight bundles (*.affect);;All files (*)")
+        if paths:
+            self.settings.dialog_dir = str(Path(paths[0]).parent)
+            self.load_weights([Path(p) for p in paths])
 
     def ask_screenshot(self) -> None:
         default = str(Path(self.settings.record_dir or Path.home()) / time.strftime("affect-live-%Y%m%d-%H%M%S.png"))
