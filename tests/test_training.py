@@ -205,3 +205,26 @@ def test_finetune_writes_a_bundle_with_prior_heads(mini, tmp_path):
     assert set(after.manifest.prior_heads) == {"expression", "valence", "arousal"}
     changed = [not np.allclose(a, b) for a, b in zip(before.frame_model.get_weights(), after.frame_model.get_weights())]
     assert any(changed)
+
+
+def test_lstm_variant_trains_evaluates_and_runs_live(mini, cache_dir, tmp_path, capsys):
+    out = tmp_path / "lstm.affect"
+    assert cli_main([
+        "train", "--affwild2", str(mini.root), "--cache", str(cache_dir), "--out", str(out), "--lstm", "--lstm-units", "16",
+        "--window", "8", "--hidden", "32", "--epochs", "2", "--batch-size", "64", "--learning-rate", "2e-3", "--quiet",
+    ]) == 0  # fmt: skip
+    bundle = load_bundle(out)
+    assert bundle.manifest.temporal == "bilstm" and bundle.manifest.window == 8
+    assert "BiLSTM" in bundle.manifest.heads["valence"].description
+    json_path = tmp_path / "lstm.json"
+    assert cli_main(["evaluate", "--affwild2", str(mini.root), "--cache", str(cache_dir), "--weights", str(out), "--json", str(json_path), "--quiet"]) == 0
+    assert json.loads(json_path.read_text())["window"] == 8
+    # Live: the engine feeds the heads each face's window in time order.
+    csv_path = tmp_path / "lstm.csv"
+    assert cli_main(["analyze", str(CLIPS / "astronaut_motion.mp4"), "--weights", str(out), "--window", "16", "--out", str(csv_path), "--quiet"]) == 0
+    meta = json.loads(csv_path.with_suffix(".meta.json").read_text())
+    assert meta["settings"]["window"] == 8  # an LSTM keeps the window it was trained on
+    assert len(read_valence(csv_path)) > 50
+    capsys.readouterr()
+    assert cli_main(["train", "--affwild2", str(mini.root), "--cache", str(cache_dir), "--out", str(out), "--lstm", "--random-window"]) == 1
+    assert "one window length" in capsys.readouterr().err

@@ -31,8 +31,12 @@ def test_ring_buffer_equals_plain_recomputation(window):
         for face_id, row in zip(ids, probs):
             histories[face_id].append(row)
         got = windows.stats(ids)
+        sequences = windows.sequences(ids)  # what LSTM heads read: the window in time order
         for i, face_id in enumerate(ids):
             np.testing.assert_allclose(got[i], _plain_stats(histories[face_id], window), rtol=1e-6, atol=1e-7)
+            history = histories[face_id]
+            expected = np.stack([history[0]] * max(0, window - len(history)) + history[-window:])
+            np.testing.assert_array_equal(sequences[i], expected)
 
 
 def test_restart_and_drop_forget_the_past():

@@ -136,12 +136,13 @@ def load_bundle(path: Path) -> LoadedBundle:
     return LoadedBundle(path, digest, manifest, frame_model, heads_model, card)
 
 
-def _call(model: Any, batch: np.ndarray, names: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
+def _call(model: Any, batch: np.ndarray | dict[str, np.ndarray], names: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
     """One eager test call at load time (never on the hot path) to check real output shapes."""
     try:
         outputs = model(batch, training=False)
     except Exception as exc:
-        raise BundleError(f"{what} does not accept input of shape {batch.shape[1:]} ({type(exc).__name__})") from None
+        shape = {k: v.shape[1:] for k, v in batch.items()} if isinstance(batch, dict) else batch.shape[1:]
+        raise BundleError(f"{what} does not accept input of shape {shape} ({type(exc).__name__})") from None
     if not isinstance(outputs, dict) or set(outputs) != set(names):
         got = sorted(outputs) if isinstance(outputs, dict) else type(outputs).__name__
         raise BundleError(f"{what} must output {', '.join(names)}; it outputs {got}")
@@ -166,8 +167,12 @@ def validate_frame_model(model: Any, manifest: Manifest) -> None:
 
 
 def validate_heads_model(model: Any, manifest: Manifest) -> None:
-    width = heads_input_dim(manifest.feature_dim)
-    out = _call(model, np.zeros((2, width), dtype=np.float32), HEAD_NAMES, "the heads model")
+    flat = np.zeros((2, heads_input_dim(manifest.feature_dim)), dtype=np.float32)
+    if manifest.temporal == "bilstm":
+        batch: Any = {"window_input": flat, "window_sequence": np.zeros((2, manifest.window, 7), dtype=np.float32)}
+    else:
+        batch = flat
+    out = _call(model, batch, HEAD_NAMES, "the heads model")
     expected = {"expression": (2, 7), "valence": (2, 1), "arousal": (2, 1)}
     for name, shape in expected.items():
         if out[name].shape != shape:

@@ -50,10 +50,16 @@ class CompiledModel:
                 interpreter = tf.lite.Interpreter(model_content=content, num_threads=num_threads)
                 interpreter.allocate_tensors()  # the delegate (and its notice) comes here
             self._runner = interpreter.get_signature_runner()
-            (self._input_name,) = self._runner.get_input_details().keys()
+            self._input_names = list(self._runner.get_input_details())
             self._interpreter = interpreter  # the runner needs it alive
 
-    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+    def __call__(self, batch: np.ndarray | dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One array for single-input models; a dict by input name otherwise."""
         if self._runner is not None:
-            return self._runner(**{self._input_name: np.ascontiguousarray(batch, dtype=np.float32)})
+            named = batch if isinstance(batch, dict) else {self._input_names[0]: batch}
+            return self._runner(**{self._tflite_name(k): np.ascontiguousarray(v, dtype=np.float32) for k, v in named.items()})
         return {name: value.numpy() for name, value in self._fn(batch).items()}
+
+    def _tflite_name(self, name: str) -> str:
+        # The converter keeps Keras input names, sometimes with a suffix: match by prefix.
+        return next((n for n in self._input_names if n == name or n.startswith(name)), name)

@@ -7,6 +7,7 @@ probabilities in the per-face ring buffers, and applies the heads to the window 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from affect_live.model.heads import HeadOutputs, Heads
 from affect_live.model.manifest import HEAD_NAMES, BundleError, Manifest
 from affect_live.model.window import FaceWindows
 from affect_live.types import FacePacket, FacePrediction, FrameResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class AffectEngine:
         for bundle in bundles:
             frame_model = FrameModel(bundle.frame_model, bundle.manifest, device)
             heads = Heads(bundle.manifest, bundle.heads_model, frame_model.device)
-            self.members.append(_Member(bundle, frame_model, heads, FaceWindows(window or bundles[0].manifest.window)))
+            length = bundle.manifest.window if heads.temporal != "none" else (window or bundles[0].manifest.window)
+            self.members.append(_Member(bundle, frame_model, heads, FaceWindows(length)))
         self.frame_model = self.members[0].frame_model
 
     @property
@@ -81,9 +85,13 @@ class AffectEngine:
         return EngineInfo(names, self.frame_model.device, self.windows.window, priors)
 
     def set_window(self, window: int) -> None:
-        """A new window length restarts every face's window."""
+        """A new window length restarts every face's window. Heads with an LSTM were built for
+        their own window length and keep it."""
         for member in self.members:
-            member.windows = FaceWindows(window)
+            fixed = member.heads.temporal != "none"
+            if fixed and window != member.bundle.manifest.window:
+                log.warning("%s keeps its window of %d frames (its LSTM was trained on it)", member.bundle.manifest.name, member.bundle.manifest.window)
+            member.windows = FaceWindows(member.bundle.manifest.window if fixed else window)
 
     def reset(self) -> None:
         for member in self.members:
@@ -94,7 +102,8 @@ class AffectEngine:
         features, probabilities = member.frame_model.infer([face.crop for face in packet.faces])
         after_model = time.perf_counter()
         member.windows.push(ids, probabilities, [face.new_track for face in packet.faces])
-        out = member.heads(member.windows.stats(ids), features, probabilities)
+        sequences = member.windows.sequences(ids) if member.heads.temporal != "none" else None
+        out = member.heads(member.windows.stats(ids), features, probabilities, sequences)
         clock["model"] += (after_model - started) * 1000
         clock["heads"] += (time.perf_counter() - after_model) * 1000
         return out

@@ -27,15 +27,29 @@ class HeadOutputs:
     arousal: np.ndarray  # (N,), in [-1, 1]
 
 
-def build_heads_model(feature_dim: int, hidden: int = 1024, dropout: float = 0.1) -> Any:
-    """The paper's heads: separate MLPs, no shared hidden layer, dropout between layers."""
+def build_heads_model(
+    feature_dim: int, hidden: int = 1024, dropout: float = 0.1, temporal: str = "none", window: int = 16, lstm_units: int = 1024
+) -> Any:
+    """The paper's heads: separate MLPs, no shared hidden layer, dropout between layers.
+
+    With temporal="bilstm", a 2-layer bidirectional LSTM reads the window's probabilities as a
+    sequence (window x 7) and its output joins the heads' input (the "with LSTM" variant).
+    """
     import keras
 
     width = 3 * N_CLASSES + feature_dim + N_CLASSES
-    inputs = keras.Input((width,), name="window_input")
+    inputs: Any = keras.Input((width,), name="window_input")
+    joined = inputs
+    if temporal == "bilstm":
+        sequence = keras.Input((window, N_CLASSES), name="window_sequence")
+        # Unrolled over the fixed window: a static graph that TFLite converts to plain ops.
+        x = keras.layers.Bidirectional(keras.layers.LSTM(lstm_units, return_sequences=True, unroll=True), name="bilstm1")(sequence)
+        x = keras.layers.Bidirectional(keras.layers.LSTM(lstm_units, unroll=True), name="bilstm2")(x)
+        joined = keras.layers.Concatenate(name="with_lstm")([inputs, x])
+        inputs = {"window_input": inputs, "window_sequence": sequence}
 
     def mlp(name: str, depth: int, units: int, activation: str) -> Any:
-        x = inputs
+        x = joined
         for i in range(depth):
             x = keras.layers.Dense(hidden, activation="relu", name=f"{name}_dense{i + 1}")(x)
             x = keras.layers.Dropout(dropout, name=f"{name}_dropout{i + 1}")(x)
@@ -54,17 +68,22 @@ class Heads:
 
     def __init__(self, manifest: Manifest, heads_model: Any | None, device: str | None = None) -> None:
         self.kinds = {name: spec.kind for name, spec in manifest.heads.items()}
+        self.temporal = manifest.temporal
         self._positions = np.array(
             [manifest.va_positions.get(name, (0.0, 0.0)) for name in EXPRESSIONS], dtype=np.float32
         )
         self._compiled = CompiledModel(heads_model, device) if heads_model is not None else None
 
-    def __call__(self, stats: np.ndarray, features: np.ndarray, probabilities: np.ndarray) -> HeadOutputs:
+    def __call__(
+        self, stats: np.ndarray, features: np.ndarray, probabilities: np.ndarray, sequences: np.ndarray | None = None
+    ) -> HeadOutputs:
+        """`sequences` (N, T, 7), the window in time order, only for temporal="bilstm" heads."""
         window_mean = stats[:, 2 * N_CLASSES : 3 * N_CLASSES]
         prior_va = window_mean @ self._positions
         learned = None
         if self._compiled is not None and len(stats):
-            learned = self._compiled(np.concatenate([stats, features, probabilities], axis=1))
+            flat = np.concatenate([stats, features, probabilities], axis=1)
+            learned = self._compiled({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)
 
         def pick(name: str, prior: np.ndarray) -> np.ndarray:
             if learned is not None and self.kinds[name] == "learned":

@@ -16,6 +16,7 @@ from affect_live.types import EXPRESSIONS
 FORMAT = "affect-live-bundle"
 FORMAT_VERSION = 1
 HEAD_NAMES = ("expression", "valence", "arousal")
+TEMPORAL_MODULES = ("none", "bilstm")
 PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
 
 
@@ -66,6 +67,9 @@ class Manifest:
     va_positions_source: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # "bilstm": the heads also read the window's probabilities as a sequence (the paper's "with
+    # LSTM" variant); such heads are built for exactly `window` frames.
+    temporal: str = "none"
     format_version: int = FORMAT_VERSION
 
     @property
@@ -164,8 +168,10 @@ def _parse(data: Any) -> Manifest:
         va_positions_source=str(data.get("va_positions_source", "")),
         provenance=dict(data.get("provenance", {})),
         metrics=dict(data.get("metrics", {})),
+        temporal=str(data.get("temporal", "none")),
         format_version=version,
     )
+    _require(manifest.temporal in TEMPORAL_MODULES, f"temporal {manifest.temporal!r} is not one of {', '.join(TEMPORAL_MODULES)}")
     _require(manifest.name.strip() != "", "name is empty")
     _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
     _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")

@@ -48,6 +48,12 @@ class FaceWindows:
         stacked = np.stack([self._buffers[face_id] for face_id in face_ids])
         return np.concatenate([stacked.max(axis=1), stacked.min(axis=1), stacked.mean(axis=1)], axis=1)
 
+    def sequences(self, face_ids: Sequence[int]) -> np.ndarray:
+        """Each face's window in time order, oldest first: shape (N, T, n_classes)."""
+        if not face_ids:
+            return np.zeros((0, self.window, self.n_classes), np.float32)
+        return np.stack([np.roll(self._buffers[f], -self._next_row[f], axis=0) for f in face_ids])
+
     def drop(self, face_ids: Iterable[int]) -> None:
         """Forget faces whose tracks ended, so memory stays flat over long videos."""
         for face_id in face_ids:

@@ -29,6 +29,8 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int: Callable[[st
     train.add_argument("--batch-size", type=positive_int, default=256)
     train.add_argument("--learning-rate", type=float, default=1e-4)
     train.add_argument("--balance", action="store_true", help="oversample every expression class to the largest")
+    train.add_argument("--lstm", action="store_true", help="add the 2-layer BiLSTM over the window (the paper's 'with LSTM' variant)")
+    train.add_argument("--lstm-units", type=positive_int, default=1024, help="LSTM units each way (paper: 1024)")
     train.add_argument("--no-auxiliary", action="store_true", help="leave out the auxiliary [a, v, m, |a-m|, |v-m|] head")
     train.add_argument("--patience", type=positive_int, default=4, help="epochs without improvement before stopping")
     train.add_argument("--hidden", type=positive_int, default=1024, help="units per hidden layer (paper: 1024)")

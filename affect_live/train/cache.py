@@ -103,7 +103,7 @@ class FeatureCache:
         total = int(sum(len(f) for f in frames_per_video.values()))
         model = FrameModel(self.bundle.frame_model, self.bundle.manifest, threads=os.cpu_count() or 1)
         size = (self.bundle.manifest.input.width, self.bundle.manifest.input.height)
-        bar = tqdm(total=total, unit="frame", desc="extract", disable=quiet, dynamic_ncols=True)
+        bar = tqdm(total=total, unit="frame", desc="extract", disable=quiet or total == 0, dynamic_ncols=True)
         started = time.perf_counter()  # after the one-off model conversion
         with ThreadPoolExecutor(max_workers=2) as readers:  # JPEG decoding overlaps inference
             for video in todo:

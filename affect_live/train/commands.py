@@ -50,8 +50,10 @@ def run_train(args: argparse.Namespace) -> int:
     settings = TrainSettings(
         window=args.window, random_window=args.random_window, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, balance_classes=args.balance, auxiliary=not args.no_auxiliary,
-        hidden=args.hidden, patience=args.patience, seed=args.seed,
+        hidden=args.hidden, patience=args.patience, seed=args.seed, lstm=args.lstm, lstm_units=args.lstm_units,
     )  # fmt: skip
+    if settings.lstm and settings.random_window:
+        raise UserError("the LSTM heads are built for one window length: use --window, not --random-window")
     outcome = train_heads(train, validation, settings, verbose=0 if args.quiet else 1)
     data = {
         "train_frames": int(len(train[1].rows)),

@@ -40,13 +40,15 @@ class BundleRunner:
     def __init__(self, bundle: LoadedBundle, cache_root: Path, window: int | None = None) -> None:
         self.bundle = bundle
         self.cache = FeatureCache(cache_root, bundle)
-        self.window = window or bundle.manifest.window
+        # LSTM heads were built for their own window length.
+        self.window = bundle.manifest.window if bundle.manifest.temporal != "none" else (window or bundle.manifest.window)
         self.heads = Heads(bundle.manifest, bundle.heads_model)
 
     def predict(self, cached: CachedRows, rows: np.ndarray) -> Predictions:
         inputs = cached.heads_inputs(rows, self.window)
         stats, features, probs = inputs[:, : 3 * N_CLASSES], inputs[:, 3 * N_CLASSES : -N_CLASSES], inputs[:, -N_CLASSES:]
-        out = self.heads(stats, features, probs)
+        sequences = cached.sequences(rows, self.window) if self.heads.temporal != "none" else None
+        out = self.heads(stats, features, probs, sequences)
         return Predictions(out.expression, out.valence, out.arousal)
 
 

@@ -17,6 +17,7 @@ def trained_manifest(base: LoadedBundle, name: str, outcome: TrainOutcome, setti
     trained_on = (
         f"Aff-Wild2 multi-task training frames ({data['train_frames']} frames of {data['train_videos']} videos with both "
         f"an expression and a valence/arousal label), causal windows T={settings.window}"
+        + (f", with a 2-layer BiLSTM ({settings.lstm_units} units each way) over the window" if settings.lstm else "")
         + (" (random T in 4/8/16/32 during training)" if settings.random_window else "")
         + f", trained with affect-live on the cached outputs of {base.manifest.name}"
     )
@@ -38,6 +39,7 @@ def trained_manifest(base: LoadedBundle, name: str, outcome: TrainOutcome, setti
         description=f"{base.manifest.name}'s per-frame model with multi-task heads learned on Aff-Wild2",
         license=f"heads: trained on Aff-Wild2 (licensed to researchers; check its terms before sharing); per-frame model: {base.manifest.license}",
         window=settings.window,
+        temporal="bilstm" if settings.lstm else "none",
         heads={head: HeadSpec(kind="learned", description=trained_on) for head in HEAD_NAMES},
         metrics=metrics,
         provenance=base.manifest.provenance

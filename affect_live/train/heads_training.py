@@ -34,6 +34,8 @@ class TrainSettings:
     learning_rate: float = 1e-4
     balance_classes: bool = False  # oversample every expression class to the largest
     auxiliary: bool = True
+    lstm: bool = False  # the paper's "with LSTM" variant: a 2-layer BiLSTM over the window
+    lstm_units: int = 1024
     hidden: int = 1024
     dropout: float = 0.1
     patience: int = 4  # epochs without a better validation score before stopping
@@ -71,12 +73,16 @@ def build_training_model(feature_dim: int, settings: TrainSettings) -> tuple[Any
     and is left out of the exported heads."""
     import keras
 
-    heads = build_heads_model(feature_dim, settings.hidden, settings.dropout)
+    temporal = "bilstm" if settings.lstm else "none"
+    heads = build_heads_model(feature_dim, settings.hidden, settings.dropout, temporal, settings.window, settings.lstm_units)
     if not settings.auxiliary:
         return heads, heads
-    inputs = keras.Input(heads.input_shape[1:], name="window_input")
+    flat = keras.Input((3 * N_CLASSES + feature_dim + N_CLASSES,), name="window_input")
+    inputs: Any = flat
+    if settings.lstm:
+        inputs = {"window_input": flat, "window_sequence": keras.Input((settings.window, N_CLASSES), name="window_sequence")}
     outputs = dict(heads(inputs))
-    x = keras.layers.Dense(settings.hidden, activation="relu", name="auxiliary_dense1")(inputs)
+    x = keras.layers.Dense(settings.hidden, activation="relu", name="auxiliary_dense1")(flat)
     x = keras.layers.Dropout(settings.dropout, name="auxiliary_dropout1")(x)
     outputs["auxiliary"] = keras.layers.Dense(5, activation="tanh", name="auxiliary")(x)
     return keras.Model(inputs, outputs, name="affect_heads_training"), heads
@@ -113,7 +119,7 @@ def make_batches(cached: CachedRows, samples: LabelledRows, settings: TrainSetti
             targets = {"expression": samples.expression[pick], "valence": valence[:, None], "arousal": arousal[:, None]}
             if settings.auxiliary:
                 targets["auxiliary"] = auxiliary_targets(valence, arousal)
-            return cached.heads_inputs(samples.rows[pick], window), targets
+            return model_inputs(cached, samples.rows[pick], window, settings.lstm), targets
 
         def on_epoch_end(self) -> None:
             self.order = epoch_order(samples.expression, settings.balance_classes, self.rng)
@@ -121,11 +127,16 @@ def make_batches(cached: CachedRows, samples: LabelledRows, settings: TrainSetti
     return WindowBatches()
 
 
-def predict_heads(heads: Any, cached: CachedRows, rows: np.ndarray, window: int, batch: int = 4096) -> dict[str, np.ndarray]:
+def model_inputs(cached: CachedRows, rows: np.ndarray, window: int, lstm: bool) -> Any:
+    flat = cached.heads_inputs(rows, window)
+    return {"window_input": flat, "window_sequence": cached.sequences(rows, window)} if lstm else flat
+
+
+def predict_heads(heads: Any, cached: CachedRows, rows: np.ndarray, window: int, lstm: bool = False, batch: int = 4096) -> dict[str, np.ndarray]:
     """Heads outputs for rows, in batches (evaluation only, never the live hot path)."""
     parts: dict[str, list[np.ndarray]] = {"expression": [], "valence": [], "arousal": []}
     for start in range(0, len(rows), batch):
-        out = heads(cached.heads_inputs(rows[start : start + batch], window), training=False)
+        out = heads(model_inputs(cached, rows[start : start + batch], window, lstm), training=False)
         for name in parts:
             parts[name].append(np.asarray(out[name]))
     return {name: np.concatenate(values) if values else np.zeros(0) for name, values in parts.items()}
@@ -142,6 +153,8 @@ def train_heads(
 ) -> TrainOutcome:
     import keras
 
+    if settings.lstm and settings.random_window:
+        raise ValueError("the LSTM heads are built for one window length: use --window, not --random-window")
     keras.utils.set_random_seed(settings.seed)
     cached, samples = train
     model, heads = build_training_model(cached.features.shape[1], settings)
@@ -166,7 +179,7 @@ def train_heads(
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs if logs is not None else {}
             seconds = time.perf_counter() - self.epoch_started
-            metrics = validation_metrics(predict_heads(heads, *_val_rows(validation), settings.window), validation[1])
+            metrics = validation_metrics(predict_heads(heads, *_val_rows(validation), settings.window, settings.lstm), validation[1])
             logs.update(
                 val_expr_score=metrics["expression"]["abaw2020_expr_score"],
                 val_va_score=metrics["va"]["va_score"],
