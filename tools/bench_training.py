@@ -2,7 +2,7 @@
 training (windows/s), and the time per epoch that implies for Aff-Wild2's multi-task training
 set (about 720k frames).
 
-    python tools/bench_training.py [--windows 100000] [--epochs 2]
+    python tools/bench_training.py [--windows 100000] [--epochs 2] [--lstm]
 
 Uses the miniature data set of the tests (real face crops in the Aff-Wild2 layout) for
 extraction, and its cached outputs tiled to `--windows` samples for training, with the paper's
@@ -40,6 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=100_000, help="training samples per epoch")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lstm", action="store_true", help="the 'with LSTM' variant (2 x BiLSTM, 1024 units each way)")
     args = parser.parse_args()
 
     bundle = load_bundle(DEFAULT_BUNDLE)
@@ -55,7 +56,7 @@ def main() -> int:
         cached, samples = train
         tile = np.resize(np.arange(len(samples.rows)), args.windows)  # the real rows, repeated
         big = LabelledRows(samples.rows[tile], samples.expression[tile], samples.valence[tile], samples.arousal[tile], samples.video_of_sample[tile])
-        outcome = train_heads((cached, big), validation, TrainSettings(epochs=args.epochs, patience=args.epochs), verbose=0)
+        outcome = train_heads((cached, big), validation, TrainSettings(epochs=args.epochs, patience=args.epochs, lstm=args.lstm), verbose=0)
 
     epoch_s = AFFWILD2_MTL_TRAIN_FRAMES / outcome.windows_per_s
     report = {
@@ -65,6 +66,7 @@ def main() -> int:
         "train_windows_per_s": round(outcome.windows_per_s, 1),
         "affwild2_epoch_minutes_estimate": round(epoch_s / 60, 1),
         "feature_dim": bundle.manifest.feature_dim,
+        "lstm": args.lstm,
     }
     print(
         f"extraction: {extract_fps:.0f} frames/s ({done['frames']} frames); head training: {outcome.windows_per_s:.0f} windows/s "
