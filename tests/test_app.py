@@ -296,3 +296,37 @@ def test_a_slow_model_never_freezes_the_video(qtbot, open_window, tmp_path):
     assert shown >= 60, (shown, results)
     assert results < shown / 2, (shown, results)
     assert stats.dropped_frames > 0 and stats.capture_fps > 20
+
+
+@pytest.mark.parametrize("display", ["offscreen", "xvfb"])
+def test_main_py_runs_the_app_until_the_clip_ends(tmp_path, display):
+    """The real entry point, in its own process: it analyses the clip and says when it ended.
+    Under a real X server (Xvfb, where installed) this also guards the TensorFlow-after-Qt crash."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")} | {"HOME": str(tmp_path)}
+    command = [sys.executable, str(REPO / "main.py"), "-v", "--source", TWO_FACES]
+    if display == "offscreen":
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    elif shutil.which("xvfb-run"):
+        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", *command]
+    else:
+        pytest.skip("no Xvfb on this machine (Debian: apt-get install xvfb)")
+    log_path = tmp_path / "app.log"
+    with open(log_path, "w") as log_file:
+        proc = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None and "two_faces.mp4 ended" not in log_path.read_text():
+            time.sleep(0.5)
+        alive = proc.poll() is None
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = log_path.read_text()
+    assert alive, text
+    assert "two_faces.mp4 (video)" in text and "two_faces.mp4 ended" in text and "Traceback" not in text

@@ -71,6 +71,9 @@ def find_cameras(limit: int = MAX_CAMERAS_PROBED) -> list[int]:
 
 def run_app(options: AppOptions) -> int:
     prepare_qt_environment()
+    # TensorFlow's native libraries must load before Qt has shown a window on X: the other way
+    # round TensorFlow's import-time self-check crashes (seen under Xvfb with the splash screen).
+    import tensorflow  # noqa: F401
     from PyQt5.QtCore import Qt
     from PyQt5.QtWidgets import QApplication, QSplashScreen
 
