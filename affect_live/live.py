@@ -133,7 +133,6 @@ class LiveSession:
         self._pipeline = self._thread = None
         if pipeline is None:
             return
-        self._engine = pipeline.engine  # the model in use, if it was swapped while running
         pipeline.stop()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
@@ -152,13 +151,19 @@ class LiveSession:
         except Exception as exc:  # never a traceback: the user gets one line
             log.debug("session thread failed", exc_info=True)
             self._events.put(SessionEvent("error", f"analysis stopped: {exc}"))
-        with self._lock:
+        # Whoever stops a pipeline on purpose holds the lock while joining this thread, and
+        # unsets `_pipeline` first: wait for the lock only while this pipeline is still current.
+        while not self._lock.acquire(timeout=0.05):
+            if pipeline is not self._pipeline:
+                return
+        try:
             if pipeline is not self._pipeline:
                 return  # replaced or closed on purpose
             message = pipeline.error or pipeline.ended_early or f"{self._source_name} ended"
             self._ended = True
-            self._engine = pipeline.engine
             self._finish_recording(message)
+        finally:
+            self._lock.release()
         level = "info" if not (pipeline.error or pipeline.ended_early) else "warning"
         self._events.put(SessionEvent(level, message, "source_ended"))
         if self._source_kind == "camera":
