@@ -75,6 +75,10 @@ def wait_for_frames(qtbot, window, n: int = 1, faces: int = 1) -> int:
 def test_predictions_arrive_and_plots_receive_data(qtbot, open_window):
     window = open_window()
     wait_for_frames(qtbot, window, n=20, faces=2)
+    # Hold the analysis so the plots and the history are compared on the same newest result.
+    window.set_paused(True)
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: window.session.latest() is window._last_result, timeout=WAIT_MS)
     face = window.selected_face
     assert face is not None
     x, y = window.faces.timeline.valence_curve.getData()
