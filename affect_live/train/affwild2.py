@@ -121,6 +121,12 @@ class AffWild2:
 
     # -- annotation files -------------------------------------------------------------------
 
+    def _annotation(self, task: str, split: str, video: str, header: str) -> tuple[list[str], str]:
+        """A task's annotation lines for a video (after the header) and the file's name for errors."""
+        _check_split(split)
+        path = self._annotation_file(task, split, video)
+        return self._read_body(path, header), self._rel(path)
+
     def _read_body(self, path: Path, header: str) -> list[str]:
         """The stripped lines after a validated header; line i of the result is file line i + 2."""
         rel = self._rel(path)
@@ -141,10 +147,7 @@ class AffWild2:
 
     def expression_labels(self, video: str, split: str) -> np.ndarray:
         """int64 (n_frames,), 0..6 or -1 (ignore), validated line by line."""
-        _check_split(split)
-        path = self._annotation_file("EXPR", split, video)
-        body = self._read_body(path, EXPR_HEADER)
-        rel = self._rel(path)
+        body, rel = self._annotation("EXPR", split, video, EXPR_HEADER)
         if not body:
             return np.zeros(0, np.int64)
         try:
@@ -164,10 +167,7 @@ class AffWild2:
 
     def va_labels(self, video: str, split: str) -> np.ndarray:
         """float32 (n_frames, 2) [valence, arousal], each in [-1, 1] or -5 (ignore)."""
-        _check_split(split)
-        path = self._annotation_file("VA", split, video)
-        body = self._read_body(path, VA_HEADER)
-        rel = self._rel(path)
+        body, rel = self._annotation("VA", split, video, VA_HEADER)
         if not body:
             return np.zeros((0, 2), np.float32)
         commas = np.fromiter((line.count(",") for line in body), np.int64, len(body))
