@@ -70,7 +70,7 @@ class AffectEngine:
         for bundle in bundles:
             frame_model = FrameModel(bundle.frame_model, bundle.manifest, device)
             heads = Heads(bundle.manifest, bundle.heads_model, frame_model.device)
-            length = bundle.manifest.window if heads.temporal != "none" else (window or bundles[0].manifest.window)
+            length = bundle.manifest.effective_window(window or bundles[0].manifest.window)
             self.members.append(_Member(bundle, frame_model, heads, FaceWindows(length)))
         self.frame_model = self.members[0].frame_model
 
@@ -88,10 +88,10 @@ class AffectEngine:
         """A new window length restarts every face's window. Heads with an LSTM were built for
         their own window length and keep it."""
         for member in self.members:
-            fixed = member.heads.temporal != "none"
-            if fixed and window != member.bundle.manifest.window:
-                log.warning("%s keeps its window of %d frames (its LSTM was trained on it)", member.bundle.manifest.name, member.bundle.manifest.window)
-            member.windows = FaceWindows(member.bundle.manifest.window if fixed else window)
+            length = member.bundle.manifest.effective_window(window)
+            if length != window:
+                log.warning("%s keeps its window of %d frames (its LSTM was trained on it)", member.bundle.manifest.name, length)
+            member.windows = FaceWindows(length)
 
     def reset(self) -> None:
         for member in self.members:

@@ -72,6 +72,11 @@ class Manifest:
     temporal: str = "none"
     format_version: int = FORMAT_VERSION
 
+    def effective_window(self, requested: int | None) -> int:
+        """The window the heads will use: LSTM heads were built for their own length, other
+        heads take any requested length (default: the manifest's)."""
+        return self.window if self.temporal != "none" or not requested else requested
+
     @property
     def prior_heads(self) -> tuple[str, ...]:
         return tuple(name for name in HEAD_NAMES if self.heads[name].kind == "prior")

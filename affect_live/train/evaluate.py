@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from affect_live.model.bundle import LoadedBundle
-from affect_live.model.heads import N_CLASSES, Heads
+from affect_live.model.heads import Heads
 from affect_live.train.affwild2 import AffWild2, DatasetError
 from affect_live.train.cache import FeatureCache
 from affect_live.train.metrics import expression_score, va_score
@@ -40,15 +40,12 @@ class BundleRunner:
     def __init__(self, bundle: LoadedBundle, cache_root: Path, window: int | None = None) -> None:
         self.bundle = bundle
         self.cache = FeatureCache(cache_root, bundle)
-        # LSTM heads were built for their own window length.
-        self.window = bundle.manifest.window if bundle.manifest.temporal != "none" else (window or bundle.manifest.window)
+        self.window = bundle.manifest.effective_window(window)
         self.heads = Heads(bundle.manifest, bundle.heads_model)
 
     def predict(self, cached: CachedRows, rows: np.ndarray) -> Predictions:
-        inputs = cached.heads_inputs(rows, self.window)
-        stats, features, probs = inputs[:, : 3 * N_CLASSES], inputs[:, 3 * N_CLASSES : -N_CLASSES], inputs[:, -N_CLASSES:]
         sequences = cached.sequences(rows, self.window) if self.heads.temporal != "none" else None
-        out = self.heads(stats, features, probs, sequences)
+        out = self.heads(cached.window_stats(rows, self.window), cached.features[rows], cached.probabilities[rows], sequences)
         return Predictions(out.expression, out.valence, out.arousal)
 
 

@@ -179,7 +179,7 @@ def train_heads(
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs if logs is not None else {}
             seconds = time.perf_counter() - self.epoch_started
-            metrics = validation_metrics(predict_heads(heads, *_val_rows(validation), settings.window, settings.lstm), validation[1])
+            metrics = validation_metrics(predict_heads(heads, validation[0], validation[1].rows, settings.window, settings.lstm), validation[1])
             logs.update(
                 val_expr_score=metrics["expression"]["abaw2020_expr_score"],
                 val_va_score=metrics["va"]["va_score"],
@@ -205,7 +205,3 @@ def train_heads(
     if validate.best_weights is not None:
         heads.set_weights(validate.best_weights)
     return outcome
-
-
-def _val_rows(validation: tuple[CachedRows, LabelledRows]) -> tuple[CachedRows, np.ndarray]:
-    return validation[0], validation[1].rows

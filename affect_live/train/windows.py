@@ -59,12 +59,15 @@ class CachedRows:
         steps = np.arange(window - 1, -1, -1)
         return np.maximum(rows[:, None] - steps[None, :], self.start[rows][:, None])
 
+    def window_stats(self, rows: np.ndarray, window: int) -> np.ndarray:
+        """[max, min, mean] of the window's probabilities: (B, 21)."""
+        seq = self.probabilities[self.window_rows(rows, window)]
+        return np.concatenate([seq.max(axis=1), seq.min(axis=1), seq.mean(axis=1)], axis=1)
+
     def heads_inputs(self, rows: np.ndarray, window: int) -> np.ndarray:
         """[max, min, mean of the window's probabilities, features, probabilities]: (B, 28 + F)."""
-        seq = self.probabilities[self.window_rows(rows, window)]
-        return np.concatenate(
-            [seq.max(axis=1), seq.min(axis=1), seq.mean(axis=1), self.features[rows], self.probabilities[rows]], axis=1
-        ).astype(np.float32)
+        parts = [self.window_stats(rows, window), self.features[rows], self.probabilities[rows]]
+        return np.concatenate(parts, axis=1).astype(np.float32)
 
     def sequences(self, rows: np.ndarray, window: int) -> np.ndarray:
         """The window's probabilities in time order, (B, T, 7), for a temporal module."""
