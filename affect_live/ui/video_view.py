@@ -34,16 +34,11 @@ _KEYPOINT_RADIUS = 2.5
 _LABEL_PAD = 3.0
 
 
-def _to_qimage(image: np.ndarray) -> tuple[QImage, np.ndarray]:
-    """Wrap a BGR (or grey) uint8 frame as a QImage without copying; returns the buffer to keep alive."""
+def _checked_frame(image: np.ndarray) -> np.ndarray:
+    """A BGR (or grey) uint8 frame, contiguous for OpenCV's scaling; raises on anything else."""
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise ValueError(f"expected an H x W x 3 (or H x W) uint8 frame, got {image.shape} {image.dtype}")
-    # QImage needs whole rows laid out with a constant stride; a cropped view may not be.
-    buffer = image if image.flags.c_contiguous else np.ascontiguousarray(image)
-    height, width = buffer.shape[:2]
-    fmt = QImage.Format_BGR888 if buffer.ndim == 3 else QImage.Format_Grayscale8
-    # QImage does not own the memory: the caller keeps `buffer` referenced while the image lives.
-    return QImage(buffer.data, width, height, buffer.strides[0], fmt), buffer
+    return image if image.flags.c_contiguous else np.ascontiguousarray(image)
 
 
 class VideoView(QWidget):
@@ -53,8 +48,7 @@ class VideoView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._image: QImage | None = None
-        self._buffer: np.ndarray | None = None  # keeps the QImage's memory alive
+        self._frame: np.ndarray | None = None  # kept by reference, never modified
         self._scaled: tuple[QImage, np.ndarray] | None = None  # the frame at its drawn size
         self._predictions: tuple[FacePrediction, ...] = ()
         self._selected_id: int | None = None
@@ -88,9 +82,9 @@ class VideoView(QWidget):
         `prior_heads` marks valence/arousal as coming from prior (untrained) heads in the labels.
         """
         if image is None:
-            self._image, self._buffer, self._predictions = None, None, ()
+            self._frame, self._predictions = None, ()
         else:
-            self._image, self._buffer = _to_qimage(image)
+            self._frame = _checked_frame(image)
             self._predictions = tuple(predictions)
         self._scaled = None
         self._selected_id = selected_id
@@ -104,13 +98,13 @@ class VideoView(QWidget):
     def set_placeholder(self, text: str) -> None:
         """Text shown centred while there is no frame."""
         self._placeholder = text
-        if self._image is None:
+        if self._frame is None:
             self.update()
 
     @property
     def frame_size(self) -> tuple[int, int] | None:
         """Width, height of the shown frame, or None."""
-        return None if self._image is None else (self._image.width(), self._image.height())
+        return None if self._frame is None else (self._frame.shape[1], self._frame.shape[0])
 
     @property
     def predictions(self) -> tuple[FacePrediction, ...]:
@@ -120,9 +114,10 @@ class VideoView(QWidget):
 
     def image_rect(self) -> QRectF:
         """Where the frame is drawn in widget coordinates (letterboxed); empty without a frame."""
-        if self._image is None or self._image.isNull():
+        size = self.frame_size
+        if size is None or 0 in size:
             return QRectF()
-        fw, fh = self._image.width(), self._image.height()
+        fw, fh = size
         ww, wh = float(self.width()), float(self.height())
         scale = min(ww / fw, wh / fh)
         w, h = fw * scale, fh * scale
@@ -130,7 +125,7 @@ class VideoView(QWidget):
 
     def _scale(self) -> float:
         rect = self.image_rect()
-        return rect.width() / self._image.width() if self._image is not None and not rect.isEmpty() else 0.0
+        return rect.width() / self._frame.shape[1] if self._frame is not None and not rect.isEmpty() else 0.0
 
     def frame_to_widget(self, x: float, y: float) -> QPointF:
         """Frame pixel coordinates -> widget coordinates (no frame: returned unchanged)."""
@@ -185,7 +180,7 @@ class VideoView(QWidget):
         painter = QPainter(self)
         try:
             painter.fillRect(self.rect(), _BACKGROUND)
-            if self._image is None:
+            if self._frame is None:
                 painter.setPen(_PLACEHOLDER_COLOR)
                 painter.setFont(self._placeholder_font)
                 painter.drawText(QRectF(self.rect()), Qt.AlignCenter | Qt.TextWordWrap, self._placeholder)
@@ -208,9 +203,9 @@ class VideoView(QWidget):
         BGR888 image costs Qt several milliseconds of the GUI thread per frame.
         """
         if self._scaled is None or (self._scaled[0].width(), self._scaled[0].height()) != (width, height):
-            assert self._buffer is not None
-            shrinking = width < self._buffer.shape[1]
-            scaled = cv2.resize(self._buffer, (max(width, 1), max(height, 1)), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+            assert self._frame is not None
+            shrinking = width < self._frame.shape[1]
+            scaled = cv2.resize(self._frame, (max(width, 1), max(height, 1)), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
             code = cv2.COLOR_GRAY2BGRA if scaled.ndim == 2 else cv2.COLOR_BGR2BGRA
             bgra = cv2.cvtColor(scaled, code)  # Format_RGB32 is B, G, R, A bytes in memory
             self._scaled = (QImage(bgra.data, bgra.shape[1], bgra.shape[0], bgra.strides[0], QImage.Format_RGB32), bgra)
