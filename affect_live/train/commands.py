@@ -82,10 +82,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from affect_live.train.metrics import format_table
 
     dataset, runners = _dataset(args), _runners(args)
-    for runner in runners:
-        videos = sorted({v.video for task in ("EXPR", "VA") for v in _guard(lambda t=task: dataset.labelled(t, args.split))})
-        _guard(lambda r=runner, v=videos: r.cache.extract(dataset, v, quiet=args.quiet))
-    results = _guard(lambda: evaluate(dataset, runners, args.split))
+    results = _guard(lambda: evaluate(dataset, runners, args.split, quiet=args.quiet))
     results["model"] = " + ".join(results["models"]) + (" (fusion)" if results["fusion"] else "")
     print(format_table(results))
     out = args.json or (Path(args.cache) / f"evaluation-{args.split}.json")

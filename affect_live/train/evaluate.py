@@ -59,8 +59,14 @@ def fused(runners: Sequence[BundleRunner], load: Any) -> Predictions:
     )
 
 
-def evaluate(dataset: AffWild2, runners: Sequence[BundleRunner], split: str) -> dict[str, Any]:
-    """Expression metrics on the EXPR set and VA metrics on the VA set of `split`."""
+def evaluate(dataset: AffWild2, runners: Sequence[BundleRunner], split: str, quiet: bool = False) -> dict[str, Any]:
+    """Expression metrics on the EXPR set and VA metrics on the VA set of `split` (extracting the
+    per-frame outputs that a model's cache still lacks)."""
+    expr_videos = dataset.labelled("EXPR", split)
+    va_videos = dataset.labelled("VA", split)
+    needed = sorted({v.video for v in [*expr_videos, *va_videos]})
+    for runner in runners:
+        runner.cache.extract(dataset, needed, quiet=quiet)
     results: dict[str, Any] = {
         "split": split,
         "models": [r.bundle.manifest.name for r in runners],
@@ -68,12 +74,10 @@ def evaluate(dataset: AffWild2, runners: Sequence[BundleRunner], split: str) -> 
         "window": runners[0].window,
         "prior_heads": sorted({h for r in runners for h in r.bundle.manifest.prior_heads}),
     }
-    expr_videos = dataset.labelled("EXPR", split)
     if expr_videos:
         p = fused(runners, lambda r: _rows(r, expr_videos))
         truth = np.concatenate([v.expression for v in expr_videos])
         results["expression"] = expression_score(truth, p.expression.argmax(axis=1)) | {"frames": len(truth), "videos": len(expr_videos)}
-    va_videos = dataset.labelled("VA", split)
     if va_videos:
         p = fused(runners, lambda r: _rows(r, va_videos))
         valence = np.concatenate([v.valence for v in va_videos])
