@@ -80,7 +80,9 @@ class Pipeline:
 
     @property
     def dropped_frames(self) -> int:
-        return self._packets.dropped
+        """Frames read but never analysed: replaced by a newer one (live), or cropped for a
+        model that was swapped out meanwhile."""
+        return self._packets.dropped + self.stale_packets
 
     @property
     def ended_early(self) -> str | None:
