@@ -62,7 +62,7 @@ def run_train(args: argparse.Namespace) -> int:
         "validation_videos": len(val_videos),
         "windows_per_s": round(outcome.windows_per_s, 1),
     }
-    manifest = export_bundle(args.out, base, outcome.heads_model, outcome, settings, data, args.name or args.out.stem)
+    manifest = _guard(lambda: export_bundle(args.out, base, outcome.heads_model, outcome, settings, data, args.name or args.out.stem))
     m = manifest.metrics
     print(
         f"wrote {args.out}: best epoch {m['best_epoch']}, validation VA score {m['va_score']:.4f}, "
@@ -86,7 +86,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results["model"] = " + ".join(results["models"]) + (" (fusion)" if results["fusion"] else "")
     print(format_table(results))
     out = args.json or (Path(args.cache) / f"evaluation-{args.split}.json")
-    out.write_text(json.dumps(results, indent=2, default=float))
+    _guard(lambda: out.write_text(json.dumps(results, indent=2, default=float)))
     print(f"wrote {out}")
     return 0
 
@@ -119,21 +119,27 @@ def run_finetune(args: argparse.Namespace) -> int:
     if args.backbone == "resnet50":
         from affect_live.train.backbones import build_resnet50, resnet50_manifest
 
-        model = build_resnet50(imagenet_weights=args.imagenet)
+        try:
+            model = build_resnet50(imagenet_weights=args.imagenet)
+        except Exception as exc:  # only --imagenet downloads; offline that fails here
+            raise UserError(f"could not get the ImageNet weights for ResNet-50 (they are downloaded): {exc}") from None
         manifest = resnet50_manifest(args.name or args.out.stem, "ResNet-50" + (" from ImageNet weights" if args.imagenet else " from random weights"))
     else:
         base = load_weights(args.weights)
         model, manifest = base.frame_model, base.manifest
     settings = FinetuneSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, augment=not args.no_augment)
     history = _guard(lambda: finetune(dataset, model, manifest, settings, verbose=0 if args.quiet else 1))
-    written = write_finetuned(args.out, model, manifest, args.name or args.out.stem, history)
+    written = _guard(lambda: write_finetuned(args.out, model, manifest, args.name or args.out.stem, history))
     print(f"wrote {args.out}: {written.frame_model}; heads are priors until trained (extract + train)")
     return 0
 
 
 def _guard(action):  # noqa: ANN001, ANN202
-    """Dataset problems end as one line for the user."""
+    """Dataset problems and failed reads or writes (disk full, permissions) end as one line."""
     try:
         return action()
     except DatasetError as exc:
         raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise UserError(f"{where}{exc.strerror or exc}", EXIT_BAD_INPUT) from None
