@@ -13,22 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from affect_live import __version__
+from affect_live.errors import EXIT_INTERRUPTED, UserError
 from affect_live.native_logs import quiet_native_logs
 from affect_live.train.arguments import add_parsers as add_training_parsers
 
 log = logging.getLogger("affect_live")
-
-EXIT_BAD_INPUT = 1
-EXIT_BAD_WEIGHTS = 2
-EXIT_INTERRUPTED = 130
-
-
-class UserError(Exception):
-    """An error whose message is all the user needs; `status` is the exit code."""
-
-    def __init__(self, message: str, status: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _positive_int(text: str) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from affect_live.cli import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, EXIT_INTERRUPTED, UserError
+from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, EXIT_INTERRUPTED, UserError
 from affect_live.model.bundle import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest
 from affect_live.model.manifest import BundleError, Manifest
 

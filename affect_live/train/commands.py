@@ -7,8 +7,8 @@ import json
 import logging
 from pathlib import Path
 
-from affect_live.cli import EXIT_BAD_INPUT, UserError
 from affect_live.commands import load_weights
+from affect_live.errors import EXIT_BAD_INPUT, UserError
 from affect_live.train.affwild2 import AffWild2, DatasetError
 
 log = logging.getLogger(__name__)
