@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
+import sys
+import threading
 from collections.abc import Iterator
 
 
@@ -22,22 +23,71 @@ def quiet_native_logs() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
 
 
+# fds 1 and 2 are process-wide, so the muting is shared by every thread: the first entrant saves
+# the real fds and redirects, later (nested or overlapping) ones only count, and the last one out
+# restores. Saving per call instead lets an overlapping call save /dev/null as "the real fd".
+_lock = threading.Lock()
+_depth = 0
+_saved: tuple[int, int] | None = None
+
+
 @contextlib.contextmanager
 def quiet_native_output() -> Iterator[None]:
-    """Silence stdout/stderr at the file-descriptor level (C++ prints bypass Python).
+    """Mute the whole process's fd 1 and 2 (C++ prints bypass Python) while any thread is inside.
 
-    Only for short, one-off calls such as model loading: it mutes the whole process meanwhile.
+    Thread-safe and re-entrant: the real stdout/stderr come back when the last caller leaves,
+    also on an exception. Everything written to fd 1/2 meanwhile is lost, by any thread,
+    Python's print(), logging and warnings included; so only short model-loading calls belong
+    in it, never a loop.
     """
-    saved = [os.dup(1), os.dup(2)]
-    with open(os.devnull, "w") as devnull:
-        try:
-            os.dup2(devnull.fileno(), 1)
-            os.dup2(devnull.fileno(), 2)
-            with contextlib.redirect_stdout(devnull), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                yield
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
+    _enter()
+    try:
+        yield
+    finally:
+        _leave()
+
+
+def _flush() -> None:
+    # Python's buffered text must reach the fd it was written for: before muting, the terminal;
+    # before unmuting, /dev/null. A failing stream (closed, broken pipe) fails again on its next
+    # write, where its owner can see it; here it must not stop the fds being restored.
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+
+
+def _enter() -> None:
+    global _depth, _saved
+    with _lock:
+        if _depth == 0:
+            _flush()
+            saved: list[int] = []
+            try:
+                saved.append(os.dup(1))
+                saved.append(os.dup(2))
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                try:
+                    os.dup2(devnull, 1)
+                    os.dup2(devnull, 2)
+                finally:
+                    os.close(devnull)
+            except BaseException:
+                for fd, copy in zip((1, 2), saved):
+                    os.dup2(copy, fd)
+                    os.close(copy)
+                raise
+            _saved = (saved[0], saved[1])
+        _depth += 1
+
+
+def _leave() -> None:
+    global _depth, _saved
+    with _lock:
+        _depth -= 1
+        if _depth == 0 and _saved is not None:
+            saved, _saved = _saved, None
+            _flush()
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
