@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Aff-Wild2 expression order (paper-spec.md); every model output is mapped to it.
+# Aff-Wild2 expression order (docs/model-spec.md); every model output is mapped to it.
 EXPRESSIONS: tuple[str, ...] = (
     "neutral",
     "anger",

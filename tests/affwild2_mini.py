@@ -1,7 +1,7 @@
 """A miniature Aff-Wild2 data set, generated from real face crops, for tests.
 
 Layout, headers, ignore values and the 1-based frame-to-image mapping follow
-paper-spec.md exactly; the headers are written literally here (not imported from the
+docs/model-spec.md exactly; the headers are written literally here (not imported from the
 reader) so that tests check the reader against the spec, not against itself.
 
 Each video animates one base crop from `tests/fixtures/conversion/crops.npy`: a smooth head

@@ -1,4 +1,4 @@
-"""Reader for the Aff-Wild2 layout (paper-spec.md): annotations, face crops, valid frames.
+"""Reader for the Aff-Wild2 layout (docs/model-spec.md): annotations, face crops, valid frames.
 
     <root>/annotations/{EXPR_Set,VA_Set}/{Training_Set,Validation_Set}/<video>.txt
     <root>/cropped_aligned/<video>/00001.jpg ...

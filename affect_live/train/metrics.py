@@ -1,4 +1,4 @@
-"""Aff-Wild2 / ABAW 2020 metrics in pure numpy (paper-spec.md, "Metrics").
+"""Aff-Wild2 / ABAW 2020 metrics in pure numpy (docs/model-spec.md, "Metrics").
 
 - CCC with population (ddof=0) moments, over all evaluated frames concatenated.
 - VA score = mean of the valence and arousal CCCs.

@@ -1,4 +1,4 @@
-"""ABAW per-video prediction files (paper-spec.md, "Submission format").
+"""ABAW per-video prediction files (docs/model-spec.md, "Submission format").
 
 Every video frame needs a line, but only frames with a detected face have a prediction. Frames
 before the first prediction copy the first, frames after the last copy the last; in between,
