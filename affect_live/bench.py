@@ -1,4 +1,4 @@
-"""`affect-live bench`: end-to-end speed, per-stage milliseconds and memory on the fixture clips.
+"""`affect-live bench`: end-to-end speed, per-stage milliseconds and memory on the shipped clips.
 
 Runs the real pipeline (decode, detect, align, model, heads, CSV write) exactly as `analyze`
 does, on clips looped to the requested length, and reports what the sidecar timing says.
@@ -20,9 +20,9 @@ from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
 from affect_live.recording import sidecar_path
+from affect_live.resources import clip, face_crops
 from affect_live.sources import LoopingVideoSource
 
-CLIPS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "clips"
 STAGES = ("decode", "detect", "align", "model", "heads", "write")
 
 
@@ -49,7 +49,7 @@ def current_rss_mb() -> float:
 
 
 def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path) -> dict:
-    source = LoopingVideoSource(CLIPS / case.clip, frames, case.loop_frames)
+    source = LoopingVideoSource(clip(case.clip), frames, case.loop_frames)
     csv_path = out_dir / f"{case.clip}.{frames}.csv"
     outcome = analyze_source(source, csv_path, engine, PipelineSettings(), quiet=True)
     meta = json.loads(sidecar_path(csv_path).read_text())
@@ -71,7 +71,7 @@ def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path) -
 
 def model_only_ms_per_face(engine: AffectEngine, faces: int, repeats: int = 300) -> float:
     """The per-frame model alone (preprocessing included) on real face crops, no other load."""
-    crops = np.load(CLIPS.parent / "conversion" / "crops.npy")[:faces, ..., ::-1]  # RGB -> BGR crops
+    crops = face_crops()[:faces, ..., ::-1]  # the shipped real crops, RGB -> BGR
     batch = [np.ascontiguousarray(crop) for crop in crops]
     for _ in range(20):
         engine.frame_model.infer(batch)

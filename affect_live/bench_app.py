@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from affect_live.bench import CLIPS, current_rss_mb
+from affect_live.bench import current_rss_mb
+from affect_live.resources import clip
 from affect_live.sources import LoopingVideoSource
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
 
@@ -99,7 +100,7 @@ class LiveProbe:
 def run_live_case(app, window, case: LiveCase, seconds: float) -> dict[str, object]:  # noqa: ANN001
     from PyQt5.QtCore import QEventLoop, QTimer
 
-    window.session.play(LoopingVideoSource(CLIPS / case.clip, None, case.loop_frames), case.clip)
+    window.session.play(LoopingVideoSource(clip(case.clip), None, case.loop_frames), case.clip)
     loop = QEventLoop()
     QTimer.singleShot(3000, loop.quit)  # warm-up: first frames, tracker settled
     loop.exec_()
@@ -125,7 +126,7 @@ def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-app-") as tmp:
         store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)  # never the user's settings
-        window = build_window(AppOptions(source=str(CLIPS / cases[0].clip), weights=[weights] if weights else None), AppSettings.load(store), store, cameras=[])
+        window = build_window(AppOptions(source=str(clip(cases[0].clip)), weights=[weights] if weights else None), AppSettings.load(store), store, cameras=[])
         window.show()
         results = [run_live_case(app, window, case, seconds) for case in cases]
         window.close()

@@ -14,15 +14,18 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import pytest  # noqa: E402
 
+from affect_live.resources import CLIPS_DIR  # noqa: E402  (standard library only)
+
 FIXTURES = Path(__file__).parent / "fixtures"
-CLIPS = FIXTURES / "clips"
+CLIPS = CLIPS_DIR  # the real-face clips are package data; their ground truth stays here
+CLIPS_TRUTH = FIXTURES / "clips" / "clips.json"
 IMAGES = FIXTURES / "images"
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def clips_truth() -> dict:
-    return json.loads((CLIPS / "clips.json").read_text())["clips"]
+    return json.loads(CLIPS_TRUTH.read_text())["clips"]
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from PyQt5.QtCore import QSettings, Qt  # noqa: E402
 from affect_live.cli import main as cli_main  # noqa: E402
 from affect_live.model.bundle import DEFAULT_BUNDLE  # noqa: E402
 from affect_live.recording import CSV_COLUMNS, sidecar_path  # noqa: E402
+from affect_live.resources import DEMO_CLIP  # noqa: E402
 from affect_live.types import EXPRESSIONS  # noqa: E402
 from affect_live.ui.settings import AppSettings  # noqa: E402
 
@@ -221,7 +222,7 @@ def test_no_camera_plays_the_demo_clip(qtbot, open_window):
     assert "no camera found" in window.banner.text()
     wait_for_frames(qtbot, window, n=10, faces=1)
     stats = window.session.stats()
-    assert stats.source == "demo.mp4" and stats.dropped_frames == 0
+    assert stats.source == DEMO_CLIP.name and stats.dropped_frames == 0
 
 
 def test_file_that_ends_and_bad_source_keep_the_app_usable(qtbot, open_window, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from affect_live.cli import main
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle, read_manifest
 from affect_live.model.manifest import BundleError
-from conftest import REPO, small_classifier
+from conftest import CLIPS, REPO, small_classifier
 
 
 def _rewrite_bundle(src: Path, dst: Path, **replace: bytes | None) -> Path:
@@ -99,7 +99,7 @@ def test_cli_bad_weights_exit_2_with_one_line(tmp_path):
     bad = tmp_path / "bad.affect"
     bad.write_bytes(b"PK\x03\x04 truncated")
     proc = subprocess.run(
-        [sys.executable, str(REPO / "main.py"), "analyze", str(REPO / "tests/fixtures/clips/two_faces.mp4"),
+        [sys.executable, str(REPO / "main.py"), "analyze", str(CLIPS / "two_faces.mp4"),
          "--out", str(tmp_path / "x.csv"), "--weights", str(bad), "--quiet"],
         capture_output=True, text=True, timeout=120,
     )

@@ -1,18 +1,22 @@
 """Build the real-face test fixtures of affect-live from public-domain photos.
 
-What it makes (under ``tests/fixtures/`` by default):
+What it makes, under ``tests/fixtures/`` (``--out``):
 
 * ``images/astronaut.png``    -- ``skimage.data.astronaut()``: NASA portrait of astronaut
   Eileen Collins (public domain, work of the US federal government), shipped in scikit-image.
 * ``images/grace_hopper.jpg`` -- byte copy of matplotlib's ``sample_data/grace_hopper.jpg``:
   portrait of Commodore Grace Hopper (public domain, US Navy photo), shipped in matplotlib.
-* ``clips/astronaut_motion.mp4`` -- 640x480, 120 frames: face 0-59, no face 60-89, face 90-119.
-* ``clips/two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right);
-  Hopper hidden 30-32, astronaut hidden 50-79.
-* ``clips/three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
+* ``clips/clips.json``        -- ground truth of the clips: size, fps, frame count and, for
+  every frame, the visible faces with their name and face box [x, y, w, h] in pixels.
+
+and the clips themselves under ``affect_live/assets/clips/`` (``--clips-out``; package data, so
+the app's demo clip and the benchmark clips ship in the wheel: ``affect_live.resources``):
+
+* ``astronaut_motion.mp4`` -- 640x480, 120 frames: face 0-59, no face 60-89, face 90-119.
+* ``two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right);
+  Hopper hidden 30-32, astronaut hidden 50-79. Also the app's demo clip.
+* ``three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
   Hopper (~20%) and a mirrored small astronaut (~10%, 66-70 px face), all visible throughout.
-* ``clips/clips.json``           -- ground truth: size, fps, frame count and, for every frame,
-  the visible faces with their name and face box [x, y, w, h] in pixels.
 
 Every frame is made by affine warps (scale, optional mirror, translation; no rotation) of the
 two photos, so each ground-truth box is the known face box of the source photo mapped through
@@ -39,6 +43,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from affect_live.resources import CLIPS_DIR
 
 FPS = 30
 FOURCC = "mp4v"
@@ -290,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     root = Path(__file__).resolve().parents[1]
     parser.add_argument("--out", type=Path, default=root / "tests" / "fixtures",
-                        help="fixtures folder (default: tests/fixtures of this repository)")
+                        help="fixtures folder for images/ and clips/clips.json (default: tests/fixtures of this repository)")
+    parser.add_argument("--clips-out", type=Path, default=CLIPS_DIR,
+                        help="folder for the clips (default: affect_live/assets/clips, package data)")
     parser.add_argument("--measure", action="store_true",
                         help="only print MediaPipe face boxes of the source photos and exit")
     parser.add_argument("--dump-frames", type=Path, default=None,
@@ -303,9 +311,10 @@ def main(argv: list[str] | None = None) -> int:
 
     src = load_sources()
     images = args.out / "images"
-    clips = args.out / "clips"
+    truth_dir = args.out / "clips"
     images.mkdir(parents=True, exist_ok=True)
-    clips.mkdir(parents=True, exist_ok=True)
+    truth_dir.mkdir(parents=True, exist_ok=True)
+    args.clips_out.mkdir(parents=True, exist_ok=True)
 
     if not cv2.imwrite(str(images / "astronaut.png"), src["astronaut"]):  # BGR -> RGB file
         raise SystemExit("cannot write astronaut.png")
@@ -321,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         "clips": {},
     }
     for name, (maker, size, n, description) in CLIPS.items():
-        path = clips / name
+        path = args.clips_out / name
         frames = write_clip(path, maker, size, n, src)
         truth["clips"][name] = {
             "description": description,
@@ -333,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             "visible": visible_ranges(frames),
             "frames": frames,
         }
-        print(f"{path.relative_to(args.out)}: {n} frames {size[0]}x{size[1]}, "
+        print(f"{path}: {n} frames {size[0]}x{size[1]}, "
               f"{os.path.getsize(path) / 1e6:.2f} MB")
         if args.dump_frames is not None:
             d = args.dump_frames / Path(name).stem
@@ -341,9 +350,9 @@ def main(argv: list[str] | None = None) -> int:
             for i, (frame, _) in enumerate(maker(src)):
                 cv2.imwrite(str(d / f"{i:03d}.png"), frame)
 
-    with open(clips / "clips.json", "w", encoding="utf-8") as f:
+    with open(truth_dir / "clips.json", "w", encoding="utf-8") as f:
         f.write(dump_truth(truth))
-    print(f"clips/clips.json written; images in {images}")
+    print(f"{truth_dir / 'clips.json'} written; images in {images}")
     return 0
 
 

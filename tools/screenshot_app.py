@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1280x800x24" python tools/screenshot_app.py docs/screenshots
 
-Starts the real window on fixture clips, lets the analysis run, and grabs the X screen.
+Starts the real window on the shipped clips, lets the analysis run, and grabs the X screen.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from affect_live.native_logs import quiet_native_logs
 
 quiet_native_logs()
 
+from affect_live.resources import clip  # noqa: E402
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment  # noqa: E402
-
-CLIPS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "clips"
 
 
 def run_for(app, seconds: float) -> None:  # noqa: ANN001
@@ -58,7 +57,7 @@ def main() -> int:
         while len(window.video.predictions) < 2:  # both faces in view (the clip hides one a while)
             run_for(app, 0.05)
         grab(app, window, args.out / "app-demo.png")
-        window.open_source(str(CLIPS / "three_faces.mp4"), loop=True, label="three_faces.mp4")
+        window.open_source(str(clip("three_faces.mp4")), loop=True, label="three_faces.mp4")
         run_for(app, 8.0)
         smallest = min(window.video.predictions, key=lambda p: p.detection.box[2])
         window.select_face(smallest.face_id)

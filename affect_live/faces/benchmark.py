@@ -1,4 +1,4 @@
-"""Time the face stage's parts on the test clips: ``python -m affect_live.faces.benchmark``.
+"""Time the face stage's parts on a shipped clip: ``python -m affect_live.faces.benchmark``.
 
 Prints median and best ms per call for each detector variant (ours and MediaPipe's own
 solutions/Tasks wrappers, for comparison) at 640x480 and 1280x720, landmarks per face, crops
@@ -21,9 +21,10 @@ from affect_live.faces.align import CropStyle, crop_aligned, crop_box
 from affect_live.faces.capture import FaceStage
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.landmarks import FiveLandmarks
+from affect_live.resources import clip
 from affect_live.types import Frame
 
-CLIP = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "clips" / "three_faces.mp4"
+CLIP = clip("three_faces.mp4")
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from affect_live import resources
 from affect_live.model.manifest import HEAD_NAMES, BundleError, Manifest
 from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, keras_to_bytes, load_keras_bytes
 
 log = logging.getLogger(__name__)
 
 BUNDLE_SUFFIX = ".affect"
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-DEFAULT_BUNDLE = MODELS_DIR / "faceapi-expression" / f"faceapi-expression{BUNDLE_SUFFIX}"
+MODELS_DIR = resources.MODELS_DIR  # located in a checkout and in an installed wheel alike
+DEFAULT_BUNDLE = resources.DEFAULT_BUNDLE
 _PLAIN_KERAS_SUFFIXES = {".h5", ".hdf5", ".keras"}
 
 

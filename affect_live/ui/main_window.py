@@ -18,6 +18,7 @@ from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QW
 
 from affect_live.live import DisplayFrame, LiveSession
 from affect_live.recording import RecordingError
+from affect_live.resources import DEMO_CLIP
 from affect_live.sources import SourceError
 from affect_live.ui.banner import MessageBanner
 from affect_live.ui.controls import ControlBar
@@ -28,7 +29,6 @@ from affect_live.ui.video_view import VideoView
 
 log = logging.getLogger(__name__)
 
-DEMO_CLIP = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
 DISPLAY_HZ = 30
 MESSAGES_KEPT = 50
 STATUS_EVERY = 6  # ticks between status-bar refreshes (5 Hz is plenty for numbers)
