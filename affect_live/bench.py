@@ -81,9 +81,9 @@ def model_only_ms_per_face(engine: AffectEngine, faces: int, repeats: int = 300)
     return (time.perf_counter() - started) / repeats * 1000 / faces
 
 
-def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 3000) -> int:
+def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 3000, device: str = "CPU") -> int:
     """Same engine for every run, so the peak RSS after the long run shows any growth."""
-    engine = AffectEngine(bundle)
+    engine = AffectEngine(bundle, device=device)
     results = []
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-") as tmp:
         for case in CASES:

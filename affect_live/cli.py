@@ -27,8 +27,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+DEVICE_HELP = "auto (a GPU when one is present, default), cpu (LiteRT, no TensorFlow) or gpu (TensorFlow)"
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, nargs="+", help="weight bundle(s) (.affect) instead of the default; several are fused")
+    parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
     parser.add_argument("--window", type=_positive_int, help="temporal window T in frames (default: the bundle's, 16)")
     parser.add_argument("--max-faces", type=_positive_int, default=4, help="faces per frame, largest first (default 4)")
     parser.add_argument("--min-score", type=float, default=0.5, help="face detection threshold 0..1 (default 0.5)")
@@ -46,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--weights", type=Path, nargs="+", help="weight bundle(s) (.affect), several are fused (default: the last used, else the bundled one)")
     app.add_argument("--window", type=_positive_int, help="temporal window T in frames")
     app.add_argument("--max-faces", type=_positive_int, help="faces per frame, largest first")
+    app.add_argument("--device", choices=("auto", "cpu", "gpu"), help=DEVICE_HELP + "; default: the last used, else auto")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
@@ -78,12 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_training_parsers(commands, _positive_int)
 
-    bench = commands.add_parser("bench", help="measure speed per stage and memory on the fixture clips")
+    bench = commands.add_parser("bench", help="measure speed per stage and memory on the shipped clips")
     bench.add_argument("--frames", type=_positive_int, default=300, help="frames per run (default 300)")
     bench.add_argument("--long", type=_positive_int, default=3000, help="frames of the memory run (default 3000)")
     bench.add_argument("--weights", type=Path, help="weight bundle (default: the bundled one)")
     bench.add_argument("--app", action="store_true", help="measure the desktop app live instead (clips at native fps)")
     bench.add_argument("--seconds", type=float, default=60.0, help="seconds per case with --app (default 60)")
+    bench.add_argument("--startup", action="store_true", help="measure start-up instead: first CSV row, the app's first prediction, peak RSS")
+    bench.add_argument("--runs", type=_positive_int, default=3, help="runs per figure with --startup; the minimum is reported (default 3)")
+    bench.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
     return parser
 
 

@@ -18,6 +18,16 @@ def load_weights(path: Path | None) -> LoadedBundle:
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
 
 
+def pick_device(requested: str) -> str:
+    """'CPU' or 'GPU' for --device; an unusable GPU request is one error line."""
+    from affect_live.model.device import DeviceError, resolve_device
+
+    try:
+        return resolve_device(requested)
+    except DeviceError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _default_csv_name(spec: str) -> str:
     if spec.isdigit():
         return f"camera{spec}.csv"
@@ -54,8 +64,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.pipeline import PipelineSettings
 
     outputs = plan_outputs(args.inputs, args.out)
+    device = pick_device(args.device)
     try:
-        engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window)
+        engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window, device=device)
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
@@ -158,20 +169,24 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.startup:
+        from affect_live.benchmarks.startup import run_startup_benchmark
+
+        return run_startup_benchmark(runs=args.runs)
     if args.app:
         from affect_live.bench_app import run_app_benchmark
 
         return run_app_benchmark(args.seconds, weights=args.weights)
     from affect_live.bench import run_benchmark
 
-    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long)
+    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device))
 
 
 def run_app(args: argparse.Namespace) -> int:
     """The desktop app (no subcommand)."""
     from affect_live.ui.app import AppError, AppOptions, run_app
 
-    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces)
+    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces, device=args.device)
     try:
         return run_app(options)
     except AppError as exc:

@@ -24,8 +24,8 @@ import numpy as np
 from affect_live.history import FaceHistory
 from affect_live.meters import RateMeter
 from affect_live.live_recording import LiveRecorder, RecordingStatus
-from affect_live.model.bundle import load_bundle
-from affect_live.model.engine import AffectEngine
+from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
+from affect_live.model.engine import AffectEngine, EngineInfo
 from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.recording import RecordingError
 from affect_live.sources import FrameSource, LoopingVideoSource, RealTimePlayback, SourceError, open_source
@@ -73,11 +73,19 @@ class LiveStats:
     window: int
     max_faces: int
     recording: RecordingStatus | None
+    loading_model: bool = False  # no model yet: the video runs, predictions wait for it
 
 
 class LiveSession:
-    def __init__(self, engine: AffectEngine, settings: PipelineSettings = LIVE_SETTINGS, history_span_s: float = 30.0) -> None:
+    """Starts without a model when given none: sources play at once and `load_weights` brings
+    the model in the background (the app's start-up)."""
+
+    def __init__(
+        self, engine: AffectEngine | None = None, settings: PipelineSettings = LIVE_SETTINGS, history_span_s: float = 30.0, device: str = "CPU"
+    ) -> None:
         self._engine = engine
+        self._device = device
+        self._window: int | None = None  # asked for before a model was there
         self._settings = settings
         self.history = FaceHistory(history_span_s)
         self._events: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
@@ -115,7 +123,8 @@ class LiveSession:
     def _start(self, source: FrameSource, spec: str) -> None:
         with self._lock:
             self._stop_pipeline("source changed")
-            self._engine.reset()
+            if self._engine is not None:
+                self._engine.reset()
             self.history.clear()
             self._results.clear()
             self._latest = None
@@ -200,6 +209,9 @@ class LiveSession:
     def set_window(self, window: int) -> None:
         """A new window length restarts every face's window (on the inference thread)."""
         with self._lock:
+            self._window = window
+            if self._engine is None:
+                return  # the model still loading gets it
             if self._pipeline is not None:
                 self._pipeline.on_engine(lambda engine: engine.set_window(window))
             else:
@@ -210,39 +222,64 @@ class LiveSession:
         if self._pipeline is not None:
             self._pipeline.faces.set_max_faces(max_faces)
 
-    def load_weights(self, paths: Path | Sequence[Path]) -> None:
-        """Load a bundle (several: their fusion) in the background; the running model keeps
-        going until it is ready, and stays if a file is bad. The outcome arrives as an event."""
+    def load_weights(self, paths: Path | Sequence[Path] | None) -> None:
+        """Load a bundle (several: their fusion; None: the bundled default) in the background;
+        the running model keeps going until it is ready, and stays if a file is bad (with no
+        model yet, a bad file falls back to the default). The outcome arrives as an event."""
         if self._loading:
             self._events.put(SessionEvent("warning", "still loading the previous weights"))
             return
         self._loading = True
-        paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-        window = self.engine.windows.window
+        paths = [] if paths is None else [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+        window = self._engine.windows.window if self._engine is not None else self._window
         threading.Thread(target=self._load, args=(paths, window), name="weights", daemon=True).start()
 
-    def _load(self, paths: list[Path], window: int) -> None:
-        names = " + ".join(p.name for p in paths)
+    def _load(self, paths: list[Path], window: int | None) -> None:
         try:
-            engine = AffectEngine([load_bundle(p) for p in paths], window=window)
-        except Exception as exc:  # BundleError, OSError, ...: all one line, old model stays
-            log.debug("loading %s failed", names, exc_info=True)
-            self._events.put(SessionEvent("error", f"could not load {names}: {exc}; keeping {self.engine.info.name}"))
-            return
+            engine = self._engine_or_fallback(paths, window)
         finally:
             self._loading = False
+        if engine is None:
+            return
         with self._lock:
+            if self._window is not None and self._window != engine.windows.window:
+                engine.set_window(self._window)  # changed while it loaded
             self.recorder.note_model_change(engine)
             if self._pipeline is not None:
                 self._pipeline.replace_engine(engine)
             self._engine = engine
-        detail = os.pathsep.join(str(p) for p in paths)
-        self._events.put(SessionEvent("info", f"model {engine.info.name} loaded from {names}", "model_loaded", detail))
+        detail = os.pathsep.join(str(p) for p in paths)  # "" = the default model
+        self._events.put(SessionEvent("info", f"model {engine.info.name} ready ({engine.info.device})", "model_loaded", detail))
+
+    def _engine_or_fallback(self, paths: list[Path], window: int | None) -> AffectEngine | None:
+        """The engine for `paths` ([] = the default); a bad file keeps the running model, or,
+        with none yet, falls back to the default. Failures are events (one line each)."""
+        names = " + ".join(p.name for p in paths) or "the default model"
+        try:
+            return self._build_engine(paths, window)
+        except Exception as exc:  # BundleError, OSError, ...: all one line
+            log.debug("loading %s failed", names, exc_info=True)
+            if self._engine is not None:
+                self._events.put(SessionEvent("error", f"could not load {names}: {exc}; keeping {self._engine.info.name}"))
+                return None
+            if not paths:
+                self._events.put(SessionEvent("error", f"could not load {names}: {exc}"))
+                return None
+            self._events.put(SessionEvent("error", f"could not load {names}: {exc}; using the default model"))
+        return self._engine_or_fallback([], window)
+
+    def _build_engine(self, paths: list[Path], window: int | None) -> AffectEngine:
+        return AffectEngine([load_bundle(p) for p in paths or [DEFAULT_BUNDLE]], window=window, device=self._device)
 
     @property
-    def engine(self) -> AffectEngine:
-        """The model the session runs (the newest loaded, even before its first frame)."""
+    def engine(self) -> AffectEngine | None:
+        """The model the session runs (the newest loaded, even before its first frame); None
+        while the first one loads."""
         return self._engine
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
 
     # -- recording ----------------------------------------------------------------------------
     def start_recording(self, csv_path: Path) -> None:
@@ -250,6 +287,8 @@ class LiveSession:
         with self._lock:
             if self._pipeline is None:
                 raise RecordingError("nothing to record: no source is running")
+            if self._engine is None:
+                raise RecordingError("the model is still loading: start the recording in a moment")
             self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine)
 
     def stop_recording(self) -> RecordingStatus | None:
@@ -297,7 +336,8 @@ class LiveSession:
         pipeline = self._pipeline
         now = time.perf_counter()
         p50, p95 = self._results.latency_percentiles()
-        info = self._engine.info
+        engine = self._engine
+        info = engine.info if engine is not None else EngineInfo("loading model...", "", self._window or 0, ())
         return LiveStats(
             source=self._source_name,
             source_kind=self._source_kind,
@@ -314,6 +354,7 @@ class LiveSession:
             window=info.window,
             max_faces=self._settings.max_faces,
             recording=self.recorder.status(),
+            loading_model=engine is None,
         )
 
     def close(self) -> None:

@@ -38,20 +38,28 @@ class PipelineSettings:
     keep_images: bool = False  # pass frames through for a display
 
 
+# The crop faces get while no model is there yet (the app's start-up); the model's own crop
+# takes over with its first frame.
+WAITING_CROP = CropStyle(kind="box", size=(112, 112), margin=0.0)
+
+
 def crop_style(manifest: Manifest) -> CropStyle:
     spec = manifest.input
     return CropStyle(kind=spec.crop, size=(spec.width, spec.height), margin=spec.margin)
 
 
 class Pipeline:
-    """Runs one source through one engine; iterate `results()` once, from one thread."""
+    """Runs one source through one engine; iterate `results()` once, from one thread.
 
-    def __init__(self, source: FrameSource, engine: AffectEngine, settings: PipelineSettings) -> None:
+    Without an engine (None) capture runs and frames are skipped, counted in
+    `waiting_packets`, until `replace_engine` brings one."""
+
+    def __init__(self, source: FrameSource, engine: AffectEngine | None, settings: PipelineSettings) -> None:
         self.source = source
         self.engine = engine
         self.settings = settings
         self.faces = FaceStage(
-            crop_style(engine.manifest),
+            crop_style(engine.manifest) if engine is not None else WAITING_CROP,
             max_faces=settings.max_faces,
             min_score=settings.min_score,
             max_missed=settings.max_missed,
@@ -72,6 +80,7 @@ class Pipeline:
         self.latest_packet: FacePacket | None = None  # newest capture, for a display (keep_images)
         self.capture_meter = RateMeter()  # frames read per second, for the live status bar
         self.stale_packets = 0  # cropped for a model that was replaced meanwhile
+        self.waiting_packets = 0  # read before the first model was there
         self.error: str | None = None  # set when a thread failed; one line for the user
         self._threads = [
             threading.Thread(target=self._guarded, args=(self._capture_loop, self._packets), name="capture", daemon=True),
@@ -164,7 +173,10 @@ class Pipeline:
                 return
             engine = self._engine_for(packet.crop_generation)
             if engine is None:
-                self.stale_packets += 1
+                if self.engine is None:
+                    self.waiting_packets += 1
+                else:
+                    self.stale_packets += 1
                 continue
             if not self._results.put(engine.process(packet), self._stop):
                 return
@@ -175,6 +187,8 @@ class Pipeline:
         if pending is not None and generation == pending[0]:
             self._engine_generation, self.engine = pending
             self._next_engine = None
+        if self.engine is None:
+            return None
         while not self._engine_commands.empty():
             self._engine_commands.get()(self.engine)
         return self.engine if generation == self._engine_generation else None

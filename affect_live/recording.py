@@ -25,7 +25,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "frame", "time_s", "face_id", "x", "y", "w", "h", "det_score", "valence", "arousal",
     *EXPRESSIONS, "expression",
 )  # fmt: skip
-_VERSIONED_PACKAGES = ("affect-live", "numpy", "opencv-contrib-python", "mediapipe", "tensorflow-cpu", "tensorflow", "keras")
+_VERSIONED_PACKAGES = ("affect-live", "numpy", "opencv-contrib-python", "mediapipe", "ai-edge-litert", "tensorflow-cpu", "tensorflow", "keras")
 
 
 class RecordingError(OSError):

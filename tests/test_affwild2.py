@@ -264,7 +264,7 @@ def test_labels_are_learnable_from_the_default_model(dataset, default_bundle):
     """Linear heads on the real per-frame model's [features, probabilities] beat constants on held-back videos."""
     from affect_live.model.frame_model import FrameModel
 
-    model = FrameModel(default_bundle.frame_model, default_bundle.manifest)
+    model = FrameModel(default_bundle)
     x_train, e_train, va_train = _model_inputs(dataset, model, TRAIN)
     x_val, e_val, va_val = _model_inputs(dataset, model, VAL)
     # Standardise; ReLU units dead on the training faces keep scale 1 instead of exploding.

@@ -78,7 +78,7 @@ def _bad_bundles(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "plain keras": (plain, "import-weights"),
         "no manifest": (no_manifest, "no manifest"),
         "class count": (_rewrite_bundle(DEFAULT_BUNDLE, tmp_path / "six.affect", **{"manifest.json": json.dumps(six_classes).encode()}), "exactly 7"),
-        "shape": (_rewrite_bundle(DEFAULT_BUNDLE, tmp_path / "dim.affect", **{"manifest.json": json.dumps(wrong_dim).encode()}), "features have shape"),
+        "shape": (_rewrite_bundle(DEFAULT_BUNDLE, tmp_path / "dim.affect", **{"manifest.json": json.dumps(wrong_dim).encode()}), "output features has shape"),
         "bad json": (_rewrite_bundle(DEFAULT_BUNDLE, tmp_path / "json.affect", **{"manifest.json": b"{nope"}), "not valid JSON"),
         "no model": (_rewrite_bundle(DEFAULT_BUNDLE, tmp_path / "empty.affect", **{"frame_model.keras": None}), "no frame_model"),
         "lambda": (_rewrite_bundle(DEFAULT_BUNDLE, tmp_path / "lambda.affect", **{"frame_model.keras": lambda_model.read_bytes()}), "Lambda"),

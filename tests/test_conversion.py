@@ -24,7 +24,7 @@ def _reference() -> tuple[np.ndarray, np.ndarray, list[str]]:
 def test_bundle_matches_tfjs_reference(default_bundle):
     crops_rgb, reference, _ = _reference()
     assert crops_rgb.shape[0] == reference.shape[0] >= 12
-    model = FrameModel(default_bundle.frame_model, default_bundle.manifest)
+    model = FrameModel(default_bundle)
     # The pipeline hands BGR crops to the model; the manifest says the network wants RGB.
     features, probs = model.infer(list(crops_rgb[..., ::-1]))
     expected = reference[:, aff_wild2_order(default_bundle.manifest.classes)]
@@ -35,14 +35,14 @@ def test_bundle_matches_tfjs_reference(default_bundle):
 def test_features_match_tfjs_reference(default_bundle):
     crops_rgb, _, _ = _reference()
     reference = np.array(json.loads((CONVERSION / "reference_features.json").read_text())["features"])
-    features, _ = FrameModel(default_bundle.frame_model, default_bundle.manifest).infer(list(crops_rgb[..., ::-1]))
+    features, _ = FrameModel(default_bundle).infer(list(crops_rgb[..., ::-1]))
     # Features reach ~20 in magnitude; compare relative to their scale.
     assert np.abs(features - reference).max() <= 1e-4 * max(1.0, np.abs(reference).max())
 
 
 def test_smiling_astronaut_is_happiness(default_bundle):
     crops_rgb, _, names = _reference()
-    _, probs = FrameModel(default_bundle.frame_model, default_bundle.manifest).infer(list(crops_rgb[..., ::-1]))
+    _, probs = FrameModel(default_bundle).infer(list(crops_rgb[..., ::-1]))
     for name, row in zip(names, probs):
         if name.startswith("astronaut"):
             assert EXPRESSIONS[int(row.argmax())] == "happiness", name

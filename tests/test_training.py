@@ -179,7 +179,7 @@ def test_bad_dataset_root_is_one_clear_line(tmp_path, capsys):
 
 
 def test_resnet50_backbone_has_the_papers_shape():
-    from affect_live.model.bundle import validate_frame_model
+    from affect_live.model.convert import validate_frame_model
     from affect_live.train.backbones import build_resnet50, resnet50_manifest
 
     model = build_resnet50(imagenet_weights=False)

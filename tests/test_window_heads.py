@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from affect_live.model.heads import Heads, build_heads_model
+from affect_live.model.runners import KerasRunner
 from affect_live.model.manifest import HeadSpec
 from affect_live.model.priors import VA_POSITIONS
 from affect_live.model.window import FaceWindows
@@ -83,7 +84,7 @@ def test_learned_heads_have_the_papers_shape_and_ranges(default_bundle):
     assert dense["expression_dense1"].units == 1024 and dense["expression"].units == 7
     assert [dense[f"valence_dense{i}"].units for i in (1, 2)] == [1024, 1024] and dense["valence"].units == 1
     learned = {name: HeadSpec("learned", "test") for name in ("expression", "valence", "arousal")}
-    heads = Heads(_manifest_with(learned, default_bundle), model)
+    heads = Heads(_manifest_with(learned, default_bundle), KerasRunner(model))
     rng = np.random.default_rng(1)
     out = heads(rng.random((5, 21), np.float32), rng.random((5, 256), np.float32), rng.random((5, 7), np.float32))
     np.testing.assert_allclose(out.expression.sum(axis=1), 1.0, rtol=1e-5)

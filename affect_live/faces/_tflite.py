@@ -1,7 +1,7 @@
 """Locate MediaPipe's bundled face models and open them with a TFLite interpreter.
 
 The face models ship inside the pinned mediapipe wheel (0.10.21), so everything here works
-offline. The models are run directly through a TFLite interpreter instead of MediaPipe's
+offline. The models are run directly through LiteRT's interpreter instead of MediaPipe's
 graphs: the graphs add 2-3 ms of per-call overhead on this CPU, and the Tasks API cannot load
 the full-range detector at all (its graph hard-codes the short-range anchor count).
 """
@@ -41,26 +41,14 @@ def bundled_model_path(relative: str) -> Path:
     return path
 
 
-def _interpreter_class() -> Any:
-    # ai-edge-litert is the successor of tf.lite.Interpreter (same speed); prefer it when a
-    # user has it, otherwise fall back to the TensorFlow that the project pins anyway.
-    try:
-        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
-
-        return Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        return tf.lite.Interpreter
-
-
 class TfliteModel:
     """One TFLite model with a single float32 image input, invoked from one thread only."""
 
     def __init__(self, path: Path, num_threads: int = 1) -> None:
-        # Quiet: a notice that tf.lite moves to ai-edge-litert, and the XNNPACK delegate line.
-        with quiet_native_output():
-            self._interpreter = _interpreter_class()(
+        from ai_edge_litert.interpreter import Interpreter
+
+        with quiet_native_output():  # TFLite's "Created ... XNNPACK delegate" line
+            self._interpreter = Interpreter(
                 model_path=str(path), num_threads=max(1, int(num_threads))
             )
             self._interpreter.allocate_tensors()

@@ -31,7 +31,10 @@ class FaceStage:
         min_score: float = 0.5,
         max_missed: int = 10,
     ) -> None:
-        self._detector: FaceDetector | None = FaceDetector(min_score=min_score)
+        # Interpreters are created by the first `process` call, on the thread that runs them.
+        self._detector: FaceDetector | None = None
+        self._min_score = min_score
+        self._closed = False
         self._tracker = FaceTracker(max_missed=max_missed)
         self._landmarks: FiveLandmarks | None = None
         self._style = style
@@ -64,8 +67,10 @@ class FaceStage:
         Faces come largest first. "detect" covers detection and tracking, "align" the
         landmarks (aligned styles only) and the crops.
         """
-        if self._detector is None:
+        if self._closed:
             raise RuntimeError("FaceStage is closed")
+        if self._detector is None:
+            self._detector = FaceDetector(min_score=self._min_score)
         style, max_faces = self._style, self._max_faces  # one consistent read per frame
         image = frame.image
 
@@ -103,6 +108,7 @@ class FaceStage:
         if self._landmarks is not None:
             self._landmarks.close()
         self._detector = self._landmarks = None
+        self._closed = True
 
     def __enter__(self) -> FaceStage:
         return self

@@ -1,48 +1,72 @@
-"""Weight bundles: one file per model, a zip of a manifest and Keras archives.
+"""Weight bundles: one file per model, a zip of a manifest, TFLite flatbuffers and Keras archives.
 
-Members: `manifest.json`, `frame_model.keras` (image -> features, probabilities),
-`heads.keras` (only when a head is learned), `MODEL_CARD.md` (optional). Everything read from a
-bundle is validated; any problem raises `BundleError` with a one-line message.
+Members (format 2): `manifest.json`; `frame_model.tflite` (image -> features, probabilities)
+and `heads.tflite` (only when a head is learned), which the run time uses through LiteRT; the
+same models as `frame_model.keras` / `heads.keras`, kept for training, fine-tuning and the GPU
+path; `MODEL_CARD.md` (optional). The flatbuffers are made and checked against the Keras models
+once, when the bundle is written. Format-1 bundles (Keras only) are converted once and cached
+(`affect_live.model.legacy`).
+
+Loading never imports TensorFlow and never executes code from the file: every member is
+validated and any problem raises `BundleError` with a one-line message.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from affect_live import resources
-from affect_live.model.manifest import HEAD_NAMES, BundleError, Manifest
-from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, keras_to_bytes, load_keras_bytes
+from affect_live.model.flatbuffer import check_flatbuffer
+from affect_live.model.manifest import FORMAT_VERSION, RUNTIME_FILES, BundleError, Manifest
+from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
+from affect_live.resources import DEFAULT_BUNDLE, MODELS_DIR  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
 BUNDLE_SUFFIX = ".affect"
-MODELS_DIR = resources.MODELS_DIR  # located in a checkout and in an installed wheel alike
-DEFAULT_BUNDLE = resources.DEFAULT_BUNDLE
 _PLAIN_KERAS_SUFFIXES = {".h5", ".hdf5", ".keras"}
+_KERAS_MEMBERS = ("frame_model.keras", "heads.keras")
+_MEMBERS = ("manifest.json", *_KERAS_MEMBERS, *RUNTIME_FILES.values(), "MODEL_CARD.md")
+N_CLASSES = 7
 
 
 @dataclass(frozen=True)
 class LoadedBundle:
-    """A validated bundle, ready to be compiled for inference."""
+    """A validated bundle. The run time needs only the flatbuffers; the Keras models load (with
+    TensorFlow, in safe mode) the first time `frame_model` / `heads_model` is read."""
 
     path: Path
     sha256: str
     manifest: Manifest
-    frame_model: Any  # keras.Model: (N, H, W, C) -> {"features", "probabilities"}
-    heads_model: Any | None  # keras.Model: (N, 28 + F) -> {"expression", "valence", "arousal"}
-    model_card: str
+    frame_tflite: bytes = field(repr=False)
+    heads_tflite: bytes | None = field(repr=False)
+    model_card: str = field(repr=False)
+    keras_archives: dict[str, bytes] = field(repr=False, compare=False)
+
+    @cached_property
+    def frame_model(self) -> Any:
+        """keras.Model: (N, H, W, C) -> {"features", "probabilities"}."""
+        return load_keras_bytes(self.keras_archives["frame_model.keras"], f"{self.path}: frame_model.keras")
+
+    @cached_property
+    def heads_model(self) -> Any | None:
+        """keras.Model: (N, 28 + F) -> {"expression", "valence", "arousal"}, or None (priors)."""
+        if "heads.keras" not in self.keras_archives:
+            return None
+        return load_keras_bytes(self.keras_archives["heads.keras"], f"{self.path}: heads.keras")
 
 
-def heads_input_dim(feature_dim: int, n_classes: int = 7) -> int:
+def heads_input_dim(feature_dim: int, n_classes: int = N_CLASSES) -> int:
     """Width of the heads' input: [max, min, mean] of the window, features, current probabilities."""
     return 3 * n_classes + feature_dim + n_classes
 
@@ -53,13 +77,22 @@ def write_bundle(
     frame_model: Any,
     heads_model: Any | None = None,
     model_card: str | None = None,
-) -> None:
-    """Validate the parts, then write the bundle atomically (a reader never sees half a file)."""
+) -> Manifest:
+    """Validate the Keras parts, convert them to checked TFLite flatbuffers, then write the
+    bundle (format 2) atomically: a reader never sees half a file. Needs TensorFlow."""
+    from affect_live.model.convert import runtime_files, validate_frame_model, validate_heads_model
+    from affect_live.model.safe_keras import keras_to_bytes
+
     validate_frame_model(frame_model, manifest)
     if manifest.has_learned_heads:
         if heads_model is None:
             raise BundleError("a manifest with learned heads needs a heads model")
         validate_heads_model(heads_model, manifest)
+    else:
+        heads_model = None  # prior heads: nothing to run
+    flatbuffers, runtime = runtime_files(manifest, frame_model, heads_model)
+    manifest = dataclasses.replace(manifest, runtime=runtime, format_version=FORMAT_VERSION)
+    Manifest.from_dict(manifest.to_dict())  # the same validation a reader applies
     path = Path(path)
     tmp = path.with_name(path.name + ".partial")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -67,12 +100,16 @@ def write_bundle(
         archive.writestr("frame_model.keras", keras_to_bytes(frame_model))
         if heads_model is not None:
             archive.writestr("heads.keras", keras_to_bytes(heads_model))
+        for name, content in flatbuffers.items():
+            archive.writestr(name, content)
         if model_card:
             archive.writestr("MODEL_CARD.md", model_card)
     os.replace(tmp, path)
+    return manifest
 
 
-def _read_members(path: Path) -> dict[str, bytes]:
+def read_members(path: Path) -> dict[str, bytes]:
+    """The known members of a bundle file, with every structural problem as a BundleError."""
     if not path.exists():
         raise BundleError(f"weights file not found: {path}")
     if path.is_dir():
@@ -88,21 +125,20 @@ def _read_members(path: Path) -> dict[str, bytes]:
                 if "config.json" in infos:
                     raise BundleError(f"{path} is a plain Keras file: wrap it first with `affect-live import-weights`")
                 raise BundleError(f"{path} is not an affect-live weight bundle (no manifest.json)")
-            wanted = ("manifest.json", "frame_model.keras", "heads.keras", "MODEL_CARD.md")
-            if sum(infos[n].file_size for n in wanted if n in infos) > MAX_ARCHIVE_BYTES:
+            if sum(infos[n].file_size for n in _MEMBERS if n in infos) > MAX_ARCHIVE_BYTES:
                 raise BundleError(f"{path}: bundle unpacks to more than 2 GiB")
-            return {name: archive.read(name) for name in wanted if name in infos}
+            return {name: archive.read(name) for name in _MEMBERS if name in infos}
     except (zipfile.BadZipFile, OSError) as exc:
         raise BundleError(f"{path}: damaged bundle ({exc})") from None
 
 
 def read_manifest(path: Path) -> tuple[Manifest, str]:
     """The manifest and model card of a bundle, without loading any model (for listings)."""
-    members = _read_members(Path(path))
-    return _parse_manifest(members, Path(path)), members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
+    members = read_members(Path(path))
+    return parse_manifest(members, Path(path)), members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
 
 
-def _parse_manifest(members: dict[str, bytes], path: Path) -> Manifest:
+def parse_manifest(members: dict[str, bytes], path: Path) -> Manifest:
     try:
         data = json.loads(members["manifest.json"])
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -114,67 +150,65 @@ def _parse_manifest(members: dict[str, bytes], path: Path) -> Manifest:
 
 
 def load_bundle(path: Path) -> LoadedBundle:
-    """Read and fully validate a bundle. Never executes code from the file."""
+    """Read and fully validate a bundle, ready for the LiteRT run time."""
     path = Path(path)
-    members = _read_members(path)
-    manifest = _parse_manifest(members, path)
+    members = read_members(path)
+    manifest = parse_manifest(members, path)
     if "frame_model.keras" not in members:
         raise BundleError(f"{path}: bundle has no frame_model.keras")
-    frame_model = load_keras_bytes(members["frame_model.keras"], f"{path}: frame_model.keras")
-    heads_model = None
-    if manifest.has_learned_heads:
-        if "heads.keras" not in members:
-            raise BundleError(f"{path}: manifest marks learned heads but the bundle has no heads.keras")
-        heads_model = load_keras_bytes(members["heads.keras"], f"{path}: heads.keras")
-    try:
-        validate_frame_model(frame_model, manifest)
-        if heads_model is not None:
-            validate_heads_model(heads_model, manifest)
-    except BundleError as exc:
-        raise BundleError(f"{path}: {exc}") from None
+    if manifest.has_learned_heads and "heads.keras" not in members:
+        raise BundleError(f"{path}: manifest marks learned heads but the bundle has no heads.keras")
+    for name in _KERAS_MEMBERS:  # structure only: the models themselves load on demand
+        if name in members:
+            check_keras_archive(members[name], f"{path}: {name}")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    card = members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
-    return LoadedBundle(path, digest, manifest, frame_model, heads_model, card)
+    if manifest.format_version < 2:
+        from affect_live.model.legacy import runtime_for_format1
 
-
-def _call(model: Any, batch: np.ndarray | dict[str, np.ndarray], names: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
-    """One eager test call at load time (never on the hot path) to check real output shapes."""
-    try:
-        outputs = model(batch, training=False)
-    except Exception as exc:
-        shape = {k: v.shape[1:] for k, v in batch.items()} if isinstance(batch, dict) else batch.shape[1:]
-        raise BundleError(f"{what} does not accept input of shape {shape} ({type(exc).__name__})") from None
-    if not isinstance(outputs, dict) or set(outputs) != set(names):
-        got = sorted(outputs) if isinstance(outputs, dict) else type(outputs).__name__
-        raise BundleError(f"{what} must output {', '.join(names)}; it outputs {got}")
-    return {name: np.asarray(value) for name, value in outputs.items()}
-
-
-def validate_frame_model(model: Any, manifest: Manifest) -> None:
-    spec = manifest.input
-    batch = np.zeros((2, spec.height, spec.width, spec.channels), dtype=np.float32)
-    out = _call(model, batch, ("features", "probabilities"), "the per-frame model")
-    if out["features"].shape != (2, manifest.feature_dim):
-        raise BundleError(
-            f"per-frame features have shape {out['features'].shape[1:]}, manifest says ({manifest.feature_dim},)"
-        )
-    if out["probabilities"].shape != (2, len(manifest.classes)):
-        raise BundleError(
-            f"per-frame model outputs {out['probabilities'].shape[1:]} probabilities, "
-            f"manifest lists {len(manifest.classes)} classes"
-        )
-    if not np.allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-3):
-        raise BundleError("per-frame probabilities do not sum to 1 (is the last layer a softmax?)")
-
-
-def validate_heads_model(model: Any, manifest: Manifest) -> None:
-    flat = np.zeros((2, heads_input_dim(manifest.feature_dim)), dtype=np.float32)
-    if manifest.temporal == "bilstm":
-        batch: Any = {"window_input": flat, "window_sequence": np.zeros((2, manifest.window, 7), dtype=np.float32)}
+        runtime, flatbuffers = runtime_for_format1(path, digest)
+        manifest = dataclasses.replace(manifest, runtime=runtime)
     else:
-        batch = flat
-    out = _call(model, batch, HEAD_NAMES, "the heads model")
-    expected = {"expression": (2, 7), "valence": (2, 1), "arousal": (2, 1)}
-    for name, shape in expected.items():
-        if out[name].shape != shape:
-            raise BundleError(f"heads output {name} has shape {out[name].shape[1:]}, expected {shape[1:]}")
+        flatbuffers = {name: members[name] for name in RUNTIME_FILES.values() if name in members}
+    frame, heads = check_runtime_files(manifest, flatbuffers, str(path))
+    keras = {name: members[name] for name in _KERAS_MEMBERS if name in members}
+    card = members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
+    return LoadedBundle(path, digest, manifest, frame, heads, card, keras)
+
+
+def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where: str) -> tuple[bytes, bytes | None]:
+    """Validate the flatbuffers against the manifest, then run each once on zeros with LiteRT
+    (a file LiteRT cannot load, or whose probabilities do not sum to 1, is refused here, not
+    on the inference thread)."""
+    frame_file, heads_file = RUNTIME_FILES["frame_model"], RUNTIME_FILES["heads"]
+    if frame_file not in flatbuffers:
+        raise BundleError(f"{where}: bundle has no {frame_file}")
+    spec = manifest.input
+    frame = flatbuffers[frame_file]
+    check_flatbuffer(
+        frame, manifest.runtime["frame_model"]["sha256"], {"": (spec.height, spec.width, spec.channels)},
+        {"features": (manifest.feature_dim,), "probabilities": (len(manifest.classes),)}, f"{where}: {frame_file}",
+    )  # fmt: skip
+    out = _smoke_run(frame, np.zeros((2, spec.height, spec.width, spec.channels), np.float32), f"{where}: {frame_file}")
+    if not np.allclose(out["probabilities"].sum(axis=1), 1.0, atol=1e-3):
+        raise BundleError(f"{where}: per-frame probabilities do not sum to 1 (is the last layer a softmax?)")
+    if not manifest.has_learned_heads:
+        return frame, None
+    if heads_file not in flatbuffers:
+        raise BundleError(f"{where}: manifest marks learned heads but the bundle has no {heads_file}")
+    heads = flatbuffers[heads_file]
+    inputs = {"window_input": (heads_input_dim(manifest.feature_dim),)}
+    if manifest.temporal == "bilstm":
+        inputs["window_sequence"] = (manifest.window, N_CLASSES)
+    check_flatbuffer(heads, manifest.runtime["heads"]["sha256"], inputs, {"expression": (7,), "valence": (1,), "arousal": (1,)}, f"{where}: {heads_file}")
+    _smoke_run(heads, {name: np.zeros((2, *shape), np.float32) for name, shape in inputs.items()}, f"{where}: {heads_file}")
+    return frame, heads
+
+
+def _smoke_run(content: bytes, batch: np.ndarray | dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
+    from affect_live.model.runners import LiteRtRunner
+
+    try:
+        return LiteRtRunner(content)(batch)
+    except Exception as exc:  # LiteRT raises RuntimeError/ValueError with multi-line text
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BundleError(f"{where}: LiteRT cannot run it ({first[:200]})") from None

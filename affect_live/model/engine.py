@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from affect_live.model.bundle import LoadedBundle
+from affect_live.model.device import device_label
 from affect_live.model.frame_model import FrameModel
-from affect_live.model.heads import HeadOutputs, Heads
+from affect_live.model.heads import HeadOutputs, Heads, heads_runner
 from affect_live.model.manifest import HEAD_NAMES, BundleError, Manifest
 from affect_live.model.window import FaceWindows
 from affect_live.types import FacePacket, FacePrediction, FrameResult
@@ -29,7 +30,7 @@ class EngineInfo:
     """What the user is told about the running model."""
 
     name: str
-    device: str
+    device: str  # "CPU (LiteRT)" or "GPU (TensorFlow)"
     window: int
     prior_heads: tuple[str, ...]
 
@@ -52,7 +53,7 @@ class AffectEngine:
     valence/arousal. Fused bundles must agree on the face crop (kind, size and margin).
     """
 
-    def __init__(self, bundles: LoadedBundle | Sequence[LoadedBundle], window: int | None = None, device: str | None = None) -> None:
+    def __init__(self, bundles: LoadedBundle | Sequence[LoadedBundle], window: int | None = None, device: str = "CPU") -> None:
         bundles = [bundles] if isinstance(bundles, LoadedBundle) else list(bundles)
         if not bundles:
             raise ValueError("an engine needs at least one bundle")
@@ -68,8 +69,9 @@ class AffectEngine:
         self.manifest: Manifest = bundles[0].manifest  # crop style and defaults: the first bundle's
         self.members = []
         for bundle in bundles:
-            frame_model = FrameModel(bundle.frame_model, bundle.manifest, device)
-            heads = Heads(bundle.manifest, bundle.heads_model, frame_model.device)
+            # Cheap: the interpreters are made by the thread that first runs them.
+            frame_model = FrameModel(bundle, device)
+            heads = Heads(bundle.manifest, heads_runner(bundle, device))
             length = bundle.manifest.effective_window(window or bundles[0].manifest.window)
             self.members.append(_Member(bundle, frame_model, heads, FaceWindows(length)))
         self.frame_model = self.members[0].frame_model
@@ -82,7 +84,7 @@ class AffectEngine:
     def info(self) -> EngineInfo:
         names = " + ".join(m.bundle.manifest.name for m in self.members)
         priors = tuple(h for h in HEAD_NAMES if any(h in m.bundle.manifest.prior_heads for m in self.members))
-        return EngineInfo(names, self.frame_model.device, self.windows.window, priors)
+        return EngineInfo(names, device_label(self.frame_model.device), self.windows.window, priors)
 
     def set_window(self, window: int) -> None:
         """A new window length restarts every face's window. Heads with an LSTM were built for

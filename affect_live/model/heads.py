@@ -8,14 +8,19 @@ documented prior computed from the window statistics:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from affect_live.model.compiled import CompiledModel
 from affect_live.model.manifest import Manifest
 from affect_live.types import EXPRESSIONS
+
+if TYPE_CHECKING:
+    from affect_live.model.bundle import LoadedBundle
+
+HeadsRunner = Callable[[Any], dict[str, np.ndarray]]
 
 N_CLASSES = len(EXPRESSIONS)
 
@@ -63,16 +68,26 @@ def build_heads_model(
     return keras.Model(inputs, outputs, name="affect_heads")
 
 
-class Heads:
-    """Applies a bundle's heads to a batch of faces."""
+def heads_runner(bundle: LoadedBundle, device: str = "CPU", threads: int = 1) -> HeadsRunner | None:
+    """None for prior heads; else LiteRT on the CPU, the Keras model on a GPU."""
+    from affect_live.model.runners import KerasRunner, LiteRtRunner
 
-    def __init__(self, manifest: Manifest, heads_model: Any | None, device: str | None = None) -> None:
+    if bundle.heads_tflite is None:
+        return None
+    return KerasRunner(bundle.heads_model) if device == "GPU" else LiteRtRunner(bundle.heads_tflite, threads)
+
+
+class Heads:
+    """Applies a bundle's heads to a batch of faces; `runner` runs the learned heads model (None
+    when every head is a prior)."""
+
+    def __init__(self, manifest: Manifest, runner: HeadsRunner | None) -> None:
         self.kinds = {name: spec.kind for name, spec in manifest.heads.items()}
         self.temporal = manifest.temporal
         self._positions = np.array(
             [manifest.va_positions.get(name, (0.0, 0.0)) for name in EXPRESSIONS], dtype=np.float32
         )
-        self._compiled = CompiledModel(heads_model, device) if heads_model is not None else None
+        self._run = runner
 
     def __call__(
         self, stats: np.ndarray, features: np.ndarray, probabilities: np.ndarray, sequences: np.ndarray | None = None
@@ -81,9 +96,9 @@ class Heads:
         window_mean = stats[:, 2 * N_CLASSES : 3 * N_CLASSES]
         prior_va = window_mean @ self._positions
         learned = None
-        if self._compiled is not None and len(stats):
+        if self._run is not None and len(stats):
             flat = np.concatenate([stats, features, probabilities], axis=1)
-            learned = self._compiled({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)
+            learned = self._run({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)
 
         def pick(name: str, prior: np.ndarray) -> np.ndarray:
             if learned is not None and self.kinds[name] == "learned":

@@ -118,6 +118,4 @@ def import_weights(
         va_positions_source=VA_POSITIONS_SOURCE,
         provenance={"imported_from": Path(source).name},
     )
-    Manifest.from_dict(manifest.to_dict())  # the same validation a reader applies
-    write_bundle(out, manifest, wrapped)
-    return manifest
+    return write_bundle(out, manifest, wrapped)

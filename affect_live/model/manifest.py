@@ -14,7 +14,10 @@ from affect_live.model.classes import aff_wild2_order, canonical_class
 from affect_live.types import EXPRESSIONS
 
 FORMAT = "affect-live-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the bundle also holds the models as checked TFLite flatbuffers
+READABLE_VERSIONS = (1, 2)  # format 1 (Keras only) is converted once and cached on load
+RUNTIME_FILES = {"frame_model": "frame_model.tflite", "heads": "heads.tflite"}
+MAX_CONVERSION_DIFF = 1e-5  # max |TFLite - Keras| on real face crops, checked when a bundle is made
 HEAD_NAMES = ("expression", "valence", "arousal")
 TEMPORAL_MODULES = ("none", "bilstm")
 PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
@@ -70,6 +73,9 @@ class Manifest:
     # "bilstm": the heads also read the window's probabilities as a sequence (the paper's "with
     # LSTM" variant); such heads are built for exactly `window` frames.
     temporal: str = "none"
+    # Format 2: per TFLite file ("frame_model", "heads") its sha256 and the max absolute
+    # difference from the Keras model's outputs measured when the bundle was made.
+    runtime: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def effective_window(self, requested: int | None) -> int:
@@ -152,7 +158,7 @@ def _parse(data: Any) -> Manifest:
     _require(isinstance(data, dict), "not a JSON object")
     _require(data.get("format") == FORMAT, f"format is not {FORMAT!r}")
     version = int(data["format_version"])
-    _require(version == FORMAT_VERSION, f"format_version {version} is not supported (this build reads {FORMAT_VERSION})")
+    _require(version in READABLE_VERSIONS, f"format_version {version} is not supported (this build reads {', '.join(map(str, READABLE_VERSIONS))})")
     classes = tuple(str(c) for c in data["classes"])
     aff_wild2_order(classes)  # raises on a wrong class list
     positions = {
@@ -174,12 +180,15 @@ def _parse(data: Any) -> Manifest:
         provenance=dict(data.get("provenance", {})),
         metrics=dict(data.get("metrics", {})),
         temporal=str(data.get("temporal", "none")),
+        runtime=dict(data.get("runtime", {})),
         format_version=version,
     )
     _require(manifest.temporal in TEMPORAL_MODULES, f"temporal {manifest.temporal!r} is not one of {', '.join(TEMPORAL_MODULES)}")
     _require(manifest.name.strip() != "", "name is empty")
     _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
     _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")
+    if version >= 2:
+        _check_runtime(manifest)
     uses_positions = any(manifest.heads[n].kind == "prior" for n in ("valence", "arousal"))
     if uses_positions:
         missing = [name for name in EXPRESSIONS if name not in positions]
@@ -189,3 +198,16 @@ def _parse(data: Any) -> Manifest:
             "va_positions must lie in [-1, 1]",
         )
     return manifest
+
+
+def _check_runtime(manifest: Manifest) -> None:
+    """A format-2 manifest names a checked flatbuffer for the per-frame model, and for the heads
+    when one is learned."""
+    needed = ["frame_model"] + (["heads"] if manifest.has_learned_heads else [])
+    for role in needed:
+        entry = manifest.runtime.get(role)
+        _require(isinstance(entry, dict), f"runtime.{role} is missing")
+        digest = entry.get("sha256")
+        _require(isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest), f"runtime.{role}.sha256 is not a sha256")
+        diff = entry.get("max_abs_diff")
+        _require(isinstance(diff, (int, float)) and 0 <= diff <= MAX_CONVERSION_DIFF, f"runtime.{role}.max_abs_diff must be a number <= {MAX_CONVERSION_DIFF}")

@@ -101,7 +101,7 @@ class FeatureCache:
         todo = [v for v in wanted if not self.has(v)]
         frames_per_video = {v: dataset.image_frames(v) for v in todo}
         total = int(sum(len(f) for f in frames_per_video.values()))
-        model = FrameModel(self.bundle.frame_model, self.bundle.manifest, threads=os.cpu_count() or 1)
+        model = FrameModel(self.bundle, threads=os.cpu_count() or 1)
         size = (self.bundle.manifest.input.width, self.bundle.manifest.input.height)
         bar = tqdm(total=total, unit="frame", desc="extract", disable=quiet or total == 0, dynamic_ncols=True)
         started = time.perf_counter()  # after the one-off model conversion

@@ -8,6 +8,7 @@ mean of the models' expression probabilities and of their valence/arousal output
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from affect_live.model.bundle import LoadedBundle
-from affect_live.model.heads import Heads
+from affect_live.model.heads import Heads, heads_runner
 from affect_live.train.affwild2 import AffWild2, DatasetError
 from affect_live.train.cache import FeatureCache
 from affect_live.train.metrics import expression_score, va_score
@@ -41,7 +42,7 @@ class BundleRunner:
         self.bundle = bundle
         self.cache = FeatureCache(cache_root, bundle)
         self.window = bundle.manifest.effective_window(window)
-        self.heads = Heads(bundle.manifest, bundle.heads_model)
+        self.heads = Heads(bundle.manifest, heads_runner(bundle, threads=os.cpu_count() or 1))
 
     def predict(self, cached: CachedRows, rows: np.ndarray) -> Predictions:
         sequences = cached.sequences(rows, self.window) if self.heads.temporal != "none" else None

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the heavy imports wait until the display is known to work
     from PyQt5.QtCore import QSettings
 
-    from affect_live.model.engine import AffectEngine
     from affect_live.ui.main_window import MainWindow
     from affect_live.ui.settings import AppSettings
 
@@ -33,6 +32,7 @@ class AppOptions:
     weights: list[Path] | None = None  # several: their fusion
     window: int | None = None
     max_faces: int | None = None
+    device: str | None = None  # auto, cpu or gpu (default: the last used, else auto)
 
 
 class AppError(RuntimeError):
@@ -70,33 +70,44 @@ def find_cameras(limit: int = MAX_CAMERAS_PROBED) -> list[int]:
 
 
 def run_app(options: AppOptions) -> int:
+    """The window opens at once and plays the source while the model loads in the background."""
     prepare_qt_environment()
-    # TensorFlow's native libraries must load before Qt has shown a window on X: the other way
-    # round TensorFlow's import-time self-check crashes (seen under Xvfb with the splash screen).
-    import tensorflow  # noqa: F401
-    from PyQt5.QtCore import Qt
-    from PyQt5.QtWidgets import QApplication, QSplashScreen
+    from PyQt5.QtWidgets import QApplication
 
     from affect_live.ui.settings import AppSettings, default_store
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("affect-live")
-    splash = QSplashScreen()
-    splash.showMessage("affect-live: loading the model...", Qt.AlignCenter)
-    splash.show()
-    app.processEvents()
-
     store = default_store()
     settings = AppSettings.load(store)
-    window = build_window(options, settings, store)
-    splash.finish(window)
+    if options.device:
+        settings.device = options.device
+    device = resolve_app_device(settings.device)
+    if device == "GPU":
+        # TensorFlow's native libraries must load before Qt has shown a window on X: the other
+        # way round its import-time self-check crashed (seen under Xvfb). The CPU path never
+        # imports it.
+        import tensorflow  # noqa: F401
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("affect-live")
+    window = build_window(options, settings, store, device=device)
     window.show()
     return app.exec_()
 
 
-def build_window(options: AppOptions, settings: AppSettings, store: QSettings, cameras: list[int] | None = None) -> MainWindow:
+def resolve_app_device(requested: str) -> str:
+    from affect_live.model.device import DeviceError, resolve_device
+
+    try:
+        return resolve_device(requested)
+    except DeviceError as exc:
+        raise AppError(str(exc)) from None
+
+
+def build_window(
+    options: AppOptions, settings: AppSettings, store: QSettings, cameras: list[int] | None = None, device: str = "CPU"
+) -> MainWindow:
     """The main window on the chosen source: --source, else the last run's source, else the
-    default camera, else the demo clip (with a message saying no camera was found)."""
+    default camera, else the demo clip (with a message saying no camera was found). The model
+    (--weights, else the remembered weights, else the default) loads in the background."""
     from affect_live.live import LiveSession
     from affect_live.ui.main_window import MainWindow
 
@@ -104,14 +115,13 @@ def build_window(options: AppOptions, settings: AppSettings, store: QSettings, c
         settings.window = options.window
     if options.max_faces:
         settings.max_faces = options.max_faces
-    engine, weights_note = load_engine(options.weights, settings)
-    session = LiveSession(engine)
+    session = LiveSession(device=device)
     session.set_window(settings.window)
     session.set_max_faces(settings.max_faces)
+    session.load_weights(startup_weights(options.weights, settings))
     cameras = find_cameras() if cameras is None else cameras
     window = MainWindow(session, settings, store, cameras)
-    if weights_note:
-        window.notify("error", weights_note)
+    window.notify("info", "loading the model...")
     remembered = settings.source
     if options.source is not None:
         if not window.open_source(options.source):
@@ -127,25 +137,12 @@ def build_window(options: AppOptions, settings: AppSettings, store: QSettings, c
     return window
 
 
-def load_engine(weights: Sequence[Path] | None, settings: AppSettings) -> tuple[AffectEngine, str]:
-    """The engine for --weights (several: fused), else the remembered weights, else the default.
-
-    A bad explicit --weights file is an error; remembered weights that no longer load fall back
-    to the default with a note (returned as the second item)."""
-    from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-    from affect_live.model.engine import AffectEngine
-    from affect_live.model.manifest import BundleError
-
-    if weights:  # a bad explicit file is the caller's error (BundleError)
-        engine = AffectEngine([load_bundle(path) for path in weights], window=settings.window)
+def startup_weights(weights: Sequence[Path] | None, settings: AppSettings) -> list[Path] | None:
+    """--weights (several: fused), else the remembered weights, else None (the default). A file
+    that does not load falls back to the default model with a message in the window."""
+    if weights:
         settings.weights = os.pathsep.join(str(path) for path in weights)
-        return engine, ""
-    note = ""
+        return list(weights)
     if settings.weights:
-        try:
-            remembered = [Path(p) for p in settings.weights.split(os.pathsep)]
-            return AffectEngine([load_bundle(p) for p in remembered], window=settings.window), ""
-        except BundleError as exc:
-            note = f"the last weights could not be loaded ({exc}); using the default model"
-            settings.weights = ""
-    return AffectEngine(load_bundle(DEFAULT_BUNDLE), window=settings.window), note
+        return [Path(p) for p in settings.weights.split(os.pathsep)]
+    return None

@@ -7,6 +7,8 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
 
+from affect_live.model.device import DEVICE_CHOICES
+
 from affect_live.live_recording import RecordingStatus
 
 DEMO_ITEM = "Demo clip"
@@ -36,6 +38,11 @@ class ControlBar(QToolBar):
         self.max_faces_spin = self._spin(1, 16, "", "Faces analysed per frame, largest first")
         self.addWidget(QLabel(" Max faces "))
         self.addWidget(self.max_faces_spin)
+        self.device_box = QComboBox()
+        self.device_box.addItems(list(DEVICE_CHOICES))
+        self.device_box.setToolTip("Which device runs the models: auto (a GPU when one is present), cpu (LiteRT) or gpu (TensorFlow); applies at the next start")
+        self.addWidget(QLabel(" Device "))
+        self.addWidget(self.device_box)
         self.addSeparator()
         self.record_action = self._action("Record", "R", "Start or stop recording to CSV (R)", checkable=True)
         self.recording_label = QLabel()

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer
-from PyQt5.QtGui import QCloseEvent
+from PyQt5.QtGui import QCloseEvent, QShowEvent
 from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from affect_live.live import DisplayFrame, LiveSession
@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.frames_shown = 0  # frames drawn so far (a new one per tick at most)
         self.messages: list[tuple[str, str]] = []  # what the banner said, newest last
         self._priors: tuple[str, ...] | None = None
+        self._first_prediction_logged = False
         self.setWindowTitle("affect-live")
 
         self.controls = ControlBar(cameras, self)
@@ -75,6 +76,8 @@ class MainWindow(QMainWindow):
 
         self.controls.window_spin.setValue(settings.window)
         self.controls.max_faces_spin.setValue(settings.max_faces)
+        self.controls.device_box.setCurrentText(settings.device)
+        self.controls.device_box.textActivated.connect(self.set_device)
         self.timer = QTimer(self, interval=1000 // DISPLAY_HZ, timeout=self._tick)
         self.timer.start()
 
@@ -126,6 +129,12 @@ class MainWindow(QMainWindow):
     def set_max_faces(self, max_faces: int) -> None:
         self.session.set_max_faces(max_faces)
         self.settings.max_faces = max_faces
+
+    def set_device(self, device: str) -> None:
+        """Remembered for the next start (a GPU must be set up before the window exists)."""
+        if device != self.settings.device:
+            self.settings.device = device
+            self.notify("info", f"device {device}: applies the next time affect-live starts")
 
     def start_recording(self, csv_path: Path) -> bool:
         try:
@@ -215,6 +224,9 @@ class MainWindow(QMainWindow):
             self.frames_shown += 1
             self._auto_select([p.face_id for p in view.predictions])
             self.video.show_frame(view.image, view.predictions, self.selected_face, bool(self._priors))
+            if view.predictions and not self._first_prediction_logged:
+                self._first_prediction_logged = True
+                log.info("first prediction shown")  # `bench --startup` times launches by it
         result = self.session.latest()
         if result is not None and result is not self._last_result:
             self._last_result = result
@@ -249,6 +261,10 @@ class MainWindow(QMainWindow):
     def _draw_plots(self) -> None:
         self.faces.update_faces(self.session.history.face_ids(), self.selected_face)
         self.faces.show_face(self.session.history, self.selected_face)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        log.info("window shown")  # `bench --startup` times launches by it
+        super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Quitting while recording closes the CSV with every row on disk."""

@@ -1,10 +1,12 @@
-"""The app's remembered settings (QSettings): last source, window, max faces, last weights."""
+"""The app's remembered settings (QSettings): last source, window, max faces, weights, device."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
 from PyQt5.QtCore import QSettings
+
+from affect_live.model.device import DEVICE_CHOICES
 
 
 @dataclass
@@ -15,6 +17,7 @@ class AppSettings:
     weights: str = ""  # last weight bundle ("" = the bundled default)
     record_dir: str = ""  # where the last recording went, to start the next file dialog there
     dialog_dir: str = ""  # where the last video or weights were picked
+    device: str = "auto"  # auto, cpu or gpu: applies when the app starts
 
     @classmethod
     def load(cls, store: QSettings) -> AppSettings:
@@ -28,6 +31,8 @@ class AppSettings:
                 continue
         loaded.window = min(max(loaded.window, 1), 256)
         loaded.max_faces = min(max(loaded.max_faces, 1), 16)
+        if loaded.device not in DEVICE_CHOICES:
+            loaded.device = "auto"
         return loaded
 
     def save(self, store: QSettings) -> None:

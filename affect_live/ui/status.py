@@ -31,7 +31,7 @@ class StatusPanel(QStatusBar):
         self.latency.setText(f"latency {stats.latency_ms_p50:4.1f} ms (p95 {stats.latency_ms_p95:4.1f})")
         self.dropped.setText(f"dropped {stats.dropped_frames}")
         self.device.setText(stats.device)
-        self.model.setText(model_label(stats.model_name, stats.prior_heads))
+        self.model.setText("loading model..." if stats.loading_model else model_label(stats.model_name, stats.prior_heads))
         self.model.setToolTip(
             "Heads marked prior are documented priors, not trained on labels: "
             + (", ".join(stats.prior_heads) if stats.prior_heads else "none")

@@ -1,0 +1,1 @@
+"""Benchmark commands (`affect-live bench ...`): never imported by `analyze` or the app."""
