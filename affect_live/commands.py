@@ -174,10 +174,10 @@ def run_bench(args: argparse.Namespace) -> int:
 
         return run_startup_benchmark(runs=args.runs)
     if args.app:
-        from affect_live.bench_app import run_app_benchmark
+        from affect_live.benchmarks.live_app import run_app_benchmark
 
-        return run_app_benchmark(args.seconds, weights=args.weights)
-    from affect_live.bench import run_benchmark
+        return run_app_benchmark(args.seconds, weights=args.weights, device=pick_device(args.device))
+    from affect_live.benchmarks.throughput import run_benchmark
 
     return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device))
 

@@ -160,7 +160,8 @@ import json, sys
 from affect_live.cli import main
 status = main(sys.argv[1:])
 heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe") if m in sys.modules)
-print(json.dumps({"status": status, "heavy": heavy}))
+benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
+print(json.dumps({"status": status, "heavy": heavy, "benchmarks": benchmarks}))
 """
 
 
@@ -172,12 +173,12 @@ def _run_without_heavy_imports(args: list[str], cwd: Path) -> dict:
 
 def test_analyze_models_and_bench_import_no_tensorflow(tmp_path):
     analyzed = _run_without_heavy_imports(["analyze", str(IMAGES / "astronaut.png"), "--out", str(tmp_path / "a.csv"), "--quiet"], tmp_path)
-    assert analyzed == {"status": 0, "heavy": []}
+    assert analyzed == {"status": 0, "heavy": [], "benchmarks": False}
     rows = (tmp_path / "a.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[1].endswith("happiness")
     assert json.loads((tmp_path / "a.meta.json").read_text())["model"]["device"] == "CPU (LiteRT)"
-    assert _run_without_heavy_imports(["models", "--brief"], tmp_path) == {"status": 0, "heavy": []}
-    assert _run_without_heavy_imports(["bench", "--frames", "8", "--long", "8"], tmp_path) == {"status": 0, "heavy": []}
+    assert _run_without_heavy_imports(["models", "--brief"], tmp_path) == {"status": 0, "heavy": [], "benchmarks": False}
+    assert _run_without_heavy_imports(["bench", "--frames", "8", "--long", "8"], tmp_path) == {"status": 0, "heavy": [], "benchmarks": True}
 
 
 _APP_SCRIPT = """
@@ -200,7 +201,8 @@ while window.session.latest() is None or not window.session.latest().predictions
     time.sleep(0.01)
 window.close()
 heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe") if m in sys.modules)
-print(json.dumps({"heavy": heavy, "device": window.session.stats().device}))
+benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
+print(json.dumps({"heavy": heavy, "benchmarks": benchmarks, "device": window.session.stats().device}))
 """
 
 
@@ -211,7 +213,7 @@ def test_the_app_predicts_without_tensorflow(tmp_path):
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"heavy": [], "device": "CPU (LiteRT)"}
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"heavy": [], "benchmarks": False, "device": "CPU (LiteRT)"}
 
 
 def test_device_gpu_without_a_gpu_is_one_error_line(tmp_path):

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from affect_live.bench import current_rss_mb
+from affect_live.benchmarks.throughput import current_rss_mb
 from affect_live.resources import clip
 from affect_live.sources import LoopingVideoSource
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
@@ -114,7 +114,7 @@ def run_live_case(app, window, case: LiveCase, seconds: float) -> dict[str, obje
     return probe.summary()
 
 
-def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[LiveCase, ...] = LIVE_CASES) -> int:
+def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[LiveCase, ...] = LIVE_CASES, device: str = "CPU") -> int:
     if not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     prepare_qt_environment()
@@ -126,7 +126,7 @@ def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-app-") as tmp:
         store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)  # never the user's settings
-        window = build_window(AppOptions(source=str(clip(cases[0].clip)), weights=[weights] if weights else None), AppSettings.load(store), store, cameras=[])
+        window = build_window(AppOptions(source=str(clip(cases[0].clip)), weights=[weights] if weights else None), AppSettings.load(store), store, cameras=[], device=device)
         window.show()
         results = [run_live_case(app, window, case, seconds) for case in cases]
         window.close()

@@ -1,4 +1,4 @@
-"""Time the face stage's parts on a shipped clip: ``python -m affect_live.faces.benchmark``.
+"""Time the face stage's parts on a shipped clip: ``python -m affect_live.benchmarks.faces``.
 
 Prints median and best ms per call for each detector variant (ours and MediaPipe's own
 solutions/Tasks wrappers, for comparison) at 640x480 and 1280x720, landmarks per face, crops
