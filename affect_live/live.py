@@ -277,10 +277,6 @@ class LiveSession:
         while the first one loads."""
         return self._engine
 
-    @property
-    def loading(self) -> bool:
-        return self._loading
-
     # -- recording ----------------------------------------------------------------------------
     def start_recording(self, csv_path: Path) -> None:
         """Record every result from now on; raises RecordingError (one line) if it cannot start."""

@@ -47,3 +47,15 @@ def small_classifier(lambda_layer: bool = False):
     x = keras.layers.Dense(16, activation="relu")(x)
     outputs = keras.layers.Dense(7, activation="softmax")(x)
     return keras.Model(inputs, outputs)
+
+
+def assert_each_refused(cases: dict, load) -> None:  # noqa: ANN001
+    """Each case (file, fragment): `load(file)` raises BundleError with one line holding fragment."""
+    from affect_live.model.manifest import BundleError
+
+    for case, (path, fragment) in cases.items():
+        with pytest.raises(BundleError) as info:
+            load(path)
+        message = str(info.value)
+        assert fragment in message, (case, message)
+        assert "\n" not in message and "Traceback" not in message, case

@@ -80,17 +80,18 @@ def time_app(source: Path, env: dict[str, str]) -> tuple[float, float]:
     command = [*CLI, "-v", "--source", str(source)]
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    shown = None
+    moments: dict[str, float] = {}
     try:
         assert proc.stderr is not None
-        for line in proc.stderr:  # the app logs both moments at INFO level (-v)
-            if APP_WINDOW_LINE in line and shown is None:
-                shown = time.perf_counter() - started
-            if APP_PREDICTION_LINE in line:
-                return shown if shown is not None else float("nan"), time.perf_counter() - started
+        for line in proc.stderr:  # the app logs both moments at INFO level (-v), in either order
+            for marker in (APP_WINDOW_LINE, APP_PREDICTION_LINE):
+                if marker in line and marker not in moments:
+                    moments[marker] = time.perf_counter() - started
+            if len(moments) == 2:
+                return moments[APP_WINDOW_LINE], moments[APP_PREDICTION_LINE]
             if time.perf_counter() - started > CHILD_TIMEOUT_S:
                 break
-        raise RuntimeError(f"the app gave no prediction (exit {proc.poll()})")
+        raise RuntimeError(f"the app did not show its window and a prediction (exit {proc.poll()})")
     finally:
         proc.terminate()
         try:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from affect_live.model.flatbuffer import check_flatbuffer
-from affect_live.model.manifest import FORMAT_VERSION, RUNTIME_FILES, BundleError, Manifest
+from affect_live.model.manifest import FORMAT_VERSION, RUNTIME_FILES, N_CLASSES, BundleError, Manifest, heads_input_dim
 from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
 from affect_live.resources import DEFAULT_BUNDLE, MODELS_DIR  # noqa: F401  (re-exported)
 
@@ -37,7 +37,6 @@ BUNDLE_SUFFIX = ".affect"
 _PLAIN_KERAS_SUFFIXES = {".h5", ".hdf5", ".keras"}
 _KERAS_MEMBERS = ("frame_model.keras", "heads.keras")
 _MEMBERS = ("manifest.json", *_KERAS_MEMBERS, *RUNTIME_FILES.values(), "MODEL_CARD.md")
-N_CLASSES = 7
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,6 @@ class LoadedBundle:
         if "heads.keras" not in self.keras_archives:
             return None
         return load_keras_bytes(self.keras_archives["heads.keras"], f"{self.path}: heads.keras")
-
-
-def heads_input_dim(feature_dim: int, n_classes: int = N_CLASSES) -> int:
-    """Width of the heads' input: [max, min, mean] of the window, features, current probabilities."""
-    return 3 * n_classes + feature_dim + n_classes
 
 
 def write_bundle(
@@ -165,8 +159,7 @@ def load_bundle(path: Path) -> LoadedBundle:
     if manifest.format_version < 2:
         from affect_live.model.legacy import runtime_for_format1
 
-        runtime, flatbuffers = runtime_for_format1(path, digest)
-        manifest = dataclasses.replace(manifest, runtime=runtime)
+        manifest, flatbuffers = runtime_for_format1(path, digest, manifest)
     else:
         flatbuffers = {name: members[name] for name in RUNTIME_FILES.values() if name in members}
     frame, heads = check_runtime_files(manifest, flatbuffers, str(path))

@@ -16,19 +16,13 @@ import numpy as np
 
 from affect_live.model.classes import aff_wild2_order
 from affect_live.model.frame_model import preprocess
-from affect_live.model.manifest import HEAD_NAMES, MAX_CONVERSION_DIFF, RUNTIME_FILES, BundleError, Manifest
+from affect_live.model.manifest import HEAD_NAMES, MAX_CONVERSION_DIFF, RUNTIME_FILES, N_CLASSES, BundleError, Manifest, heads_input_dim
 from affect_live.model.flatbuffer import sha256_hex
 from affect_live.model.runners import KerasRunner, LiteRtRunner
 from affect_live.native_logs import quiet_native_output
 
 log = logging.getLogger(__name__)
 
-N_CLASSES = 7
-
-
-def heads_input_dim(feature_dim: int, n_classes: int = N_CLASSES) -> int:
-    """Width of the heads' input: [max, min, mean] of the window, features, current probabilities."""
-    return 3 * n_classes + feature_dim + n_classes
 
 
 def keras_to_tflite(model: Any) -> bytes:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from affect_live.model.manifest import Manifest
+from affect_live.model.manifest import N_CLASSES, Manifest, heads_input_dim
 from affect_live.types import EXPRESSIONS
 
 if TYPE_CHECKING:
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 HeadsRunner = Callable[[Any], dict[str, np.ndarray]]
 
-N_CLASSES = len(EXPRESSIONS)
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,7 @@ def build_heads_model(
     """
     import keras
 
-    width = 3 * N_CLASSES + feature_dim + N_CLASSES
-    inputs: Any = keras.Input((width,), name="window_input")
+    inputs: Any = keras.Input((heads_input_dim(feature_dim),), name="window_input")
     joined = inputs
     if temporal == "bilstm":
         sequence = keras.Input((window, N_CLASSES), name="window_sequence")

@@ -9,6 +9,7 @@ load like a bundle's own (sha256, builtin operators, shapes).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from affect_live.model.manifest import RUNTIME_FILES, BundleError
+from affect_live.model.manifest import RUNTIME_FILES, BundleError, Manifest, check_runtime
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +41,25 @@ def _read_cached(folder: Path) -> tuple[dict[str, Any], dict[str, bytes]] | None
     return (runtime, files) if isinstance(runtime, dict) else None
 
 
-def runtime_for_format1(path: Path, digest: str) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The `runtime` manifest section and the flatbuffers of a format-1 bundle, from the cache
-    or converted now (one log line says so)."""
+def runtime_for_format1(path: Path, digest: str, manifest: Manifest) -> tuple[Manifest, dict[str, bytes]]:
+    """The manifest with its `runtime` section, and the flatbuffers, of a format-1 bundle: from
+    the cache or converted now (one log line says so)."""
     folder = cache_root() / digest
     cached = _read_cached(folder)
     if cached is not None:
         log.info("%s: format-1 bundle, using its TFLite conversion cached in %s", path, folder)
-        return cached
+    else:
+        cached = _convert(path, folder)
+    runtime, files = cached
+    upgraded = dataclasses.replace(manifest, runtime=runtime)
+    try:
+        check_runtime(upgraded)
+    except BundleError as exc:
+        raise BundleError(f"{path}: the cached conversion in {folder} is damaged ({exc}); delete that folder to convert again") from None
+    return upgraded, files
+
+
+def _convert(path: Path, folder: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     log.warning("%s is a format-1 bundle: converting its models to TFLite once (needs TensorFlow, takes a while); cached in %s", path, folder)
     command = [sys.executable, "-m", "affect_live.model.upgrade", str(path), str(folder)]
     try:

@@ -23,6 +23,14 @@ TEMPORAL_MODULES = ("none", "bilstm")
 PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
 
 
+N_CLASSES = len(EXPRESSIONS)
+
+
+def heads_input_dim(feature_dim: int) -> int:
+    """Width of the heads' input: [max, min, mean] of the window, features, current probabilities."""
+    return 3 * N_CLASSES + feature_dim + N_CLASSES
+
+
 class BundleError(ValueError):
     """A weight bundle that cannot be used; the message is one line for the user."""
 
@@ -188,7 +196,7 @@ def _parse(data: Any) -> Manifest:
     _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
     _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")
     if version >= 2:
-        _check_runtime(manifest)
+        check_runtime(manifest)
     uses_positions = any(manifest.heads[n].kind == "prior" for n in ("valence", "arousal"))
     if uses_positions:
         missing = [name for name in EXPRESSIONS if name not in positions]
@@ -200,9 +208,9 @@ def _parse(data: Any) -> Manifest:
     return manifest
 
 
-def _check_runtime(manifest: Manifest) -> None:
-    """A format-2 manifest names a checked flatbuffer for the per-frame model, and for the heads
-    when one is learned."""
+def check_runtime(manifest: Manifest) -> None:
+    """A format-2 manifest (or a format-1 one with its cached conversion) names a checked
+    flatbuffer for the per-frame model, and for the heads when one is learned."""
     needed = ["frame_model"] + (["heads"] if manifest.has_learned_heads else [])
     for role in needed:
         entry = manifest.runtime.get(role)

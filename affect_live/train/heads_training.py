@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from affect_live.model.heads import N_CLASSES, build_heads_model
+from affect_live.model.manifest import heads_input_dim
 from affect_live.train.metrics import expression_score, va_score
 from affect_live.train.windows import CachedRows, LabelledRows
 
@@ -77,7 +78,7 @@ def build_training_model(feature_dim: int, settings: TrainSettings) -> tuple[Any
     heads = build_heads_model(feature_dim, settings.hidden, settings.dropout, temporal, settings.window, settings.lstm_units)
     if not settings.auxiliary:
         return heads, heads
-    flat = keras.Input((3 * N_CLASSES + feature_dim + N_CLASSES,), name="window_input")
+    flat = keras.Input((heads_input_dim(feature_dim),), name="window_input")
     inputs: Any = flat
     if settings.lstm:
         inputs = {"window_input": flat, "window_sequence": keras.Input((settings.window, N_CLASSES), name="window_sequence")}
