@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports nothing heavy)
@@ -59,3 +63,28 @@ def assert_each_refused(cases: dict, load) -> None:  # noqa: ANN001
         message = str(info.value)
         assert fragment in message, (case, message)
         assert "\n" not in message and "Traceback" not in message, case
+
+
+@contextlib.contextmanager
+def running(command: list[str], **popen: object) -> Iterator[subprocess.Popen]:
+    """A child process in its own process group, ended with everything it started (xvfb-run's
+    Xvfb too) however the test ends."""
+    proc = subprocess.Popen(command, start_new_session=True, **popen)  # type: ignore[call-overload]
+    try:
+        yield proc
+    finally:
+        stop_group(proc)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to the child's process group, SIGKILL to what is left after 30 s or after the
+    leader has gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -17,7 +17,7 @@ import pytest
 
 from affect_live.cli import main
 from affect_live.recording import CSV_COLUMNS, CsvRecorder, RecordingError
-from conftest import CLIPS, REPO
+from conftest import CLIPS, REPO, running
 from test_sources import truncated_avi
 
 HEADER = "frame,time_s,face_id,x,y,w,h,det_score,valence,arousal,neutral,anger,disgust,fear,happiness,sadness,surprise,expression"
@@ -167,11 +167,11 @@ def _wait_for_rows(csv_path: Path, rows: int, proc: subprocess.Popen) -> None:
 def test_killed_mid_video_leaves_complete_rows(tmp_path, sig):
     clip = _long_clip(tmp_path)
     out = tmp_path / "long.csv"
-    proc = subprocess.Popen([sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--out", str(out), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_rows(out, 50, proc)
-    os.kill(proc.pid, sig)
-    _, stderr = proc.communicate(timeout=60)
+    command = [sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--out", str(out), "--quiet"]
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _wait_for_rows(out, 50, proc)
+        os.kill(proc.pid, sig)
+        _, stderr = proc.communicate(timeout=60)
     data = out.read_bytes()
     assert data.endswith(b"\n")  # no partial line
     rows = read_rows(out)

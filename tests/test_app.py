@@ -313,7 +313,7 @@ def test_main_py_runs_the_app_until_the_clip_ends(tmp_path, display):
     import sys
     import time
 
-    from conftest import REPO
+    from conftest import REPO, running
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")} | {"HOME": str(tmp_path)}
     command = [sys.executable, str(REPO / "main.py"), "-v", "--source", TWO_FACES]
@@ -324,14 +324,11 @@ def test_main_py_runs_the_app_until_the_clip_ends(tmp_path, display):
     else:
         pytest.skip("no Xvfb on this machine (Debian: apt-get install xvfb)")
     log_path = tmp_path / "app.log"
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path)
+    with open(log_path, "w") as log_file, running(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path) as proc:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and proc.poll() is None and "two_faces.mp4 ended" not in log_path.read_text():
             time.sleep(0.5)
         alive = proc.poll() is None
-        proc.terminate()
-        proc.wait(timeout=30)
     text = log_path.read_text()
     assert alive, text
     assert "two_faces.mp4 (video)" in text and "two_faces.mp4 ended" in text and "Traceback" not in text

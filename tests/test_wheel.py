@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IMAGES, REPO
+from conftest import IMAGES, REPO, running
 
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "affect_live", "models")
 SHIPPED = (
@@ -151,21 +151,13 @@ def test_installed_wheel_runs_bench_and_the_app_on_its_own_clips(installed):
 
     # No camera here: the app plays the demo clip shipped in the wheel and predicts on it.
     app_env = env | {"QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(installed.run_dir / "config")}
-    proc = subprocess.Popen([*cli, "-v"], cwd=installed.run_dir, env=app_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seen = []
-    try:
+    with running([*cli, "-v"], cwd=installed.run_dir, env=app_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
         assert proc.stderr is not None
         for line in proc.stderr:  # ends when the app exits; the test's timeout guards a hang
             seen.append(line.rstrip())
             if "first prediction shown" in line:
                 break
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
     text = "\n".join(seen)
     assert "first prediction shown" in text and "Traceback" not in text, text
     assert "playing the bundled demo clip" in text and "analysing two_faces.mp4 (video)" in text, text
