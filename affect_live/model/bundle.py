@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import os
@@ -41,8 +42,9 @@ _MEMBERS = ("manifest.json", *_KERAS_MEMBERS, *RUNTIME_FILES.values(), "MODEL_CA
 
 @dataclass(frozen=True)
 class LoadedBundle:
-    """A validated bundle. The run time needs only the flatbuffers; the Keras models load (with
-    TensorFlow, in safe mode) the first time `frame_model` / `heads_model` is read."""
+    """A validated bundle. The run time needs only the flatbuffers; the Keras models are read
+    from the file (which must not have changed) and loaded with TensorFlow, in safe mode, the
+    first time `frame_model` / `heads_model` is used (training, fine-tuning, the GPU path)."""
 
     path: Path
     sha256: str
@@ -50,19 +52,23 @@ class LoadedBundle:
     frame_tflite: bytes = field(repr=False)
     heads_tflite: bytes | None = field(repr=False)
     model_card: str = field(repr=False)
-    keras_archives: dict[str, bytes] = field(repr=False, compare=False)
 
     @cached_property
     def frame_model(self) -> Any:
         """keras.Model: (N, H, W, C) -> {"features", "probabilities"}."""
-        return load_keras_bytes(self.keras_archives["frame_model.keras"], f"{self.path}: frame_model.keras")
+        return self._keras("frame_model.keras")
 
     @cached_property
     def heads_model(self) -> Any | None:
         """keras.Model: (N, 28 + F) -> {"expression", "valence", "arousal"}, or None (priors)."""
-        if "heads.keras" not in self.keras_archives:
-            return None
-        return load_keras_bytes(self.keras_archives["heads.keras"], f"{self.path}: heads.keras")
+        return self._keras("heads.keras") if self.manifest.has_learned_heads else None
+
+    def _keras(self, name: str) -> Any:
+        data = self.path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != self.sha256:
+            raise BundleError(f"{self.path} changed since it was loaded: load it again")
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return load_keras_bytes(archive.read(name), f"{self.path}: {name}")
 
 
 def write_bundle(
@@ -163,9 +169,8 @@ def load_bundle(path: Path) -> LoadedBundle:
     else:
         flatbuffers = {name: members[name] for name in RUNTIME_FILES.values() if name in members}
     frame, heads = check_runtime_files(manifest, flatbuffers, str(path))
-    keras = {name: members[name] for name in _KERAS_MEMBERS if name in members}
     card = members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
-    return LoadedBundle(path, digest, manifest, frame, heads, card, keras)
+    return LoadedBundle(path, digest, manifest, frame, heads, card)
 
 
 def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where: str) -> tuple[bytes, bytes | None]:
