@@ -292,15 +292,16 @@ def test_a_slow_model_never_freezes_the_video(qtbot, open_window, tmp_path):
     ]) == 0  # fmt: skip
     window = open_window(weights=[bundle])
     wait_for_frames(qtbot, window, faces=1)
-    shown, results = window.frames_shown, window.session.results_seen
-    qtbot.wait(3000)
-    shown, results = window.frames_shown - shown, window.session.results_seen - results
-    stats = window.session.stats()
-    # The video keeps most of the clip's 30 fps (the heavy model takes a core of the two) while
-    # the model manages far fewer frames.
-    assert shown >= 60, (shown, results)
-    assert results < shown / 2, (shown, results)
-    assert stats.dropped_frames > 0 and stats.capture_fps > 20
+    pipeline = window.session._pipeline
+    shown, results, read = window.frames_shown, window.session.results_seen, pipeline.frames_read
+    # Gated on frames drawn, not on a clock: while 60 new frames reach the screen...
+    qtbot.waitUntil(lambda: window.frames_shown - shown >= 60, timeout=WAIT_MS)
+    shown, results, read = window.frames_shown - shown, window.session.results_seen - results, pipeline.frames_read - read
+    # ...the video follows capture (most frames read are drawn) while the heavy model, which
+    # takes a core of the two, manages far fewer frames; the rest are dropped, not queued.
+    assert shown >= read / 2, (shown, read, results)
+    assert results < shown / 2, (shown, read, results)
+    assert window.session.stats().dropped_frames > 0
 
 
 @pytest.mark.parametrize("display", ["offscreen", "xvfb"])
