@@ -24,6 +24,7 @@ import numpy as np
 from affect_live.history import FaceHistory
 from affect_live.meters import RateMeter
 from affect_live.live_recording import LiveRecorder, RecordingStatus
+from affect_live.recorder import RecordingOutcome, end_status
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
 from affect_live.model.engine import AffectEngine, EngineInfo
 from affect_live.pipeline import Pipeline, PipelineSettings
@@ -145,7 +146,7 @@ class LiveSession:
         pipeline.stop()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
-        self._finish_recording(why)
+        self._finish_recording("complete", why, pipeline)
 
     def _consume(self, pipeline: Pipeline) -> None:
         try:
@@ -168,9 +169,10 @@ class LiveSession:
         try:
             if pipeline is not self._pipeline:
                 return  # replaced or closed on purpose
-            message = pipeline.error or pipeline.ended_early or f"{self._source_name} ended"
+            status, message = end_status(pipeline.error, pipeline.ended_early, self._source_kind)
+            message = message or f"{self._source_name} ended"
             self._ended = True
-            self._finish_recording(message)
+            self._finish_recording(status, message, pipeline)
         finally:
             self._lock.release()
         level = "info" if not (pipeline.error or pipeline.ended_early) else "warning"
@@ -285,23 +287,31 @@ class LiveSession:
                 raise RecordingError("nothing to record: no source is running")
             if self._engine is None:
                 raise RecordingError("the model is still loading: start the recording in a moment")
-            self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine)
+            self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine, self._pipeline.dropped_frames)
 
-    def stop_recording(self) -> RecordingStatus | None:
+    def stop_recording(self) -> RecordingOutcome | None:
         with self._lock:
-            return self.recorder.stop("stopped by the user")
+            return self._stop_recorder("complete", "stopped by the user")
 
-    def _finish_recording(self, why: str) -> None:
-        status = self.recorder.stop(why)
-        if status is not None and why != "stopped by the user":
-            self._events.put(SessionEvent("info", f"recording stopped ({why}): {status.rows} rows in {status.path}"))
+    def _stop_recorder(self, status: str, message: str, pipeline: Pipeline | None = None) -> RecordingOutcome | None:
+        pipeline = pipeline or self._pipeline
+        return self.recorder.stop(status, message, pipeline.dropped_frames if pipeline is not None else 0)
+
+    def _finish_recording(self, status: str, why: str, pipeline: Pipeline) -> None:
+        outcome = self._stop_recorder(status, why, pipeline)
+        if outcome is None:
+            return
+        if outcome.status == "failed" and status != "failed":  # the last rows could not be written
+            self._events.put(SessionEvent("error", f"recording stopped: {outcome.message}; {outcome.rows} rows saved in {outcome.csv_path}"))
+        else:
+            self._events.put(SessionEvent("info", f"recording stopped ({why}): {outcome.rows} rows in {outcome.csv_path}"))
 
     def _write(self, result: FrameResult) -> None:
         try:
             self.recorder.write(result)
         except RecordingError as exc:
-            status = self.recorder.stop(f"failed: {exc}")
-            rows = status.rows if status else 0
+            outcome = self._stop_recorder("failed", str(exc))
+            rows = outcome.rows if outcome else 0
             self._events.put(SessionEvent("error", f"recording stopped: {exc}; {rows} rows already saved"))
 
     # -- what the UI polls ----------------------------------------------------------------------

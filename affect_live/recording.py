@@ -1,18 +1,20 @@
 """CSV recording of predictions (one row per face per frame) and its JSON sidecar.
 
 Crash safety: rows are formatted into whole lines and handed to the OS with `os.write` in
-chunks of complete lines, at least once a second, so a killed process leaves every flushed row
-on disk and never a partial line. The sidecar is rewritten atomically (temp file + rename).
+chunks of complete lines, at least once a second (a timer), so a killed process leaves every
+flushed row on disk and never a partial line; a write that fails half-way is cut back to its
+last whole row. The sidecar is rewritten atomically (temp file + rename).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import platform
-import time
+import threading
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,13 @@ def format_rows(result: FrameResult) -> str:
 
 
 class CsvRecorder:
-    """Appends rows as they are produced; flushes whole lines at least every `flush_interval_s`."""
+    """Appends rows as they are produced; a timer thread hands them to the OS at least every
+    `flush_interval_s`, also when no new row arrives (a paused or faceless recording).
+
+    A write that fails half-way (disk full, file size limit) is cut back to its last whole row,
+    so the file never ends in a partial line; the error is raised by the next `write` or by
+    `close`. Thread-safe.
+    """
 
     def __init__(self, path: Path, flush_interval_s: float = 1.0) -> None:
         self.path = Path(path)
@@ -58,53 +66,89 @@ class CsvRecorder:
         self.rows_written = 0  # rows on disk
         self.rows_total = 0  # rows produced, flushed or not
         self._pending: list[str] = []
-        self._pending_rows = 0
-        self._last_flush = time.monotonic()
+        self._size = 0  # bytes of whole lines on disk
+        self._error: RecordingError | None = None  # a failed write: the file is final
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError as exc:
             raise RecordingError(f"cannot create {self.path}: {exc.strerror}") from None
-        self._write_all((",".join(CSV_COLUMNS) + "\n").encode())
-
-    def _write_all(self, data: bytes) -> None:
-        if self._fd is None:
-            raise RecordingError(f"{self.path} is closed")
-        view = memoryview(data)
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            self._write_lines((",".join(CSV_COLUMNS) + "\n").encode())
+        except RecordingError:
+            os.close(self._fd)
+            self._fd = None
+            raise
+        self._timer = threading.Thread(target=self._flush_on_timer, name="csv-flush", daemon=True)
+        self._timer.start()
+
+    def _write_lines(self, data: bytes) -> int:
+        """Write whole lines and return how many; on failure keep the lines written completely
+        (cutting off a partial one), count them among the rows on disk and raise."""
+        assert self._fd is not None
+        view, written = memoryview(data), 0
+        try:
+            while written < len(data):
+                written += os.write(self._fd, view[written:])
         except OSError as exc:
-            raise RecordingError(f"cannot write {self.path}: {exc.strerror}") from None
+            whole = data.rfind(b"\n", 0, written) + 1
+            self._size += whole
+            lines = data.count(b"\n", 0, whole)
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                log.debug("cannot truncate %s", self.path, exc_info=True)
+            self._error = RecordingError(f"cannot write {self.path}: {exc.strerror}")
+            self.rows_written += lines  # a failed header write keeps no line, so no row is miscounted
+            raise self._error from None
+        self._size += len(data)
+        return data.count(b"\n")
 
     def write(self, result: FrameResult) -> None:
+        """Queue the frame's rows; raises RecordingError once a write has failed."""
         text = format_rows(result)
-        if text:
-            self._pending.append(text)
-            self._pending_rows += len(result.predictions)
-            self.rows_total += len(result.predictions)
-        if time.monotonic() - self._last_flush >= self.flush_interval_s:
-            self.flush()
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if text:
+                self._pending.append(text)
+                self.rows_total += len(result.predictions)
 
     def flush(self) -> None:
-        self._last_flush = time.monotonic()
-        if not self._pending:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if not self._pending or self._fd is None:
             return
         data = "".join(self._pending).encode()
         self._pending.clear()
-        rows, self._pending_rows = self._pending_rows, 0
-        self._write_all(data)
-        self.rows_written += rows
+        self.rows_written += self._write_lines(data)
+
+    def _flush_on_timer(self) -> None:
+        while not self._closed.wait(self.flush_interval_s):
+            try:
+                self.flush()
+            except RecordingError:
+                return  # kept in self._error for the writer to report
 
     def close(self) -> None:
-        """Flush and close; safe to call twice, and after a failed write."""
-        if self._fd is None:
-            return
-        try:
-            self.flush()
-        finally:
-            os.close(self._fd)
-            self._fd = None
+        """Flush and close; safe to call twice, and after a failed write (raises its error)."""
+        self._closed.set()
+        if self._timer is not threading.current_thread():
+            self._timer.join()
+        with self._lock:
+            if self._fd is None:
+                return
+            try:
+                self._flush_locked()
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
 
 def package_versions() -> dict[str, str]:
@@ -122,10 +166,29 @@ def now_iso() -> str:
 
 
 def write_sidecar(path: Path, content: dict[str, Any]) -> None:
-    """Write JSON atomically; a failure is logged, never fatal (the CSV matters more)."""
+    """Write JSON atomically (temp file + rename); raises RecordingError (one line).
+
+    Without room for a second copy (disk full, file size limit) the existing sidecar is
+    overwritten in place, compact and padded with spaces to its old length, which needs no new
+    disk space: the final status still gets written when the CSV filled the disk. The temp file
+    never stays behind.
+    """
     tmp = path.with_name(path.name + ".partial")
     try:
         tmp.write_text(json.dumps(content, indent=2, default=str))
         os.replace(tmp, path)
+        return
     except OSError as exc:
-        log.error("cannot write %s: %s", path, exc.strerror)
+        error = exc
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+    compact = json.dumps(content, separators=(",", ":"), default=str).encode()
+    try:
+        size = path.stat().st_size
+        if len(compact) <= size:
+            with open(path, "r+b") as handle:
+                handle.write(compact + b" " * (size - len(compact)))  # trailing spaces are valid JSON
+            return
+    except OSError:
+        log.debug("cannot overwrite %s in place", path, exc_info=True)
+    raise RecordingError(f"cannot write {path}: {error.strerror}")

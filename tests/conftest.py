@@ -88,3 +88,20 @@ def stop_group(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, free_kb: int) -> Iterator[Path]:
+    """A 64 KB tmpfs with about `free_kb` KB left; skips where mounting is not allowed."""
+    folder.mkdir()
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    except OSError:  # no mount command
+        mounted = False
+    if not mounted:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        (folder / "ballast").write_bytes(b"\0" * (64 - free_kb) * 1024)
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
-from conftest import CLIPS, small_classifier
+from conftest import CLIPS, small_classifier, small_disk
+from test_recording import assert_whole_rows
 
 prepare_qt_environment()  # drop OpenCV's Qt plugin path before the QApplication exists
 
@@ -333,3 +334,20 @@ def test_main_py_runs_the_app_until_the_clip_ends(tmp_path, display):
     text = log_path.read_text()
     assert alive, text
     assert "two_faces.mp4 (video)" in text and "two_faces.mp4 ended" in text and "Traceback" not in text
+
+
+def test_a_write_error_mid_recording_stops_it_with_whole_rows(qtbot, open_window, tmp_path):
+    window = open_window()
+    wait_for_frames(qtbot, window, faces=1)
+    with small_disk(tmp_path / "disk", free_kb=12) as disk:
+        csv_path = disk / "full.csv"
+        assert window.start_recording(csv_path)
+        qtbot.waitUntil(lambda: not window.controls.record_action.isChecked(), timeout=WAIT_MS)
+        said = " ".join(message for _, message in window.messages)
+        assert "recording stopped" in said and "No space left on device" in said
+        meta = json.loads(sidecar_path(csv_path).read_text())
+        assert meta["status"] == "failed" and "No space left on device" in meta["message"] and meta["mode"] == "live"
+        assert {"dropped_frames", "timing", "model_changes", "frames_processed"} <= set(meta)
+        rows = assert_whole_rows(csv_path, meta)
+        assert rows
+    wait_for_frames(qtbot, window, n=5, faces=1)  # the analysis goes on

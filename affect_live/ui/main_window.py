@@ -149,10 +149,14 @@ class MainWindow(QMainWindow):
         return True
 
     def stop_recording(self) -> None:
-        status = self.session.stop_recording()
+        outcome = self.session.stop_recording()
         self.controls.record_action.setChecked(False)
-        if status is not None:
-            self.notify("info", f"recording saved: {status.rows} rows in {status.path}")
+        if outcome is None:
+            return
+        if outcome.status == "failed":
+            self.notify("error", f"recording stopped: {outcome.message}; {outcome.rows} rows saved in {outcome.csv_path}")
+        else:
+            self.notify("info", f"recording saved: {outcome.rows} rows in {outcome.csv_path}")
 
     def load_weights(self, paths: Path | list[Path]) -> None:
         """Load in the background (several files: their fusion); the outcome shows in the banner
