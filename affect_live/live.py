@@ -92,7 +92,7 @@ class LiveSession:
         self._events: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
         self._lock = threading.RLock()  # guards the pipeline switch
         self._pipeline: Pipeline | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []  # session threads, joined by close()
         self._source_spec: str | None = None
         self._source_name = ""
         self._source_kind = ""
@@ -122,77 +122,93 @@ class LiveSession:
         self._start(source, spec)
 
     def _start(self, source: FrameSource, spec: str) -> None:
+        """Switch to `source` without waiting for anything: the old pipeline is asked to stop
+        and winds down on its own threads (which close its source and detector)."""
         with self._lock:
-            self._stop_pipeline("source changed")
-            if self._engine is not None:
-                self._engine.reset()
+            previous = self._pipeline
+            self._retire("complete", "source changed")
             self.history.clear()
             self._results.clear()
             self._latest = None
             self._values = {}
             self._source_spec, self._source_name, self._source_kind = spec, source.info.name, source.info.kind
             self._ended = False
-            pipeline = Pipeline(source, self._engine, replace(self._settings))
+            pipeline = Pipeline(source, self._engine, replace(self._settings), after=previous)
+            pipeline.on_engine(self._prepare_engine)  # on the inference thread, before its first frame
             self._pipeline = pipeline
-            self._thread = threading.Thread(target=self._consume, args=(pipeline,), name="session", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._consume, args=(pipeline,), name="session", daemon=True)
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            thread.start()
         log.info("analysing %s (%s)", source.info.name, source.info.kind)
 
-    def _stop_pipeline(self, why: str) -> None:
-        pipeline, thread = self._pipeline, self._thread
-        self._pipeline = self._thread = None
-        if pipeline is None:
-            return
-        pipeline.stop()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        self._finish_recording("complete", why, pipeline)
+    def _prepare_engine(self, engine: AffectEngine) -> None:
+        """A new source starts every face's window afresh, at the session's window length."""
+        window = self._window
+        if window is not None and window != engine.windows.window:
+            engine.set_window(window)
+        else:
+            engine.reset()
+
+    def _retire(self, status: str, why: str) -> None:
+        """Stop the current pipeline without waiting (called with the lock held) and close the
+        recording with the rows it has."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.request_stop()
+            self._finish_recording(status, why, pipeline)
 
     def _consume(self, pipeline: Pipeline) -> None:
         try:
             for result in pipeline.results():
-                now = time.perf_counter()
-                self._results.add(now, (now - result.captured_at) * 1000)
-                self.results_seen += 1
-                self.history.add(result)
-                self._latest = result
-                self._values = {p.face_id: p for p in result.predictions}
-                self._write(result)
-        except Exception as exc:  # never a traceback: the user gets one line
-            log.debug("session thread failed", exc_info=True)
-            self._events.put(SessionEvent("error", f"analysis stopped: {exc}"))
-        # Whoever stops a pipeline on purpose holds the lock while joining this thread, and
-        # unsets `_pipeline` first: wait for the lock only while this pipeline is still current.
-        while not self._lock.acquire(timeout=0.05):
+                with self._lock:
+                    if pipeline is not self._pipeline:
+                        break  # replaced or closed: its last results go nowhere
+                    now = time.perf_counter()
+                    self._results.add(now, (now - result.captured_at) * 1000)
+                    self.results_seen += 1
+                    self.history.add(result)
+                    self._latest = result
+                    self._values = {p.face_id: p for p in result.predictions}
+                    self._write(result)
+        except Exception as exc:  # never a traceback for the user: one line, the detail in the log
+            log.error("session thread failed", exc_info=True)
+            pipeline.error = pipeline.error or f"session failed: {exc}"
+        with self._lock:
             if pipeline is not self._pipeline:
                 return
-        try:
-            if pipeline is not self._pipeline:
-                return  # replaced or closed on purpose
             status, message = end_status(pipeline.error, pipeline.ended_early, self._source_kind)
             message = message or f"{self._source_name} ended"
             self._ended = True
             self._finish_recording(status, message, pipeline)
-        finally:
-            self._lock.release()
-        level = "info" if not (pipeline.error or pipeline.ended_early) else "warning"
-        self._events.put(SessionEvent(level, message, "source_ended"))
+        if pipeline.error:
+            if pipeline.error_traceback:
+                log.error("analysis of %s failed: %s\n%s", self._source_name, pipeline.error, pipeline.error_traceback.rstrip())
+            self._events.put(SessionEvent("error", f"analysis of {self._source_name} failed: {pipeline.error}", "source_failed"))
+            return
+        self._events.put(SessionEvent("warning" if pipeline.ended_early else "info", message, "source_ended"))
         if self._source_kind == "camera":
             self._reconnect(pipeline)
 
     def _reconnect(self, lost: Pipeline) -> None:
-        """Retry the camera until it is back, the user picks another source, or the app closes."""
-        self._events.put(SessionEvent("warning", f"waiting for camera {self._source_spec} to come back..."))
+        """Retry the camera until it is back, the user picks another source, or the app closes.
+        Opening runs outside the lock (a camera can take seconds), so nothing waits for it."""
+        spec = str(self._source_spec)
+        self._events.put(SessionEvent("warning", f"waiting for camera {spec} to come back..."))
         while not self._closed.wait(RECONNECT_INTERVAL_S):
+            if self._pipeline is not lost:
+                return
+            try:
+                source = open_source(spec)
+            except SourceError:
+                continue
             with self._lock:
-                if self._pipeline is not lost:
-                    return
-                try:
-                    source = open_source(str(self._source_spec))
-                except SourceError:
-                    continue
-                self._start(source, str(self._source_spec))
-            self._events.put(SessionEvent("info", f"camera {self._source_spec} is back"))
+                current = self._pipeline is lost and not self._closed.is_set()
+                if current:
+                    self._start(source, spec)
+            if not current:
+                source.close()  # the user picked another source meanwhile
+                return
+            self._events.put(SessionEvent("info", f"camera {spec} is back"))
             return
 
     # -- controls ---------------------------------------------------------------------------
@@ -211,18 +227,19 @@ class LiveSession:
     def set_window(self, window: int) -> None:
         """A new window length restarts every face's window (on the inference thread)."""
         with self._lock:
-            self._window = window
+            self._window = window  # session state: every new pipeline starts with it
             if self._engine is None:
                 return  # the model still loading gets it
-            if self._pipeline is not None:
+            if self._pipeline is not None and not self._ended:
                 self._pipeline.on_engine(lambda engine: engine.set_window(window))
             else:
-                self._engine.set_window(window)
+                self._engine.set_window(window)  # no inference thread runs it now
 
     def set_max_faces(self, max_faces: int) -> None:
-        self._settings = replace(self._settings, max_faces=max_faces)
-        if self._pipeline is not None:
-            self._pipeline.faces.set_max_faces(max_faces)
+        with self._lock:
+            self._settings = replace(self._settings, max_faces=max_faces)  # for every new pipeline
+            if self._pipeline is not None:
+                self._pipeline.faces.set_max_faces(max_faces)
 
     def load_weights(self, paths: Path | Sequence[Path] | None) -> None:
         """Load a bundle (several: their fusion; None: the bundled default) in the background;
@@ -285,6 +302,8 @@ class LiveSession:
         with self._lock:
             if self._pipeline is None:
                 raise RecordingError("nothing to record: no source is running")
+            if self._ended:
+                raise RecordingError(f"nothing to record: {self._source_name} has ended; open a source first")
             if self._engine is None:
                 raise RecordingError("the model is still loading: start the recording in a moment")
             self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine, self._pipeline.dropped_frames)
@@ -367,4 +386,9 @@ class LiveSession:
         """Stop everything; a recording in progress is closed with every row on disk."""
         self._closed.set()
         with self._lock:
-            self._stop_pipeline("the app was closed")
+            self._retire("complete", "the app was closed")
+            threads, self._threads = self._threads, []
+        for thread in threads:  # each ends once its pipeline's threads have
+            thread.join(timeout=10)
+            if thread.is_alive():
+                log.warning("%s is still waiting for its source", thread.name)

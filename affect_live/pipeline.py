@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -54,8 +55,13 @@ class Pipeline:
     Without an engine (None) capture runs and frames are skipped, counted in
     `waiting_packets`, until `replace_engine` brings one."""
 
-    def __init__(self, source: FrameSource, engine: AffectEngine | None, settings: PipelineSettings) -> None:
+    def __init__(
+        self, source: FrameSource, engine: AffectEngine | None, settings: PipelineSettings, after: Pipeline | None = None
+    ) -> None:
         self.source = source
+        # The pipeline this one replaces: its inference thread may still be finishing a frame
+        # with the same engine, and the engine is not thread-safe, so ours waits for it.
+        self._after = after
         self.engine = engine
         self.settings = settings
         self.faces = FaceStage(
@@ -82,6 +88,7 @@ class Pipeline:
         self.stale_packets = 0  # cropped for a model that was replaced meanwhile
         self.waiting_packets = 0  # read before the first model was there
         self.error: str | None = None  # set when a thread failed; one line for the user
+        self.error_traceback = ""  # the failure's traceback, for the log
         self._threads = [
             threading.Thread(target=self._guarded, args=(self._capture_loop, self._packets), name="capture", daemon=True),
             threading.Thread(target=self._guarded, args=(self._inference_loop, self._results), name="inference", daemon=True),
@@ -128,12 +135,28 @@ class Pipeline:
             loop()
         except Exception as exc:  # reported once to the user, with the detail in the log
             log.debug("%s thread failed", threading.current_thread().name, exc_info=True)
-            self.error = self.error or f"{threading.current_thread().name} failed: {exc}"
+            if self.error is None:
+                self.error = f"{threading.current_thread().name} failed: {exc}"
+                self.error_traceback = traceback.format_exc()
             self._stop.set()
         finally:
             output.close()
 
     def _capture_loop(self) -> None:
+        """Reads until the source ends or `stop`; closes the source and the detector here, on
+        the thread that uses them (their native handles are not thread-safe)."""
+        try:
+            self._capture_frames()
+        finally:
+            self._close_source()
+
+    def _close_source(self) -> None:
+        try:
+            self.source.close()
+        finally:
+            self.faces.close()
+
+    def _capture_frames(self) -> None:
         frames = self.source.frames()
         while not self._stop.is_set():
             if not self._running.wait(timeout=0.1):
@@ -167,8 +190,14 @@ class Pipeline:
                 return
 
     def _inference_loop(self) -> None:
-        while True:
-            packet = self._packets.get()
+        if self._after is not None:
+            self._after.join_inference()
+            self._after = None  # let it be collected
+        while not self._stop.is_set():
+            try:
+                packet = self._packets.get(timeout=0.1)
+            except queue.Empty:
+                continue
             if packet is CLOSED:
                 return
             engine = self._engine_for(packet.crop_generation)
@@ -206,11 +235,23 @@ class Pipeline:
         finally:
             self.stop()
 
+    def request_stop(self) -> None:
+        """Ask both threads to end, without waiting (any thread: the GUI never joins); the
+        capture thread closes the source and the detector on its way out."""
+        self._stop.set()
+
+    def join_inference(self) -> None:
+        """Wait until the inference thread has ended (or never started)."""
+        inference = self._threads[1]
+        if inference.ident is not None and inference is not threading.current_thread():
+            inference.join()
+
     def stop(self) -> None:
-        """Stop both threads and release the source and detector; safe to call twice."""
+        """Stop both threads and wait for them; safe to call twice. The source is closed by
+        the capture thread, or here when it never started."""
         self._stop.set()
         for thread in self._threads:
-            if thread.is_alive() and thread is not threading.current_thread():
-                thread.join(timeout=5)
-        self.source.close()
-        self.faces.close()
+            if thread.ident is not None and thread is not threading.current_thread():
+                thread.join()
+        if self._threads[0].ident is None:
+            self._close_source()
