@@ -13,7 +13,7 @@ from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.metadata import session_metadata
 from affect_live.recorder import Recording, RecordingOutcome, end_status
 from affect_live.recording import RecordingError
-from affect_live.sources import FrameSource, open_source
+from affect_live.sources import FrameSource, RealTimePlayback, open_source
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +24,25 @@ def analyze_source(
     engine: AffectEngine,
     settings: PipelineSettings,
     quiet: bool = False,
+    realtime: bool = False,
 ) -> RecordingOutcome:
-    """Analyse one source. Never raises for bad input: the outcome says what happened."""
+    """Analyse one source. Never raises for bad input: the outcome says what happened.
+
+    `realtime` plays a file at its own frame rate, as a camera would: only the newest frame is
+    analysed, and frames the model is too slow for are dropped (and counted)."""
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
         return RecordingOutcome(csv_path, "failed", str(exc))
-    live = source.info.kind in ("camera", "stream")
+    if realtime and source.info.kind in ("video", "images"):
+        source = RealTimePlayback(source)
+    live = realtime or source.info.kind in ("camera", "stream")
     engine.reset()
     pipeline = Pipeline(source, engine, PipelineSettings(**{**asdict(settings), "lossless": not live}))
     try:
-        recording = Recording(csv_path, session_metadata(csv_path.name, source.info, settings, engine))
+        meta = session_metadata(csv_path.name, source.info, settings, engine)
+        meta["settings"]["realtime"] = realtime
+        recording = Recording(csv_path, meta)
     except RecordingError as exc:
         pipeline.stop()
         return RecordingOutcome(csv_path, "failed", str(exc))

@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("inputs", nargs="+", help="video file, folder of images, camera index or stream URL")
     analyze.add_argument("--out", type=Path, help="CSV file (one input) or folder (one CSV per input); default: next to each input")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
     _add_model_options(analyze)
 
     imp = commands.add_parser("import-weights", help="wrap a plain Keras per-frame classifier into a weight bundle")
@@ -120,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": training.run_evaluate,
         "predict-set": training.run_predict_set,
         "finetune": training.run_finetune,
+        "reproduce": training.run_reproduce,
         "analyze": commands.run_analyze,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,

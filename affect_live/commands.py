@@ -72,7 +72,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
     status = 0
     for spec, csv_path in zip(args.inputs, outputs):
-        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet)
+        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet, realtime=args.realtime)
         if outcome.status == "failed" and outcome.frames == 0 and outcome.rows == 0 and not csv_path.exists():
             print(f"affect-live: error: {outcome.message}", file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -146,6 +146,7 @@ def describe(manifest: Manifest) -> str:
     return (
         f"{manifest.name} {manifest.version} ({manifest.license}); input {spec.width}x{spec.height} {spec.color}, "
         f"{spec.crop} crop; window {manifest.window}; prior heads: {priors}"
+        + ("; learned heads read the current frame only (no window statistics)" if manifest.heads_input == "current_frame" else "")
     )
 
 

@@ -188,3 +188,16 @@ def test_disk_full_is_a_clear_error():
     recorder = CsvRecorder.__new__(CsvRecorder)  # only the writer is under test: /dev/full cannot hold a sidecar
     with pytest.raises(RecordingError, match="No space left on device"):
         CsvRecorder.__init__(recorder, Path("/dev/full"))
+
+
+def test_realtime_plays_a_file_at_its_own_frame_rate(tmp_path, clips_truth):
+    out = tmp_path / "realtime.csv"
+    assert main(["analyze", str(CLIPS / "two_faces.mp4"), "--out", str(out), "--quiet", "--realtime"]) == 0
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    truth = clips_truth["two_faces.mp4"]
+    assert meta["status"] == "complete" and meta["settings"]["realtime"] is True
+    # paced by the clip's clock: never faster than its duration (a lower bound, not a speed)
+    assert meta["timing"]["wall_s"] >= (len(truth["frames"]) - 1) / truth["fps"]
+    assert meta["frames_processed"] + meta["dropped_frames"] == len(truth["frames"])
+    rows = read_rows(out)
+    assert rows and all(float(r["time_s"]) == pytest.approx(int(r["frame"]) / truth["fps"], abs=2e-3) for r in rows)
