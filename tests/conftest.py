@@ -39,6 +39,24 @@ def default_bundle():
     return load_bundle(DEFAULT_BUNDLE)
 
 
+@pytest.fixture(scope="session")
+def mini(tmp_path_factory):
+    """The miniature Aff-Wild2 set (tests/affwild2_mini.py), written once per session; read-only."""
+    from affwild2_mini import make_mini_affwild2
+
+    return make_mini_affwild2(tmp_path_factory.mktemp("affwild2"))
+
+
+@pytest.fixture(scope="session")
+def cache_dir(mini, tmp_path_factory) -> Path:
+    """The mini set's feature cache for the default bundle, made by `extract`."""
+    from affect_live.cli import main as cli_main
+
+    cache = tmp_path_factory.mktemp("cache")
+    assert cli_main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--quiet"]) == 0
+    return cache
+
+
 def small_classifier(lambda_layer: bool = False):
     """A small Keras per-frame classifier (64x64 grey in, 7 classes out), as users import."""
     import keras

@@ -1,4 +1,5 @@
-"""The Aff-Wild2 reader against a generated miniature data set (tests/affwild2_mini.py)."""
+"""The Aff-Wild2 reader against a generated miniature data set (tests/affwild2_mini.py; the
+session's `mini` fixture, conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,7 @@ import numpy as np
 import pytest
 
 from affect_live.train.affwild2 import SPLITS, TASKS, AffWild2, DatasetError, LabelledVideo
-from affwild2_mini import TRAIN, VAL, MiniAffWild2, arousal_of, make_mini_affwild2, valence_of
-
-
-@pytest.fixture(scope="session")
-def mini(tmp_path_factory: pytest.TempPathFactory) -> MiniAffWild2:
-    return make_mini_affwild2(tmp_path_factory.mktemp("affwild2"))
+from affwild2_mini import TRAIN, VAL, MiniAffWild2, arousal_of, valence_of
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """The Aff-Wild2 toolkit end to end on a miniature data set in the real layout, made from real
 face crops: feature cache (and resuming it), causal windows equal to the app's ring buffers,
-training that learns, the exported bundle in `analyze`, evaluation, fusion, submissions."""
+training that learns, the exported bundle in `analyze`, evaluation, fusion, submissions. The
+data set and its feature cache are the session's (`mini`, `cache_dir` in conftest.py)."""
 
 from __future__ import annotations
 
@@ -19,20 +20,7 @@ from affect_live.train.affwild2 import AffWild2
 from affect_live.train.cache import FeatureCache
 from affect_live.train.metrics import expression_score
 from affect_live.train.windows import CachedRows
-from affwild2_mini import make_mini_affwild2
 from conftest import CLIPS
-
-
-@pytest.fixture(scope="module")
-def mini(tmp_path_factory):
-    return make_mini_affwild2(tmp_path_factory.mktemp("affwild2"))
-
-
-@pytest.fixture(scope="module")
-def cache_dir(mini, tmp_path_factory) -> Path:
-    cache = tmp_path_factory.mktemp("cache")
-    assert cli_main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--quiet"]) == 0
-    return cache
 
 
 @pytest.fixture(scope="module")

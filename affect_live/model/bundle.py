@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from affect_live.model.flatbuffer import check_flatbuffer
-from affect_live.model.manifest import FORMAT_VERSION, RUNTIME_FILES, N_CLASSES, BundleError, Manifest, heads_input_dim
+from affect_live.model.manifest import FORMAT_VERSION, RUNTIME_FILES, N_CLASSES, BundleError, Manifest
 from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
 from affect_live.resources import DEFAULT_BUNDLE, MODELS_DIR  # noqa: F401  (re-exported)
 
@@ -60,7 +60,8 @@ class LoadedBundle:
 
     @cached_property
     def heads_model(self) -> Any | None:
-        """keras.Model: (N, 28 + F) -> {"expression", "valence", "arousal"}, or None (priors)."""
+        """keras.Model: (N, manifest.heads_input_width) -> {"expression", "valence", "arousal"},
+        or None (priors)."""
         return self._keras("heads.keras") if self.manifest.has_learned_heads else None
 
     def _keras(self, name: str) -> Any:
@@ -194,7 +195,7 @@ def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where
     if heads_file not in flatbuffers:
         raise BundleError(f"{where}: manifest marks learned heads but the bundle has no {heads_file}")
     heads = flatbuffers[heads_file]
-    inputs = {"window_input": (heads_input_dim(manifest.feature_dim),)}
+    inputs = {"window_input": (manifest.heads_input_width,)}
     if manifest.temporal == "bilstm":
         inputs["window_sequence"] = (manifest.window, N_CLASSES)
     check_flatbuffer(heads, manifest.runtime["heads"]["sha256"], inputs, {"expression": (7,), "valence": (1,), "arousal": (1,)}, f"{where}: {heads_file}")

@@ -16,13 +16,12 @@ import numpy as np
 
 from affect_live.model.classes import aff_wild2_order
 from affect_live.model.frame_model import preprocess
-from affect_live.model.manifest import HEAD_NAMES, MAX_CONVERSION_DIFF, RUNTIME_FILES, N_CLASSES, BundleError, Manifest, heads_input_dim
+from affect_live.model.manifest import HEAD_NAMES, MAX_CONVERSION_DIFF, RUNTIME_FILES, N_CLASSES, BundleError, Manifest, join_heads_input
 from affect_live.model.flatbuffer import sha256_hex
 from affect_live.model.runners import KerasRunner, LiteRtRunner
 from affect_live.native_logs import quiet_native_output
 
 log = logging.getLogger(__name__)
-
 
 
 def keras_to_tflite(model: Any) -> bytes:
@@ -69,7 +68,7 @@ def heads_batch(manifest: Manifest, flat: np.ndarray, sequences: np.ndarray | No
 
 
 def validate_heads_model(model: Any, manifest: Manifest) -> None:
-    flat = np.zeros((2, heads_input_dim(manifest.feature_dim)), dtype=np.float32)
+    flat = np.zeros((2, manifest.heads_input_width), dtype=np.float32)
     out = _call(model, heads_batch(manifest, flat), HEAD_NAMES, "the heads model")
     expected = {"expression": (2, 7), "valence": (2, 1), "arousal": (2, 1)}
     for name, shape in expected.items():
@@ -89,13 +88,12 @@ def check_inputs(manifest: Manifest) -> np.ndarray:
 
 def _window_inputs(manifest: Manifest, probabilities: np.ndarray, features: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
     """Heads inputs from real per-frame outputs: each crop's window is the crops up to it."""
-    rows, sequences = [], []
+    stats, sequences = [], []
     for k in range(len(probabilities)):
         window = probabilities[max(0, k - manifest.window + 1) : k + 1]
-        padded = np.concatenate([np.repeat(window[:1], manifest.window - len(window), axis=0), window])
-        rows.append(np.concatenate([window.max(0), window.min(0), window.mean(0), features[k], probabilities[k]]))
-        sequences.append(padded)
-    flat = np.asarray(rows, dtype=np.float32)
+        sequences.append(np.concatenate([np.repeat(window[:1], manifest.window - len(window), axis=0), window]))
+        stats.append(np.concatenate([window.max(0), window.min(0), window.mean(0)]))
+    flat = join_heads_input(manifest.heads_input, np.asarray(stats, dtype=np.float32), features, probabilities)
     return heads_batch(manifest, flat, np.asarray(sequences, dtype=np.float32))
 
 

@@ -1,4 +1,5 @@
-"""The multi-task heads on [max, min, mean of the window, features, current probabilities].
+"""The multi-task heads on [max, min, mean of the window, features, current probabilities], or,
+for heads_input "current_frame" (the paper's "Emotion VA Image"), on [features, probabilities].
 
 A head is either learned (a Keras MLP of the paper's shape, in the bundle's heads.keras) or a
 documented prior computed from the window statistics:
@@ -14,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from affect_live.model.manifest import N_CLASSES, Manifest, heads_input_dim
+from affect_live.model.manifest import N_CLASSES, Manifest, heads_input_dim, join_heads_input
 from affect_live.types import EXPRESSIONS
 
 if TYPE_CHECKING:
     from affect_live.model.bundle import LoadedBundle
 
 HeadsRunner = Callable[[Any], dict[str, np.ndarray]]
-
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,25 @@ class HeadOutputs:
 
 
 def build_heads_model(
-    feature_dim: int, hidden: int = 1024, dropout: float = 0.1, temporal: str = "none", window: int = 16, lstm_units: int = 1024
+    feature_dim: int,
+    hidden: int = 1024,
+    dropout: float = 0.1,
+    temporal: str = "none",
+    window: int = 16,
+    lstm_units: int = 1024,
+    heads_input: str = "window_stats",
 ) -> Any:
     """The paper's heads: separate MLPs, no shared hidden layer, dropout between layers.
 
     With temporal="bilstm", a 2-layer bidirectional LSTM reads the window's probabilities as a
     sequence (window x 7) and its output joins the heads' input (the "with LSTM" variant).
+    `heads_input` says what the flat input holds (`join_heads_input`).
     """
     import keras
 
-    inputs: Any = keras.Input((heads_input_dim(feature_dim),), name="window_input")
+    if heads_input == "current_frame" and temporal != "none":
+        raise ValueError("heads on the current frame only cannot have a temporal module (it reads the window)")
+    inputs: Any = keras.Input((heads_input_dim(feature_dim, heads_input),), name="window_input")
     joined = inputs
     if temporal == "bilstm":
         sequence = keras.Input((window, N_CLASSES), name="window_sequence")
@@ -82,6 +91,7 @@ class Heads:
     def __init__(self, manifest: Manifest, runner: HeadsRunner | None) -> None:
         self.kinds = {name: spec.kind for name, spec in manifest.heads.items()}
         self.temporal = manifest.temporal
+        self.heads_input = manifest.heads_input
         self._positions = np.array(
             [manifest.va_positions.get(name, (0.0, 0.0)) for name in EXPRESSIONS], dtype=np.float32
         )
@@ -90,12 +100,13 @@ class Heads:
     def __call__(
         self, stats: np.ndarray, features: np.ndarray, probabilities: np.ndarray, sequences: np.ndarray | None = None
     ) -> HeadOutputs:
-        """`sequences` (N, T, 7), the window in time order, only for temporal="bilstm" heads."""
+        """`stats` (N, 21) [max, min, mean] of each window (the priors and "window_stats" heads
+        read them); `sequences` (N, T, 7), the window in time order, only for temporal="bilstm"."""
         window_mean = stats[:, 2 * N_CLASSES : 3 * N_CLASSES]
         prior_va = window_mean @ self._positions
         learned = None
         if self._run is not None and len(stats):
-            flat = np.concatenate([stats, features, probabilities], axis=1)
+            flat = join_heads_input(self.heads_input, stats, features, probabilities)
             learned = self._run({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)
 
         def pick(name: str, prior: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 from affect_live.model.classes import aff_wild2_order, canonical_class
 from affect_live.types import EXPRESSIONS
 
@@ -20,15 +22,33 @@ RUNTIME_FILES = {"frame_model": "frame_model.tflite", "heads": "heads.tflite"}
 MAX_CONVERSION_DIFF = 1e-5  # max |TFLite - Keras| on real face crops, checked when a bundle is made
 HEAD_NAMES = ("expression", "valence", "arousal")
 TEMPORAL_MODULES = ("none", "bilstm")
+# What the learned heads read besides the temporal module: "window_stats" (the paper's STAT
+# model, the default) or "current_frame" (its "Emotion VA Image": no window statistics).
+HEADS_INPUTS = ("window_stats", "current_frame")
 PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
 
 
 N_CLASSES = len(EXPRESSIONS)
 
 
-def heads_input_dim(feature_dim: int) -> int:
-    """Width of the heads' input: [max, min, mean] of the window, features, current probabilities."""
-    return 3 * N_CLASSES + feature_dim + N_CLASSES
+def _check_heads_input(heads_input: str) -> None:
+    if heads_input not in HEADS_INPUTS:
+        raise ValueError(f"heads input {heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
+
+
+def heads_input_dim(feature_dim: int, heads_input: str = "window_stats") -> int:
+    """Width of the heads' flat input (`join_heads_input`)."""
+    _check_heads_input(heads_input)
+    return (3 * N_CLASSES if heads_input == "window_stats" else 0) + feature_dim + N_CLASSES
+
+
+def join_heads_input(heads_input: str, stats: np.ndarray | None, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The heads' flat input, in the spec's order: [max, min, mean] of the window's
+    probabilities (only for "window_stats"), the current frame's features, its probabilities.
+    The one definition used by training, conversion checks, evaluation and the live engine."""
+    _check_heads_input(heads_input)
+    parts = [features, probabilities] if heads_input == "current_frame" else [stats, features, probabilities]
+    return np.concatenate(parts, axis=1).astype(np.float32)
 
 
 class BundleError(ValueError):
@@ -81,6 +101,9 @@ class Manifest:
     # "bilstm": the heads also read the window's probabilities as a sequence (the paper's "with
     # LSTM" variant); such heads are built for exactly `window` frames.
     temporal: str = "none"
+    # HEADS_INPUTS: "current_frame" heads ignore the window statistics (absent in older
+    # bundles, which are all "window_stats").
+    heads_input: str = "window_stats"
     # Format 2: per TFLite file ("frame_model", "heads") its sha256 and the max absolute
     # difference from the Keras model's outputs measured when the bundle was made.
     runtime: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +113,10 @@ class Manifest:
         """The window the heads will use: LSTM heads were built for their own length, other
         heads take any requested length (default: the manifest's)."""
         return self.window if self.temporal != "none" or not requested else requested
+
+    @property
+    def heads_input_width(self) -> int:
+        return heads_input_dim(self.feature_dim, self.heads_input)
 
     @property
     def prior_heads(self) -> tuple[str, ...]:
@@ -188,10 +215,16 @@ def _parse(data: Any) -> Manifest:
         provenance=dict(data.get("provenance", {})),
         metrics=dict(data.get("metrics", {})),
         temporal=str(data.get("temporal", "none")),
+        heads_input=str(data.get("heads_input", "window_stats")),
         runtime=dict(data.get("runtime", {})),
         format_version=version,
     )
     _require(manifest.temporal in TEMPORAL_MODULES, f"temporal {manifest.temporal!r} is not one of {', '.join(TEMPORAL_MODULES)}")
+    _require(manifest.heads_input in HEADS_INPUTS, f"heads_input {manifest.heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
+    _require(
+        not (manifest.heads_input == "current_frame" and manifest.temporal != "none"),
+        "heads_input 'current_frame' cannot go with a temporal module (it reads the window)",
+    )
     _require(manifest.name.strip() != "", "name is empty")
     _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
     _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")

@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+QUICK_EPOCHS = 2  # reproduce --quick: a smoke run, and the results table says so
+
 
 def add_parsers(commands: argparse._SubParsersAction, positive_int: Callable[[str], int]) -> None:
     def common(parser: argparse.ArgumentParser, cache: bool = True) -> None:
@@ -18,23 +20,44 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int: Callable[[st
     common(extract)
     extract.add_argument("--weights", type=Path, help="bundle whose per-frame model to run (default: the bundled one)")
 
+    def training_options(parser: argparse.ArgumentParser) -> None:
+        """The options `train` and `reproduce` share (`commands.training_settings` reads them)."""
+        parser.add_argument("--weights", type=Path, help="base bundle (its per-frame model; default: the bundled one)")
+        parser.add_argument("--batch-size", type=positive_int, default=256, help="default 256")
+        parser.add_argument("--learning-rate", type=float, default=1e-4, help="default 1e-4 (Adam)")
+        parser.add_argument("--lstm-units", type=positive_int, default=1024, help="LSTM units each way (paper: 1024)")
+        parser.add_argument("--no-auxiliary", action="store_true", help="leave out the auxiliary [a, v, m, |a-m|, |v-m|] head")
+        parser.add_argument("--patience", type=positive_int, default=4, help="epochs without improvement before stopping (default 4)")
+        parser.add_argument("--hidden", type=positive_int, default=1024, help="units per hidden layer (paper: 1024)")
+        parser.add_argument("--seed", type=int, default=0, help="random seed of every training (default 0)")
+
     train = commands.add_parser("train", help="train the multi-task heads on cached outputs; writes a bundle")
     common(train)
     train.add_argument("--out", type=Path, required=True, help="bundle to write (.affect)")
-    train.add_argument("--weights", type=Path, help="base bundle (its per-frame model; default: the bundled one)")
     train.add_argument("--name", help="model name (default: the output file name)")
     train.add_argument("--window", type=positive_int, default=16, help="window T (default 16)")
     train.add_argument("--random-window", action="store_true", help="draw T from 4/8/16/32 per batch (the paper's variant)")
-    train.add_argument("--epochs", type=positive_int, default=20)
-    train.add_argument("--batch-size", type=positive_int, default=256)
-    train.add_argument("--learning-rate", type=float, default=1e-4)
+    train.add_argument("--epochs", type=positive_int, default=20, help="default 20")
     train.add_argument("--balance", action="store_true", help="oversample every expression class to the largest")
     train.add_argument("--lstm", action="store_true", help="add the 2-layer BiLSTM over the window (the paper's 'with LSTM' variant)")
-    train.add_argument("--lstm-units", type=positive_int, default=1024, help="LSTM units each way (paper: 1024)")
-    train.add_argument("--no-auxiliary", action="store_true", help="leave out the auxiliary [a, v, m, |a-m|, |v-m|] head")
-    train.add_argument("--patience", type=positive_int, default=4, help="epochs without improvement before stopping")
-    train.add_argument("--hidden", type=positive_int, default=1024, help="units per hidden layer (paper: 1024)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--no-stat", action="store_true",
+        help="heads on the current frame's features and probabilities only, no window statistics (the paper's 'Emotion VA Image')",
+    )  # fmt: skip
+    training_options(train)
+
+    reproduce = commands.add_parser("reproduce", help="train and evaluate the paper's variants; writes its results table (table.md, table.json)")
+    common(reproduce)
+    reproduce.add_argument("--out", type=Path, required=True, help="folder for the bundles, their settings and the table (re-runs resume)")
+    length = reproduce.add_mutually_exclusive_group()
+    length.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_EPOCHS} epochs per variant; the table says so")
+    length.add_argument("--epochs", type=positive_int, default=20, help="epochs per variant (default 20)")
+    reproduce.add_argument("--with-lstm", action="store_true", help="also the 'with LSTM' variant at T=16 (slow on a CPU)")
+    reproduce.add_argument(
+        "--no-balance", dest="balance", action="store_false",
+        help="no class balancing (default: every expression class oversampled to the largest, as in the paper)",
+    )  # fmt: skip
+    training_options(reproduce)
 
     evaluate = commands.add_parser("evaluate", help="ABAW metrics of one bundle, or the fusion of several, on a split")
     common(evaluate)

@@ -1,4 +1,4 @@
-"""The Aff-Wild2 commands: extract, train, evaluate, predict-set."""
+"""The Aff-Wild2 commands: extract, train, evaluate, predict-set, finetune, reproduce."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from affect_live.commands import load_weights
 from affect_live.errors import EXIT_BAD_INPUT, UserError
 from affect_live.train.affwild2 import AffWild2, DatasetError
+
+if TYPE_CHECKING:
+    from affect_live.train.heads_training import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,40 +38,56 @@ def run_extract(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from affect_live.train.cache import FeatureCache
-    from affect_live.train.export import export_bundle
-    from affect_live.train.heads_training import TrainSettings, train_heads
-    from affect_live.train.windows import load_labelled
+    from affect_live.train.runs import TrainingVideos, load_training_data, train_bundle
 
+    settings = training_settings(args, window=args.window, random_window=args.random_window, lstm=args.lstm,
+                                 heads_input="current_frame" if args.no_stat else "window_stats")  # fmt: skip
     dataset, base = _dataset(args), load_weights(args.weights)
     cache = FeatureCache(args.cache, base)
-    train_videos = _guard(lambda: dataset.labelled("MTL", "Training_Set"))
-    val_videos = _guard(lambda: dataset.labelled("MTL", "Validation_Set"))
-    if not train_videos or not val_videos:
-        raise UserError("training needs multi-task (EXPR and VA) videos in both Training_Set and Validation_Set")
-    _guard(lambda: cache.extract(dataset, [v.video for v in train_videos + val_videos], quiet=args.quiet))  # only what is missing
-    train = _guard(lambda: load_labelled(cache, train_videos))
-    validation = _guard(lambda: load_labelled(cache, val_videos))
-    settings = TrainSettings(
-        window=args.window, random_window=args.random_window, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, balance_classes=args.balance, auxiliary=not args.no_auxiliary,
-        hidden=args.hidden, patience=args.patience, seed=args.seed, lstm=args.lstm, lstm_units=args.lstm_units,
-    )  # fmt: skip
-    if settings.lstm and settings.random_window:
-        raise UserError("the LSTM heads are built for one window length: use --window, not --random-window")
-    outcome = train_heads(train, validation, settings, verbose=0 if args.quiet else 1)
-    data = {
-        "train_frames": int(len(train[1].rows)),
-        "train_videos": len(train_videos),
-        "validation_frames": int(len(validation[1].rows)),
-        "validation_videos": len(val_videos),
-        "windows_per_s": round(outcome.windows_per_s, 1),
-    }
-    manifest = _guard(lambda: export_bundle(args.out, base, outcome.heads_model, outcome, settings, data, args.name or args.out.stem))
-    m = manifest.metrics
+    videos = _guard(lambda: TrainingVideos.of(dataset))
+    _guard(lambda: cache.extract(dataset, videos.names, quiet=args.quiet))  # only what is missing
+    data = _guard(lambda: load_training_data(cache, videos))
+    done = _guard(lambda: train_bundle(args.out, base, data, settings, args.name or args.out.stem, verbose=0 if args.quiet else 1))
+    m = done.manifest.metrics
     print(
         f"wrote {args.out}: best epoch {m['best_epoch']}, validation VA score {m['va_score']:.4f}, "
-        f"ABAW expression score {m['abaw2020_expr_score']:.4f}; {outcome.windows_per_s:.0f} windows/s"
+        f"ABAW expression score {m['abaw2020_expr_score']:.4f}; {done.windows_per_s:.0f} windows/s"
     )
+    return 0
+
+
+def training_settings(args: argparse.Namespace, **variant: Any) -> TrainSettings:
+    """TrainSettings from the shared training options (`add_training_options`) and what sets a
+    variant apart; an impossible combination is one error line."""
+    from affect_live.train.heads_training import TrainSettings
+
+    shared = dict(
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, balance_classes=args.balance,
+        auxiliary=not args.no_auxiliary, hidden=args.hidden, patience=args.patience, seed=args.seed, lstm_units=args.lstm_units,
+    )  # fmt: skip
+    try:
+        return TrainSettings(**(shared | variant))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    from affect_live.train.arguments import QUICK_EPOCHS
+    from affect_live.train.paper_table import render_markdown, write_table
+    from affect_live.train.reproduce import reproduce
+
+    settings = training_settings(args, epochs=QUICK_EPOCHS) if args.quick else training_settings(args)
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} is a file; reproduce writes a folder (bundles, their settings, table.md, table.json)")
+    dataset, base = _dataset(args), load_weights(args.weights)
+    table = _guard(lambda: reproduce(
+        dataset, args.cache, base, settings, args.out, quick=args.quick, with_lstm=args.with_lstm, quiet=args.quiet, notify=print,
+    ))  # fmt: skip
+    markdown, data = _guard(lambda: write_table(table, args.out))
+    print("\n" + render_markdown(table))
+    trained = sum(1 for row in table.rows if row.trained_now)
+    kept = sum(1 for row in table.rows if row.trained_now is False)
+    print(f"wrote {markdown} and {data}: {trained} variant(s) trained, {kept} kept from an earlier run")
     return 0
 
 

@@ -38,9 +38,11 @@ class Predictions:
 class BundleRunner:
     """One bundle's heads over cached per-frame outputs."""
 
-    def __init__(self, bundle: LoadedBundle, cache_root: Path, window: int | None = None) -> None:
+    def __init__(self, bundle: LoadedBundle, cache_root: Path, window: int | None = None, cache: FeatureCache | None = None) -> None:
+        """`cache`: the cache of this bundle's per-frame model when the caller has it already
+        (heads trained on one base share it), which spares loading the Keras model to find it."""
         self.bundle = bundle
-        self.cache = FeatureCache(cache_root, bundle)
+        self.cache = cache or FeatureCache(cache_root, bundle)
         self.window = bundle.manifest.effective_window(window)
         self.heads = Heads(bundle.manifest, heads_runner(bundle, threads=os.cpu_count() or 1))
 

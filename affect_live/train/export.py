@@ -14,9 +14,14 @@ from affect_live.train.heads_training import TrainOutcome, TrainSettings
 
 
 def trained_manifest(base: LoadedBundle, name: str, outcome: TrainOutcome, settings: TrainSettings, data: dict[str, Any]) -> Manifest:
+    reads = (
+        "the current frame's features and probabilities only (no window statistics)"
+        if settings.heads_input == "current_frame"
+        else f"causal windows T={settings.window}"
+    )
     trained_on = (
         f"Aff-Wild2 multi-task training frames ({data['train_frames']} frames of {data['train_videos']} videos with both "
-        f"an expression and a valence/arousal label), causal windows T={settings.window}"
+        f"an expression and a valence/arousal label), {reads}"
         + (f", with a 2-layer BiLSTM ({settings.lstm_units} units each way) over the window" if settings.lstm else "")
         + (" (random T in 4/8/16/32 during training)" if settings.random_window else "")
         + f", trained with affect-live on the cached outputs of {base.manifest.name}"
@@ -39,7 +44,8 @@ def trained_manifest(base: LoadedBundle, name: str, outcome: TrainOutcome, setti
         description=f"{base.manifest.name}'s per-frame model with multi-task heads learned on Aff-Wild2",
         license=f"heads: trained on Aff-Wild2 (licensed to researchers; check its terms before sharing); per-frame model: {base.manifest.license}",
         window=settings.window,
-        temporal="bilstm" if settings.lstm else "none",
+        temporal=settings.temporal,
+        heads_input=settings.heads_input,
         heads={head: HeadSpec(kind="learned", description=trained_on) for head in HEAD_NAMES},
         metrics=metrics,
         provenance=base.manifest.provenance

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from affect_live.model.heads import N_CLASSES, build_heads_model
-from affect_live.model.manifest import heads_input_dim
+from affect_live.model.manifest import HEADS_INPUTS, heads_input_dim
 from affect_live.train.metrics import expression_score, va_score
 from affect_live.train.windows import CachedRows, LabelledRows
 
@@ -41,6 +41,22 @@ class TrainSettings:
     dropout: float = 0.1
     patience: int = 4  # epochs without a better validation score before stopping
     seed: int = 0
+    # "window_stats" (STAT, the paper's "Emotion VA Frame") or "current_frame" (its "Emotion VA
+    # Image": the heads see the current frame's features and probabilities only).
+    heads_input: str = "window_stats"
+
+    def __post_init__(self) -> None:
+        """Combinations that cannot be trained raise ValueError with one line for the user."""
+        if self.heads_input not in HEADS_INPUTS:
+            raise ValueError(f"heads input {self.heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
+        if self.lstm and self.random_window:
+            raise ValueError("the LSTM heads are built for one window length: use --window, not --random-window")
+        if self.heads_input == "current_frame" and (self.lstm or self.random_window):
+            raise ValueError("heads without window statistics (--no-stat) read no window: drop --lstm / --random-window")
+
+    @property
+    def temporal(self) -> str:
+        return "bilstm" if self.lstm else "none"
 
 
 @dataclass
@@ -74,11 +90,12 @@ def build_training_model(feature_dim: int, settings: TrainSettings) -> tuple[Any
     and is left out of the exported heads."""
     import keras
 
-    temporal = "bilstm" if settings.lstm else "none"
-    heads = build_heads_model(feature_dim, settings.hidden, settings.dropout, temporal, settings.window, settings.lstm_units)
+    heads = build_heads_model(
+        feature_dim, settings.hidden, settings.dropout, settings.temporal, settings.window, settings.lstm_units, settings.heads_input
+    )
     if not settings.auxiliary:
         return heads, heads
-    flat = keras.Input((heads_input_dim(feature_dim),), name="window_input")
+    flat = keras.Input((heads_input_dim(feature_dim, settings.heads_input),), name="window_input")
     inputs: Any = flat
     if settings.lstm:
         inputs = {"window_input": flat, "window_sequence": keras.Input((settings.window, N_CLASSES), name="window_sequence")}
@@ -120,7 +137,7 @@ def make_batches(cached: CachedRows, samples: LabelledRows, settings: TrainSetti
             targets = {"expression": samples.expression[pick], "valence": valence[:, None], "arousal": arousal[:, None]}
             if settings.auxiliary:
                 targets["auxiliary"] = auxiliary_targets(valence, arousal)
-            return model_inputs(cached, samples.rows[pick], window, settings.lstm), targets
+            return model_inputs(cached, samples.rows[pick], window, settings), targets
 
         def on_epoch_end(self) -> None:
             self.order = epoch_order(samples.expression, settings.balance_classes, self.rng)
@@ -128,16 +145,17 @@ def make_batches(cached: CachedRows, samples: LabelledRows, settings: TrainSetti
     return WindowBatches()
 
 
-def model_inputs(cached: CachedRows, rows: np.ndarray, window: int, lstm: bool) -> Any:
-    flat = cached.heads_inputs(rows, window)
-    return {"window_input": flat, "window_sequence": cached.sequences(rows, window)} if lstm else flat
+def model_inputs(cached: CachedRows, rows: np.ndarray, window: int, settings: TrainSettings) -> Any:
+    flat = cached.heads_inputs(rows, window, settings.heads_input)
+    return {"window_input": flat, "window_sequence": cached.sequences(rows, window)} if settings.lstm else flat
 
 
-def predict_heads(heads: Any, cached: CachedRows, rows: np.ndarray, window: int, lstm: bool = False, batch: int = 4096) -> dict[str, np.ndarray]:
-    """Heads outputs for rows, in batches (evaluation only, never the live hot path)."""
+def predict_heads(heads: Any, cached: CachedRows, rows: np.ndarray, settings: TrainSettings, batch: int = 4096) -> dict[str, np.ndarray]:
+    """Heads outputs for rows at the settings' window, in batches (validation during training;
+    never the live hot path)."""
     parts: dict[str, list[np.ndarray]] = {"expression": [], "valence": [], "arousal": []}
     for start in range(0, len(rows), batch):
-        out = heads(model_inputs(cached, rows[start : start + batch], window, lstm), training=False)
+        out = heads(model_inputs(cached, rows[start : start + batch], settings.window, settings), training=False)
         for name in parts:
             parts[name].append(np.asarray(out[name]))
     return {name: np.concatenate(values) if values else np.zeros(0) for name, values in parts.items()}
@@ -154,8 +172,6 @@ def train_heads(
 ) -> TrainOutcome:
     import keras
 
-    if settings.lstm and settings.random_window:
-        raise ValueError("the LSTM heads are built for one window length: use --window, not --random-window")
     keras.utils.set_random_seed(settings.seed)
     cached, samples = train
     model, heads = build_training_model(cached.features.shape[1], settings)
@@ -180,7 +196,7 @@ def train_heads(
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             logs = logs if logs is not None else {}
             seconds = time.perf_counter() - self.epoch_started
-            metrics = validation_metrics(predict_heads(heads, validation[0], validation[1].rows, settings.window, settings.lstm), validation[1])
+            metrics = validation_metrics(predict_heads(heads, validation[0], validation[1].rows, settings), validation[1])
             logs.update(
                 val_expr_score=metrics["expression"]["abaw2020_expr_score"],
                 val_va_score=metrics["va"]["va_score"],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect_live.model.manifest import join_heads_input
 from affect_live.train.affwild2 import LabelledVideo
 from affect_live.train.cache import FeatureCache, VideoOutputs
 
@@ -64,10 +65,12 @@ class CachedRows:
         seq = self.probabilities[self.window_rows(rows, window)]
         return np.concatenate([seq.max(axis=1), seq.min(axis=1), seq.mean(axis=1)], axis=1)
 
-    def heads_inputs(self, rows: np.ndarray, window: int) -> np.ndarray:
-        """[max, min, mean of the window's probabilities, features, probabilities]: (B, 28 + F)."""
-        parts = [self.window_stats(rows, window), self.features[rows], self.probabilities[rows]]
-        return np.concatenate(parts, axis=1).astype(np.float32)
+    def heads_inputs(self, rows: np.ndarray, window: int, heads_input: str = "window_stats") -> np.ndarray:
+        """The heads' flat input (`join_heads_input`): [max, min, mean of the window's
+        probabilities, features, probabilities], (B, 28 + F); without the window statistics,
+        (B, F + 7), for "current_frame" heads."""
+        stats = self.window_stats(rows, window) if heads_input == "window_stats" else None
+        return join_heads_input(heads_input, stats, self.features[rows], self.probabilities[rows])
 
     def sequences(self, rows: np.ndarray, window: int) -> np.ndarray:
         """The window's probabilities in time order, (B, T, 7), for a temporal module."""
