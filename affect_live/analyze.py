@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from affect_live.lsl import LslStreams
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.metadata import session_metadata
@@ -25,11 +26,13 @@ def analyze_source(
     settings: PipelineSettings,
     quiet: bool = False,
     realtime: bool = False,
+    lsl: LslStreams | None = None,
 ) -> RecordingOutcome:
     """Analyse one source. Never raises for bad input: the outcome says what happened.
 
     `realtime` plays a file at its own frame rate, as a camera would: only the newest frame is
-    analysed, and frames the model is too slow for are dropped (and counted)."""
+    analysed, and frames the model is too slow for are dropped (and counted). `lsl` publishes
+    every result and the session's markers."""
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
@@ -50,9 +53,14 @@ def analyze_source(
         total=source.info.frame_count, unit="frame", desc=Path(source.info.name).name or source.info.name, disable=quiet, leave=True, dynamic_ncols=True
     )
     status, message = "failed", ""
+    if lsl is not None:
+        lsl.marker(f"source changed: {source.info.name}")
+        lsl.marker(f"recording started: {csv_path.name}")
     try:
         for result in pipeline.results():
             recording.write(result)
+            if lsl is not None:
+                lsl.push(result)
             bar.update(1)
             bar.set_postfix(faces=len(result.predictions), refresh=False)
         status, message = end_status(pipeline.error, pipeline.ended_early, source.info.kind)
@@ -63,4 +71,7 @@ def analyze_source(
     finally:
         bar.close()
         pipeline.stop()
-    return recording.finish(status, message, dropped_frames=pipeline.dropped_frames)
+    outcome = recording.finish(status, message, dropped_frames=pipeline.dropped_frames)
+    if lsl is not None:
+        lsl.marker(f"recording stopped: {outcome.status}")
+    return outcome

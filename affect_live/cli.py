@@ -51,12 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--window", type=_positive_int, help="temporal window T in frames")
     app.add_argument("--max-faces", type=_positive_int, help="faces per frame, largest first")
     app.add_argument("--device", choices=("auto", "cpu", "gpu"), help=DEVICE_HELP + "; default: the last used, else auto")
+    app.add_argument("--lsl", action="store_true", help="publish results and markers as Lab Streaming Layer streams (default: as the last run)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
     analyze.add_argument("inputs", nargs="+", help="video file, folder of images, camera index or stream URL")
     analyze.add_argument("--out", type=Path, help="CSV file (one input) or folder (one CSV per input); default: next to each input")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    analyze.add_argument("--lsl", action="store_true", help="publish the results and markers as Lab Streaming Layer streams (affect-live, affect-live-markers)")
     analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
     _add_model_options(analyze)
 

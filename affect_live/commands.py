@@ -58,6 +58,16 @@ def plan_outputs(inputs: list[str], out: Path | None) -> list[Path]:
     return paths
 
 
+def open_lsl():  # noqa: ANN201 (LslStreams, imported lazily)
+    """The LSL outlets for --lsl; unavailable LSL is one error line."""
+    from affect_live.lsl import LslError, LslStreams
+
+    try:
+        return LslStreams()
+    except LslError as exc:
+        raise UserError(str(exc)) from None
+
+
 def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.analyze import analyze_source
     from affect_live.model.engine import AffectEngine
@@ -70,9 +80,10 @@ def run_analyze(args: argparse.Namespace) -> int:
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
+    lsl = open_lsl() if args.lsl else None
     status = 0
     for spec, csv_path in zip(args.inputs, outputs):
-        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet, realtime=args.realtime)
+        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet, realtime=args.realtime, lsl=lsl)
         if outcome.status == "failed" and outcome.frames == 0 and outcome.rows == 0 and not csv_path.exists():
             print(f"affect-live: error: {outcome.message}", file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -187,7 +198,7 @@ def run_app(args: argparse.Namespace) -> int:
     """The desktop app (no subcommand)."""
     from affect_live.ui.app import AppError, AppOptions, run_app
 
-    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces, device=args.device)
+    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces, device=args.device, lsl=args.lsl)
     try:
         return run_app(options)
     except AppError as exc:

@@ -16,14 +16,14 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 from affect_live.history import FaceHistory
 from affect_live.meters import RateMeter
-from affect_live.live_recording import LiveRecorder, RecordingStatus
+from affect_live.live_lsl import LiveLsl
+from affect_live.live_recording import LiveRecorder
+from affect_live.live_types import DisplayFrame, LiveStats, SessionEvent
 from affect_live.recorder import RecordingOutcome, end_status
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
 from affect_live.model.engine import AffectEngine, EngineInfo
@@ -36,45 +36,6 @@ log = logging.getLogger(__name__)
 
 RECONNECT_INTERVAL_S = 2.0
 LIVE_SETTINGS = PipelineSettings(lossless=False, keep_images=True)
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    """Something the user must be told, once."""
-
-    level: str  # "info", "warning" or "error"
-    message: str
-    topic: str = ""  # what it is about, for code that reacts: "model_loaded", "source_ended", ...
-    detail: str = ""  # e.g. the weights' path
-
-
-@dataclass(frozen=True)
-class DisplayFrame:
-    """The newest captured frame, its tracked faces' boxes and their newest predictions."""
-
-    frame_index: int
-    image: np.ndarray
-    predictions: tuple[FacePrediction, ...]
-
-
-@dataclass(frozen=True)
-class LiveStats:
-    source: str
-    source_kind: str
-    running: bool
-    paused: bool
-    capture_fps: float
-    inference_fps: float
-    latency_ms_p50: float
-    latency_ms_p95: float
-    dropped_frames: int
-    device: str
-    model_name: str
-    prior_heads: tuple[str, ...]
-    window: int
-    max_faces: int
-    recording: RecordingStatus | None
-    loading_model: bool = False  # no model yet: the video runs, predictions wait for it
 
 
 class LiveSession:
@@ -104,6 +65,7 @@ class LiveSession:
         self._closed = threading.Event()
         self._loading = False
         self.recorder = LiveRecorder()
+        self.lsl = LiveLsl(lambda level, message: self._events.put(SessionEvent(level, message, "lsl")))
 
     # -- sources ---------------------------------------------------------------------------
     def open(self, spec: str | int, loop: bool = False) -> None:
@@ -139,6 +101,7 @@ class LiveSession:
             thread = threading.Thread(target=self._consume, args=(pipeline,), name="session", daemon=True)
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
+        self.lsl.marker(f"source changed: {source.info.name}")
         log.info("analysing %s (%s)", source.info.name, source.info.kind)
 
     def _prepare_engine(self, engine: AffectEngine) -> None:
@@ -170,6 +133,7 @@ class LiveSession:
                     self._latest = result
                     self._values = {p.face_id: p for p in result.predictions}
                     self._write(result)
+                self.lsl.push(result)
         except Exception as exc:  # never a traceback for the user: one line, the detail in the log
             log.error("session thread failed", exc_info=True)
             pipeline.error = pipeline.error or f"session failed: {exc}"
@@ -264,6 +228,7 @@ class LiveSession:
             if self._window is not None and self._window != engine.windows.window:
                 engine.set_window(self._window)  # changed while it loaded
             self.recorder.note_model_change(engine)
+            self.lsl.marker(f"model changed: {engine.info.name}")
             if self._pipeline is not None:
                 self._pipeline.replace_engine(engine)
             self._engine = engine
@@ -307,6 +272,7 @@ class LiveSession:
             if self._engine is None:
                 raise RecordingError("the model is still loading: start the recording in a moment")
             self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine, self._pipeline.dropped_frames)
+            self.lsl.marker(f"recording started: {Path(csv_path).name}")
 
     def stop_recording(self) -> RecordingOutcome | None:
         with self._lock:
@@ -314,7 +280,10 @@ class LiveSession:
 
     def _stop_recorder(self, status: str, message: str, pipeline: Pipeline | None = None) -> RecordingOutcome | None:
         pipeline = pipeline or self._pipeline
-        return self.recorder.stop(status, message, pipeline.dropped_frames if pipeline is not None else 0)
+        outcome = self.recorder.stop(status, message, pipeline.dropped_frames if pipeline is not None else 0)
+        if outcome is not None:
+            self.lsl.marker(f"recording stopped: {outcome.status}")
+        return outcome
 
     def _finish_recording(self, status: str, why: str, pipeline: Pipeline) -> None:
         outcome = self._stop_recorder(status, why, pipeline)
@@ -392,3 +361,4 @@ class LiveSession:
             thread.join(timeout=10)
             if thread.is_alive():
                 log.warning("%s is still waiting for its source", thread.name)
+        self.lsl.close()

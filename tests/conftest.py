@@ -15,6 +15,9 @@ from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports no
 # Before TensorFlow, MediaPipe, OpenCV or Qt are imported anywhere.
 quiet_native_logs()
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# LSL stays on this machine (discovery would otherwise multicast to the network), for this
+# process and every child; liblsl reads it when first loaded.
+os.environ["LSLAPICFG"] = str(Path(__file__).with_name("lsl_machine_only.cfg"))
 
 import pytest  # noqa: E402
 

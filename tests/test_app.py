@@ -351,3 +351,23 @@ def test_a_write_error_mid_recording_stops_it_with_whole_rows(qtbot, open_window
         rows = assert_whole_rows(csv_path, meta)
         assert rows
     wait_for_frames(qtbot, window, n=5, faces=1)  # the analysis goes on
+
+
+def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, open_window, store, tmp_path):
+    pytest.importorskip("mne_lsl.lsl")
+    from affect_live.lsl import DATA_STREAM, MARKER_STREAM
+    from test_lsl import inlet, pull_until
+
+    window = open_window()
+    window.controls.lsl_action.trigger()
+    qtbot.waitUntil(lambda: window.session.lsl.streams is not None, timeout=WAIT_MS)
+    data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
+    samples, stamps = pull_until(data, lambda s: len(s) >= 20, "20 samples")
+    assert stamps == sorted(stamps) and {int(s[0]) for s in samples} <= set(window.session.history.face_ids())
+    assert window.start_recording(tmp_path / "lsl.csv")
+    window.stop_recording()
+    texts, _ = pull_until(markers, lambda s: any(m[0] == "recording stopped: complete" for m in s), "the recording's markers")
+    assert "recording started: lsl.csv" in [m[0] for m in texts]
+    window.close()
+    assert AppSettings.load(store).lsl is True
+    assert window.session.lsl.streams is None

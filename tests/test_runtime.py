@@ -157,7 +157,7 @@ _MODULES_SCRIPT = """
 import json, sys
 from affect_live.cli import main
 status = main(sys.argv[1:])
-heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if m in sys.modules)
 benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
 print(json.dumps({"status": status, "heavy": heavy, "benchmarks": benchmarks}))
 """
@@ -198,7 +198,7 @@ while window.session.latest() is None or not window.session.latest().predictions
         sys.exit("no prediction")
     time.sleep(0.01)
 window.close()
-heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if m in sys.modules)
 benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
 print(json.dumps({"heavy": heavy, "benchmarks": benchmarks, "device": window.session.stats().device}))
 """

@@ -33,6 +33,7 @@ class AppOptions:
     window: int | None = None
     max_faces: int | None = None
     device: str | None = None  # auto, cpu or gpu (default: the last used, else auto)
+    lsl: bool = False  # stream on LSL (else: as the last run did)
 
 
 class AppError(RuntimeError):
@@ -122,6 +123,8 @@ def build_window(
     cameras = find_cameras() if cameras is None else cameras
     window = MainWindow(session, settings, store, cameras)
     window.notify("info", "loading the model...")
+    if options.lsl or settings.lsl:
+        window.set_lsl(True)
     remembered = settings.source
     if options.source is not None:
         if not window.open_source(options.source):

@@ -49,6 +49,7 @@ class ControlBar(QToolBar):
         self.recording_label.setStyleSheet("color:#e53935; font-weight:bold; padding:0 6px;")
         self._recording_widget = self.addWidget(self.recording_label)
         self._recording_widget.setVisible(False)
+        self.lsl_action = self._action("LSL", "", "Publish results and markers as Lab Streaming Layer streams (remembered)", checkable=True)
         self.load_action = self._action("Load weights...", "Ctrl+L", "Load a weight bundle (Ctrl+L)")
         self.screenshot_action = self._action("Screenshot", "Ctrl+Shift+S", "Save the plots as PNG (Ctrl+Shift+S)")
         self.open_action = QAction("Open video file...", self, shortcut=QKeySequence("Ctrl+O"))

@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         c.window_spin.valueChanged.connect(self.set_window)
         c.max_faces_spin.valueChanged.connect(self.set_max_faces)
         c.record_action.triggered.connect(self._on_record_clicked)
+        c.lsl_action.toggled.connect(self.set_lsl)
         c.load_action.triggered.connect(self.ask_load_weights)
         c.screenshot_action.triggered.connect(self.ask_screenshot)
         c.quit_action.triggered.connect(self.close)
@@ -125,6 +126,13 @@ class MainWindow(QMainWindow):
     def set_window(self, window: int) -> None:
         self.session.set_window(window)
         self.settings.window = window
+
+    def set_lsl(self, on: bool) -> None:
+        """Stream on LSL (the streams open in the background; the outcome shows in the banner)."""
+        self.session.lsl.set_enabled(on)
+        self.settings.lsl = on
+        if self.controls.lsl_action.isChecked() != on:
+            self.controls.lsl_action.setChecked(on)
 
     def set_max_faces(self, max_faces: int) -> None:
         self.session.set_max_faces(max_faces)

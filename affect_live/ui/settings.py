@@ -1,4 +1,4 @@
-"""The app's remembered settings (QSettings): last source, window, max faces, weights, device."""
+"""The app's remembered settings (QSettings): last source, window, max faces, weights, device, LSL."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ class AppSettings:
     record_dir: str = ""  # where the last recording went, to start the next file dialog there
     dialog_dir: str = ""  # where the last video or weights were picked
     device: str = "auto"  # auto, cpu or gpu: applies when the app starts
+    lsl: bool = False  # publish results and markers on Lab Streaming Layer
 
     @classmethod
     def load(cls, store: QSettings) -> AppSettings:
@@ -25,6 +26,8 @@ class AppSettings:
         for field in fields(cls):
             default = getattr(loaded, field.name)
             value = store.value(field.name, default)
+            if isinstance(default, bool):  # QSettings' INI files give "true"/"false" back as text
+                value = str(value).lower() in ("true", "1")
             try:
                 setattr(loaded, field.name, type(default)(value))
             except (TypeError, ValueError):  # a hand-edited or foreign value: keep the default

@@ -1,0 +1,127 @@
+"""Lab Streaming Layer output, for `analyze --lsl` and the app's LSL toggle: a data stream
+(one sample per face per analysed frame, stamped with the frame's capture time on LSL's clock)
+and a Markers stream (strings), which LabRecorder or any inlet records beside other devices.
+
+liblsl comes from mne-lsl's wheel (pylsl ships none for Linux); `mne_lsl` is imported only when
+streaming starts, so `analyze` and the app start as fast without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from affect_live.types import EXPRESSIONS, FrameResult
+
+log = logging.getLogger(__name__)
+
+DATA_STREAM, DATA_TYPE = "affect-live", "Affect"
+MARKER_STREAM, MARKER_TYPE = "affect-live-markers", "Markers"
+
+
+class LslError(RuntimeError):
+    """LSL cannot be started (mne-lsl missing, liblsl failing); the message is one line."""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One channel as XDF's channel metadata describes it: desc/channels/channel/{label,unit,type}."""
+
+    label: str
+    unit: str
+    kind: str
+
+
+def affect_channels() -> tuple[Channel, ...]:
+    """Today's channels: face id, valence, arousal and the 7 probabilities. Head pose, gaze and
+    blendshapes are appended here as further groups once the pipeline computes them; inlets
+    find channels by label, never by position."""
+    return (
+        Channel("face_id", "id", "Misc"),
+        Channel("valence", "normalized", "Affect"),
+        Channel("arousal", "normalized", "Affect"),
+        *(Channel(f"p_{name}", "probability", "Affect") for name in EXPRESSIONS),
+    )
+
+
+def face_samples(result: FrameResult) -> np.ndarray:
+    """One row per face, in `affect_channels()` order."""
+    rows = [[p.face_id, p.valence, p.arousal, *p.probabilities] for p in result.predictions]
+    return np.asarray(rows, dtype=np.float32).reshape(len(rows), 3 + len(EXPRESSIONS))
+
+
+class FaceEvents:
+    """Markers for faces coming and going, from consecutive results: an id seen for the first
+    time appeared, one missing from a frame is lost, a lost id seen again is re-identified."""
+
+    def __init__(self) -> None:
+        self._seen: set[int] = set()
+        self._visible: set[int] = set()
+
+    def update(self, result: FrameResult) -> list[str]:
+        ids = {p.face_id for p in result.predictions}
+        markers = [f"face {i} lost" for i in sorted(self._visible - ids)]
+        for face_id in sorted(ids - self._visible):
+            markers.append(f"face {face_id} {'re-identified' if face_id in self._seen else 'appeared'}")
+        self._seen |= ids
+        self._visible = ids
+        return markers
+
+
+class LslStreams:
+    """The two outlets. Thread-safe: liblsl outlets may be pushed to from any thread."""
+
+    def __init__(self, source_id: str = "affect-live") -> None:
+        try:
+            from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
+        except Exception as exc:  # ImportError, or liblsl failing to load
+            raise LslError(f"LSL is not available ({exc}); install mne-lsl (requirements.txt)") from None
+        self._clock: Callable[[], float] = local_clock
+        self.channels = affect_channels()
+        info = StreamInfo(DATA_STREAM, DATA_TYPE, len(self.channels), 0.0, "float32", f"{source_id}-data")
+        info.set_channel_names([c.label for c in self.channels])
+        info.set_channel_units([c.unit for c in self.channels])
+        info.set_channel_types([c.kind for c in self.channels])
+        markers = StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
+        self._data = StreamOutlet(info)
+        self._markers = StreamOutlet(markers)
+        self._faces = FaceEvents()
+        self._lock = threading.Lock()  # FaceEvents' state
+        self.samples_pushed = 0
+        log.info("LSL streams %s (%s) and %s (%s) are open", DATA_STREAM, DATA_TYPE, MARKER_STREAM, MARKER_TYPE)
+
+    def now(self) -> float:
+        """LSL's clock."""
+        return self._clock()
+
+    def capture_time(self, result: FrameResult) -> float:
+        """The frame's capture time on LSL's clock (`captured_at` is time.perf_counter())."""
+        return self._clock() - (time.perf_counter() - result.captured_at)
+
+    def push(self, result: FrameResult) -> list[str]:
+        """Publish a result's faces, and the face markers it implies (returned, for the events
+        file)."""
+        stamp = self.capture_time(result)
+        for row in face_samples(result):
+            self._data.push_sample(row, stamp)
+        with self._lock:
+            self.samples_pushed += len(result.predictions)
+            markers = self._faces.update(result)
+        for text in markers:
+            self._markers.push_sample([text], stamp)
+        return markers
+
+    def marker(self, text: str, stamp: float | None = None) -> float:
+        """Push a marker (now, unless stamped) and return its LSL time."""
+        stamp = self._clock() if stamp is None else stamp
+        self._markers.push_sample([text], stamp)
+        return stamp
+
+    def close(self) -> None:
+        # mne-lsl's outlets free their liblsl handles when collected; drop our references.
+        self._data = self._markers = None  # type: ignore[assignment]

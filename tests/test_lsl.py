@@ -1,0 +1,92 @@
+"""LSL: an inlet in the test receives the data stream with its channel labels and the markers.
+LSL is kept on this machine by tests/lsl_machine_only.cfg (LSLAPICFG, set in conftest)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affect_live.lsl import DATA_STREAM, MARKER_STREAM, FaceEvents, LslStreams, affect_channels
+from affect_live.types import EXPRESSIONS
+from conftest import CLIPS
+
+lsl = pytest.importorskip("mne_lsl.lsl")
+BOUND_S = 60.0
+
+
+def test_lsl_is_kept_on_this_machine():
+    config = Path(os.environ["LSLAPICFG"]).read_text()
+    assert "ResolveScope = machine" in config and "KnownPeers = {127.0.0.1}" in config
+
+
+def inlet(name: str):  # noqa: ANN201
+    streams = lsl.resolve_streams(timeout=BOUND_S, name=name)
+    assert streams, f"no stream {name}"
+    opened = lsl.StreamInlet(streams[0])
+    opened.open_stream(timeout=BOUND_S)
+    return opened
+
+
+def pull_until(stream, until, what: str) -> tuple[list, list[float]]:  # noqa: ANN001
+    samples, stamps = [], []
+    deadline = time.monotonic() + BOUND_S
+    while not until(samples):
+        assert time.monotonic() < deadline, f"never received {what}"
+        data, ts = stream.pull_chunk(timeout=0.2)
+        if len(ts):
+            samples.extend(list(data))
+            stamps.extend(float(t) for t in ts)
+    return samples, stamps
+
+
+def test_analyze_publishes_every_face_and_the_markers(tmp_path, default_bundle):
+    from affect_live.analyze import analyze_source
+    from affect_live.model.engine import AffectEngine
+    from affect_live.pipeline import PipelineSettings
+
+    streams = LslStreams(source_id=f"test-{os.getpid()}")
+    data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
+    try:
+        info = data.get_sinfo()
+        assert info.stype == "Affect" and info.get_channel_names() == [c.label for c in affect_channels()]
+        assert info.get_channel_names()[:3] == ["face_id", "valence", "arousal"] and len(info.get_channel_names()) == 3 + len(EXPRESSIONS)
+        assert info.get_channel_units()[1:4] == ["normalized", "normalized", "probability"]
+        assert markers.get_sinfo().stype == "Markers"
+        before = lsl.local_clock()
+        out = tmp_path / "two.csv"
+        outcome = analyze_source(str(CLIPS / "two_faces.mp4"), out, AffectEngine([default_bundle]), PipelineSettings(), quiet=True, lsl=streams)
+        assert outcome.ok
+        with open(out, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        samples, stamps = pull_until(data, lambda s: len(s) >= len(rows), "every row")
+        texts, _ = pull_until(markers, lambda s: any("recording stopped" in m[0] for m in s), "the last marker")
+    finally:
+        streams.close()
+    assert len(samples) == len(rows) == streams.samples_pushed
+    got = np.array(samples)
+    assert [int(v) for v in got[:, 0]] == [int(r["face_id"]) for r in rows]
+    assert np.allclose(got[:, 1], [float(r["valence"]) for r in rows], atol=1e-4)
+    assert np.allclose(got[:, 3:].sum(axis=1), 1.0, atol=1e-4)
+    assert before <= stamps[0] and stamps == sorted(stamps)  # capture times on LSL's clock, in order
+    said = [m[0] for m in texts]
+    assert said[0] == "source changed: " + str(CLIPS / "two_faces.mp4") and said[1] == "recording started: two.csv"
+    assert said[-1] == "recording stopped: complete"
+    assert sum("appeared" in m for m in said) == 3 and any(m.endswith("lost") for m in said)
+
+
+def test_face_events_from_consecutive_results(default_bundle):
+    from affect_live.pipeline import Pipeline, PipelineSettings
+    from affect_live.model.engine import AffectEngine
+    from affect_live.sources import LoopingVideoSource
+
+    results = list(Pipeline(LoopingVideoSource(CLIPS / "two_faces.mp4", total_frames=90), AffectEngine([default_bundle]), PipelineSettings()).results())
+    events = FaceEvents()
+    said = [m for result in results for m in events.update(result)]
+    hopper = [m for m in said if m.startswith(f"face {results[0].predictions[-1].face_id} ")]
+    assert said and all(m.split()[-1] in ("appeared", "lost", "re-identified") for m in said)
+    assert hopper[0].endswith("appeared") and all(m.split()[-1] != "appeared" for m in hopper[1:])
