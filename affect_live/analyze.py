@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from affect_live.lsl import LslStreams
+from affect_live.markers import OWN, FaceEvents, mark
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.metadata import session_metadata
@@ -53,14 +54,16 @@ def analyze_source(
         total=source.info.frame_count, unit="frame", desc=Path(source.info.name).name or source.info.name, disable=quiet, leave=True, dynamic_ncols=True
     )
     status, message = "failed", ""
-    if lsl is not None:
-        lsl.marker(f"source changed: {source.info.name}")
-        lsl.marker(f"recording started: {csv_path.name}")
+    faces = FaceEvents()
+    mark(f"source changed: {source.info.name}", OWN, recording, lsl)
+    mark(f"recording started: {csv_path.name}", OWN, recording, lsl)
     try:
         for result in pipeline.results():
             recording.write(result)
             if lsl is not None:
                 lsl.push(result)
+            for text in faces.update(result):
+                mark(text, OWN, recording, lsl)
             bar.update(1)
             bar.set_postfix(faces=len(result.predictions), refresh=False)
         status, message = end_status(pipeline.error, pipeline.ended_early, source.info.kind)
@@ -71,7 +74,5 @@ def analyze_source(
     finally:
         bar.close()
         pipeline.stop()
-    outcome = recording.finish(status, message, dropped_frames=pipeline.dropped_frames)
-    if lsl is not None:
-        lsl.marker(f"recording stopped: {outcome.status}")
-    return outcome
+    mark(f"recording stopped: {status}", OWN, recording, lsl)
+    return recording.finish(status, message, dropped_frames=pipeline.dropped_frames)

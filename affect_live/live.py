@@ -24,6 +24,7 @@ from affect_live.meters import RateMeter
 from affect_live.live_lsl import LiveLsl
 from affect_live.live_recording import LiveRecorder
 from affect_live.live_types import DisplayFrame, LiveStats, SessionEvent
+from affect_live.markers import OWN, FaceEvents
 from affect_live.recorder import RecordingOutcome, end_status
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
 from affect_live.model.engine import AffectEngine, EngineInfo
@@ -65,6 +66,7 @@ class LiveSession:
         self._closed = threading.Event()
         self._loading = False
         self.recorder = LiveRecorder()
+        self._faces = FaceEvents()
         self.lsl = LiveLsl(lambda level, message: self._events.put(SessionEvent(level, message, "lsl")))
 
     # -- sources ---------------------------------------------------------------------------
@@ -95,13 +97,14 @@ class LiveSession:
             self._values = {}
             self._source_spec, self._source_name, self._source_kind = spec, source.info.name, source.info.kind
             self._ended = False
+            self._faces = FaceEvents()
             pipeline = Pipeline(source, self._engine, replace(self._settings), after=previous)
             pipeline.on_engine(self._prepare_engine)  # on the inference thread, before its first frame
             self._pipeline = pipeline
             thread = threading.Thread(target=self._consume, args=(pipeline,), name="session", daemon=True)
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
             thread.start()
-        self.lsl.marker(f"source changed: {source.info.name}")
+        self.mark(f"source changed: {source.info.name}", OWN)
         log.info("analysing %s (%s)", source.info.name, source.info.kind)
 
     def _prepare_engine(self, engine: AffectEngine) -> None:
@@ -133,7 +136,10 @@ class LiveSession:
                     self._latest = result
                     self._values = {p.face_id: p for p in result.predictions}
                     self._write(result)
+                    faces = self._faces.update(result)
                 self.lsl.push(result)
+                for text in faces:
+                    self.mark(text, OWN)
         except Exception as exc:  # never a traceback for the user: one line, the detail in the log
             log.error("session thread failed", exc_info=True)
             pipeline.error = pipeline.error or f"session failed: {exc}"
@@ -228,7 +234,7 @@ class LiveSession:
             if self._window is not None and self._window != engine.windows.window:
                 engine.set_window(self._window)  # changed while it loaded
             self.recorder.note_model_change(engine)
-            self.lsl.marker(f"model changed: {engine.info.name}")
+            self.mark(f"model changed: {engine.info.name}", OWN)
             if self._pipeline is not None:
                 self._pipeline.replace_engine(engine)
             self._engine = engine
@@ -272,7 +278,7 @@ class LiveSession:
             if self._engine is None:
                 raise RecordingError("the model is still loading: start the recording in a moment")
             self.recorder.start(Path(csv_path), self._pipeline.source.info, self._settings, self._engine, self._pipeline.dropped_frames)
-            self.lsl.marker(f"recording started: {Path(csv_path).name}")
+            self.mark(f"recording started: {Path(csv_path).name}", OWN)
 
     def stop_recording(self) -> RecordingOutcome | None:
         with self._lock:
@@ -280,10 +286,16 @@ class LiveSession:
 
     def _stop_recorder(self, status: str, message: str, pipeline: Pipeline | None = None) -> RecordingOutcome | None:
         pipeline = pipeline or self._pipeline
-        outcome = self.recorder.stop(status, message, pipeline.dropped_frames if pipeline is not None else 0)
-        if outcome is not None:
-            self.lsl.marker(f"recording stopped: {outcome.status}")
-        return outcome
+        if self.recorder.active:
+            self.mark(f"recording stopped: {status}", OWN)
+        return self.recorder.stop(status, message, pipeline.dropped_frames if pipeline is not None else 0)
+
+    def mark(self, text: str, origin: str = "user", lsl_time: float | None = None) -> None:
+        """A marker (the user's M key, another program's LSL marker, affect-live's own): onto
+        the Markers stream when streaming (unless it came from LSL) and into the recording's
+        events file when recording. Any thread."""
+        with self._lock:
+            self.recorder.mark(text, origin, self.lsl.streams, lsl_time)
 
     def _finish_recording(self, status: str, why: str, pipeline: Pipeline) -> None:
         outcome = self._stop_recorder(status, why, pipeline)

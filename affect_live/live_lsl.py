@@ -59,15 +59,10 @@ class LiveLsl:
             self._streams = streams
         self._notify("info", "LSL: streaming affect-live (Affect) and affect-live-markers (Markers)")
 
-    def push(self, result: FrameResult) -> list[str]:
-        """Publish a result; the face markers it implied ([] while LSL is off)."""
+    def push(self, result: FrameResult) -> None:
         streams = self._streams
-        return streams.push(result) if streams is not None else []
-
-    def marker(self, text: str) -> float | None:
-        """Push a marker now; its LSL time, None while LSL is off."""
-        streams = self._streams
-        return streams.marker(text) if streams is not None else None
+        if streams is not None:
+            streams.push(result)
 
     def close(self) -> None:
         self.set_enabled(False)

@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from affect_live.lsl import LslStreams
+from affect_live.markers import mark
 from affect_live.metadata import model_summary, session_metadata
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
@@ -57,6 +59,11 @@ class LiveRecorder:
         with self._lock:
             if self._recording is not None:
                 self._recording.write(result)
+
+    def mark(self, text: str, origin: str, lsl: LslStreams | None, lsl_time: float | None = None) -> None:
+        """A marker onto LSL and into the recording's events file (see markers.mark)."""
+        with self._lock:
+            mark(text, origin, self._recording, lsl, lsl_time)
 
     def note_model_change(self, engine: AffectEngine) -> None:
         with self._lock:

@@ -55,24 +55,6 @@ def face_samples(result: FrameResult) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), 3 + len(EXPRESSIONS))
 
 
-class FaceEvents:
-    """Markers for faces coming and going, from consecutive results: an id seen for the first
-    time appeared, one missing from a frame is lost, a lost id seen again is re-identified."""
-
-    def __init__(self) -> None:
-        self._seen: set[int] = set()
-        self._visible: set[int] = set()
-
-    def update(self, result: FrameResult) -> list[str]:
-        ids = {p.face_id for p in result.predictions}
-        markers = [f"face {i} lost" for i in sorted(self._visible - ids)]
-        for face_id in sorted(ids - self._visible):
-            markers.append(f"face {face_id} {'re-identified' if face_id in self._seen else 'appeared'}")
-        self._seen |= ids
-        self._visible = ids
-        return markers
-
-
 class LslStreams:
     """The two outlets. Thread-safe: liblsl outlets may be pushed to from any thread."""
 
@@ -90,8 +72,7 @@ class LslStreams:
         markers = StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
         self._data = StreamOutlet(info)
         self._markers = StreamOutlet(markers)
-        self._faces = FaceEvents()
-        self._lock = threading.Lock()  # FaceEvents' state
+        self._lock = threading.Lock()
         self.samples_pushed = 0
         log.info("LSL streams %s (%s) and %s (%s) are open", DATA_STREAM, DATA_TYPE, MARKER_STREAM, MARKER_TYPE)
 
@@ -103,18 +84,13 @@ class LslStreams:
         """The frame's capture time on LSL's clock (`captured_at` is time.perf_counter())."""
         return self._clock() - (time.perf_counter() - result.captured_at)
 
-    def push(self, result: FrameResult) -> list[str]:
-        """Publish a result's faces, and the face markers it implies (returned, for the events
-        file)."""
+    def push(self, result: FrameResult) -> None:
+        """Publish a result: one sample per face, at the frame's capture time."""
         stamp = self.capture_time(result)
         for row in face_samples(result):
             self._data.push_sample(row, stamp)
         with self._lock:
             self.samples_pushed += len(result.predictions)
-            markers = self._faces.update(result)
-        for text in markers:
-            self._markers.push_sample([text], stamp)
-        return markers
 
     def marker(self, text: str, stamp: float | None = None) -> float:
         """Push a marker (now, unless stamped) and return its LSL time."""

@@ -8,6 +8,9 @@ why) or `source_lost` (a camera stopped delivering frames).
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import logging
 import threading
 import time
@@ -23,6 +26,19 @@ from affect_live.types import FrameResult
 log = logging.getLogger(__name__)
 
 STATUSES = ("complete", "ended_early", "interrupted", "failed", "source_lost")
+# The events file beside the CSV: one row per marker (affect-live's own, the user's, another
+# program's LSL markers), at the newest frame recorded when it came.
+EVENT_COLUMNS = ("frame", "time_s", "lsl_time", "origin", "marker")
+
+
+def events_path(csv_path: Path) -> Path:
+    return Path(csv_path).with_suffix(".events.csv")
+
+
+def _csv_line(values: list[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(values)
+    return out.getvalue()
 
 
 class StageClock:
@@ -82,10 +98,11 @@ class Recording:
         self._sidecar = sidecar_path(self.path)
         self._clock = clock
         self._lock = threading.Lock()
-        self._meta = dict(meta, status="running", model_changes=[])
+        self._meta = dict(meta, status="running", model_changes=[], events_csv=events_path(self.path).name)
         self.frames = 0
         self.face_ids: set[int] = set()
         self._last_frame: int | None = None
+        self._last_time_s: float | None = None
         self._stages = StageClock()
         self._started = clock()
         try:
@@ -96,6 +113,13 @@ class Recording:
         try:
             self._csv = CsvRecorder(self.path, flush_interval_s)
         except RecordingError as exc:
+            self._finish_sidecar("failed", str(exc), rows=0, dropped_frames=0)
+            raise
+        try:
+            self._events = CsvRecorder(events_path(self.path), flush_interval_s, header=EVENT_COLUMNS)
+        except RecordingError as exc:
+            with contextlib.suppress(RecordingError):
+                self._csv.close()
             self._finish_sidecar("failed", str(exc), rows=0, dropped_frames=0)
             raise
         self._outcome: RecordingOutcome | None = None
@@ -116,9 +140,18 @@ class Recording:
         with self._lock:
             self._csv.write(result)
             self.frames += 1
-            self._last_frame = result.frame_index
+            self._last_frame, self._last_time_s = result.frame_index, result.time_s
             self.face_ids.update(p.face_id for p in result.predictions)
             self._stages.add(dict(result.stage_ms, write=(self._clock() - started) * 1000))
+
+    def add_event(self, marker: str, origin: str, lsl_time: float | None = None) -> None:
+        """A marker, at the newest frame recorded (empty before the first); raises
+        RecordingError when the events file cannot be written."""
+        with self._lock:
+            time_s = "" if self._last_time_s is None else f"{self._last_time_s:.4f}"
+            stamp = "" if lsl_time is None else f"{lsl_time:.6f}"
+            frame = "" if self._last_frame is None else self._last_frame
+            self._events.write_lines(_csv_line([frame, time_s, stamp, origin, marker]), 1)
 
     def note_model_change(self, model: dict[str, Any]) -> None:
         """The sidecar lists every model that produced rows, and from which row on."""
@@ -137,10 +170,11 @@ class Recording:
         with self._lock:
             if self._outcome is not None:
                 return self._outcome
-            try:
-                self._csv.close()
-            except RecordingError as exc:
-                status, message = "failed", str(exc)
+            for writer in (self._csv, self._events):
+                try:
+                    writer.close()
+                except RecordingError as exc:
+                    status, message = "failed", str(exc)
             wall_s = self.elapsed_s
             outcome = RecordingOutcome(self.path, status, message, self.frames, self._csv.rows_written, set(self.face_ids), wall_s)
             try:
@@ -159,6 +193,7 @@ class Recording:
             finished_at=now_iso(),
             frames_processed=self.frames,
             rows=rows,
+            events=self._events.rows_written if hasattr(self, "_events") else 0,
             face_ids=sorted(self.face_ids),
             dropped_frames=dropped_frames,
             timing={

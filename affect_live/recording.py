@@ -17,6 +17,7 @@ import platform
 import threading
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from affect_live.types import EXPRESSIONS, FrameResult
@@ -60,7 +61,7 @@ class CsvRecorder:
     `close`. Thread-safe.
     """
 
-    def __init__(self, path: Path, flush_interval_s: float = 1.0) -> None:
+    def __init__(self, path: Path, flush_interval_s: float = 1.0, header: Sequence[str] = CSV_COLUMNS) -> None:
         self.path = Path(path)
         self.flush_interval_s = flush_interval_s
         self.rows_written = 0  # rows on disk
@@ -76,7 +77,7 @@ class CsvRecorder:
         except OSError as exc:
             raise RecordingError(f"cannot create {self.path}: {exc.strerror}") from None
         try:
-            self._write_lines((",".join(CSV_COLUMNS) + "\n").encode())
+            self._write_lines((",".join(header) + "\n").encode())
         except RecordingError:
             os.close(self._fd)
             self._fd = None
@@ -108,13 +109,16 @@ class CsvRecorder:
 
     def write(self, result: FrameResult) -> None:
         """Queue the frame's rows; raises RecordingError once a write has failed."""
-        text = format_rows(result)
+        self.write_lines(format_rows(result), len(result.predictions))
+
+    def write_lines(self, text: str, rows: int) -> None:
+        """Queue `rows` whole CSV lines (`text` ends in a newline)."""
         with self._lock:
             if self._error is not None:
                 raise self._error
             if text:
                 self._pending.append(text)
-                self.rows_total += len(result.predictions)
+                self.rows_total += rows
 
     def flush(self) -> None:
         with self._lock:

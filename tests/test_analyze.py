@@ -201,3 +201,15 @@ def test_realtime_plays_a_file_at_its_own_frame_rate(tmp_path, clips_truth):
     assert meta["frames_processed"] + meta["dropped_frames"] == len(truth["frames"])
     rows = read_rows(out)
     assert rows and all(float(r["time_s"]) == pytest.approx(int(r["frame"]) / truth["fps"], abs=2e-3) for r in rows)
+
+
+def test_the_events_file_marks_faces_coming_and_going(two_faces_csv):
+    from affect_live.recorder import events_path
+
+    with open(events_path(two_faces_csv), newline="") as handle:
+        events = list(csv.DictReader(handle))
+    said = [e["marker"] for e in events]
+    assert said[0].startswith("source changed: ") and said[1] == "recording started: two.csv" and said[-1] == "recording stopped: complete"
+    assert sum(m.endswith("appeared") for m in said) == 3  # two faces, and the astronaut again after a long gap (new id)
+    faces = [e for e in events if e["marker"].startswith("face ")]
+    assert all(e["origin"] == "affect-live" and e["frame"].isdigit() and e["lsl_time"] == "" for e in faces)

@@ -339,7 +339,7 @@ def test_main_py_runs_the_app_until_the_clip_ends(tmp_path, display):
 def test_a_write_error_mid_recording_stops_it_with_whole_rows(qtbot, open_window, tmp_path):
     window = open_window()
     wait_for_frames(qtbot, window, faces=1)
-    with small_disk(tmp_path / "disk", free_kb=12) as disk:
+    with small_disk(tmp_path / "disk", free_kb=20) as disk:  # sidecar, events file, a few rows
         csv_path = disk / "full.csv"
         assert window.start_recording(csv_path)
         qtbot.waitUntil(lambda: not window.controls.record_action.isChecked(), timeout=WAIT_MS)
@@ -371,3 +371,28 @@ def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, ope
     window.close()
     assert AppSettings.load(store).lsl is True
     assert window.session.lsl.streams is None
+
+
+def test_markers_go_into_the_events_file(qtbot, open_window, tmp_path):
+    from affect_live.recorder import EVENT_COLUMNS, events_path
+
+    window = open_window()
+    wait_for_frames(qtbot, window, faces=1)
+    csv_path = tmp_path / "marked.csv"
+    assert window.start_recording(csv_path)
+    qtbot.waitUntil(lambda: window.session.recorder.status().rows >= 5, timeout=WAIT_MS)
+    window.controls.marker_text.setText("stimulus, A")
+    window.controls.marker_action.trigger()
+    window.add_marker()
+    window.stop_recording()
+    with open(events_path(csv_path), newline="") as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames) == EVENT_COLUMNS
+        events = list(reader)
+    user = [e for e in events if e["origin"] == "user"]
+    assert [e["marker"] for e in user] == ["stimulus, A", "marker"]
+    assert all(e["frame"].isdigit() and float(e["time_s"]) >= 0 for e in user)
+    said = [e["marker"] for e in events]
+    assert said[0] == "recording started: marked.csv" and said[-1] == "recording stopped: complete"
+    meta = json.loads(sidecar_path(csv_path).read_text())
+    assert meta["events_csv"] == "marked.events.csv" and meta["events"] == len(events)

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.lsl import DATA_STREAM, MARKER_STREAM, FaceEvents, LslStreams, affect_channels
+from affect_live.lsl import DATA_STREAM, MARKER_STREAM, LslStreams, affect_channels
+from affect_live.markers import FaceEvents
 from affect_live.types import EXPRESSIONS
 from conftest import CLIPS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QSpinBox, QToolBar, QWidget
+from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QLineEdit, QSpinBox, QToolBar, QWidget
 
 from affect_live.model.device import DEVICE_CHOICES
 
@@ -49,6 +49,12 @@ class ControlBar(QToolBar):
         self.recording_label.setStyleSheet("color:#e53935; font-weight:bold; padding:0 6px;")
         self._recording_widget = self.addWidget(self.recording_label)
         self._recording_widget.setVisible(False)
+        self.marker_text = QLineEdit()
+        self.marker_text.setPlaceholderText("marker text")
+        self.marker_text.setMaximumWidth(140)
+        self.marker_text.setToolTip("Text of the next marker (M or Enter adds it)")
+        self.addWidget(self.marker_text)
+        self.marker_action = self._action("Marker", "M", "Add a marker (M): into the recording's events file and onto LSL")
         self.lsl_action = self._action("LSL", "", "Publish results and markers as Lab Streaming Layer streams (remembered)", checkable=True)
         self.load_action = self._action("Load weights...", "Ctrl+L", "Load a weight bundle (Ctrl+L)")
         self.screenshot_action = self._action("Screenshot", "Ctrl+Shift+S", "Save the plots as PNG (Ctrl+Shift+S)")

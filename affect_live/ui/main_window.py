@@ -90,6 +90,8 @@ class MainWindow(QMainWindow):
         c.max_faces_spin.valueChanged.connect(self.set_max_faces)
         c.record_action.triggered.connect(self._on_record_clicked)
         c.lsl_action.toggled.connect(self.set_lsl)
+        c.marker_action.triggered.connect(lambda: self.add_marker(c.marker_text.text()))
+        c.marker_text.returnPressed.connect(lambda: self.add_marker(c.marker_text.text()))
         c.load_action.triggered.connect(self.ask_load_weights)
         c.screenshot_action.triggered.connect(self.ask_screenshot)
         c.quit_action.triggered.connect(self.close)
@@ -126,6 +128,12 @@ class MainWindow(QMainWindow):
     def set_window(self, window: int) -> None:
         self.session.set_window(window)
         self.settings.window = window
+
+    def add_marker(self, text: str = "") -> None:
+        """A user marker (M): into the recording's events file and onto the LSL Markers stream."""
+        text = text.strip() or "marker"
+        self.session.mark(text, "user")
+        self.notify("info", f"marker: {text}")
 
     def set_lsl(self, on: bool) -> None:
         """Stream on LSL (the streams open in the background; the outcome shows in the banner)."""
