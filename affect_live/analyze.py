@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from affect_live.lsl import LslStreams
+from affect_live.lsl_inlet import MarkerInlet
 from affect_live.markers import OWN, FaceEvents, mark
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
@@ -28,12 +29,14 @@ def analyze_source(
     quiet: bool = False,
     realtime: bool = False,
     lsl: LslStreams | None = None,
+    markers: MarkerInlet | None = None,
 ) -> RecordingOutcome:
     """Analyse one source. Never raises for bad input: the outcome says what happened.
 
     `realtime` plays a file at its own frame rate, as a camera would: only the newest frame is
     analysed, and frames the model is too slow for are dropped (and counted). `lsl` publishes
-    every result and the session's markers."""
+    every result and the session's markers; `markers` (another program's LSL marker stream) is
+    recorded into the events file."""
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
@@ -55,6 +58,8 @@ def analyze_source(
     )
     status, message = "failed", ""
     faces = FaceEvents()
+    if markers is not None:
+        markers.target = lambda text, stamp: mark(text, markers.name, recording, None, stamp)
     mark(f"source changed: {source.info.name}", OWN, recording, lsl)
     mark(f"recording started: {csv_path.name}", OWN, recording, lsl)
     try:
@@ -74,5 +79,7 @@ def analyze_source(
     finally:
         bar.close()
         pipeline.stop()
+        if markers is not None:
+            markers.target = None
     mark(f"recording stopped: {status}", OWN, recording, lsl)
     return recording.finish(status, message, dropped_frames=pipeline.dropped_frames)

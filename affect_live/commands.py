@@ -69,7 +69,6 @@ def open_lsl():  # noqa: ANN201 (LslStreams, imported lazily)
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from affect_live.analyze import analyze_source
     from affect_live.model.engine import AffectEngine
     from affect_live.pipeline import PipelineSettings
 
@@ -81,9 +80,31 @@ def run_analyze(args: argparse.Namespace) -> int:
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
     lsl = open_lsl() if args.lsl else None
+    markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
+    try:
+        return _analyze_each(args, outputs, engine, settings, lsl, markers)
+    finally:
+        if markers is not None:
+            markers.close()
+
+
+def follow_lsl_markers(name: str):  # noqa: ANN201 (MarkerInlet, imported lazily)
+    """--lsl-markers: another program's marker stream; unavailable LSL is one error line."""
+    from affect_live.lsl import LslError
+    from affect_live.lsl_inlet import MarkerInlet
+
+    try:
+        return MarkerInlet(name)
+    except LslError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _analyze_each(args: argparse.Namespace, outputs: list[Path], engine, settings, lsl, markers) -> int:  # noqa: ANN001
+    from affect_live.analyze import analyze_source
+
     status = 0
     for spec, csv_path in zip(args.inputs, outputs):
-        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet, realtime=args.realtime, lsl=lsl)
+        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet, realtime=args.realtime, lsl=lsl, markers=markers)
         if outcome.status == "failed" and outcome.frames == 0 and outcome.rows == 0 and not csv_path.exists():
             print(f"affect-live: error: {outcome.message}", file=sys.stderr)
             status = EXIT_BAD_INPUT
@@ -198,7 +219,7 @@ def run_app(args: argparse.Namespace) -> int:
     """The desktop app (no subcommand)."""
     from affect_live.ui.app import AppError, AppOptions, run_app
 
-    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces, device=args.device, lsl=args.lsl)
+    options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces, device=args.device, lsl=args.lsl, lsl_markers=args.lsl_markers)
     try:
         return run_app(options)
     except AppError as exc:

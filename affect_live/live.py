@@ -24,6 +24,7 @@ from affect_live.meters import RateMeter
 from affect_live.live_lsl import LiveLsl
 from affect_live.live_recording import LiveRecorder
 from affect_live.live_types import DisplayFrame, LiveStats, SessionEvent
+from affect_live.lsl_inlet import MarkerInlet
 from affect_live.markers import OWN, FaceEvents
 from affect_live.recorder import RecordingOutcome, end_status
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
@@ -67,6 +68,7 @@ class LiveSession:
         self._loading = False
         self.recorder = LiveRecorder()
         self._faces = FaceEvents()
+        self._marker_inlet: MarkerInlet | None = None
         self.lsl = LiveLsl(lambda level, message: self._events.put(SessionEvent(level, message, "lsl")))
 
     # -- sources ---------------------------------------------------------------------------
@@ -290,6 +292,11 @@ class LiveSession:
             self.mark(f"recording stopped: {status}", OWN)
         return self.recorder.stop(status, message, pipeline.dropped_frames if pipeline is not None else 0)
 
+    def follow_markers(self, name: str) -> None:
+        """Record another program's LSL marker stream (found whenever it appears) into every
+        recording's events file; raises LslError (one line) without LSL."""
+        self._marker_inlet = MarkerInlet(name, lambda text, stamp: self.mark(text, name, stamp))
+
     def mark(self, text: str, origin: str = "user", lsl_time: float | None = None) -> None:
         """A marker (the user's M key, another program's LSL marker, affect-live's own): onto
         the Markers stream when streaming (unless it came from LSL) and into the recording's
@@ -374,3 +381,5 @@ class LiveSession:
             if thread.is_alive():
                 log.warning("%s is still waiting for its source", thread.name)
         self.lsl.close()
+        if self._marker_inlet is not None:
+            self._marker_inlet.close()

@@ -91,3 +91,29 @@ def test_face_events_from_consecutive_results(default_bundle):
     hopper = [m for m in said if m.startswith(f"face {results[0].predictions[-1].face_id} ")]
     assert said and all(m.split()[-1] in ("appeared", "lost", "re-identified") for m in said)
     assert hopper[0].endswith("appeared") and all(m.split()[-1] != "appeared" for m in hopper[1:])
+
+
+def test_another_programs_markers_go_into_the_events_file(tmp_path):
+    from affect_live.lsl_inlet import MarkerInlet
+    from affect_live.markers import mark
+    from affect_live.recorder import Recording, events_path
+
+    name = f"stimuli-{os.getpid()}"
+    outlet = lsl.StreamOutlet(lsl.StreamInfo(name, "Markers", 1, 0.0, "string", f"{name}-src"))
+    recording = Recording(tmp_path / "ext.csv", {})
+    follower = MarkerInlet(name, lambda text, stamp: mark(text, name, recording, None, stamp))
+    try:
+        assert follower.connected.wait(BOUND_S)
+        sent_at = lsl.local_clock()
+        outlet.push_sample(["stimulus 1, left"], sent_at)
+        deadline = time.monotonic() + BOUND_S
+        while follower.received < 1:
+            assert time.monotonic() < deadline, "the marker never arrived"
+            time.sleep(0.01)
+    finally:
+        follower.close()
+        recording.finish("complete")
+    with open(events_path(tmp_path / "ext.csv"), newline="") as handle:
+        events = list(csv.DictReader(handle))
+    assert [(e["origin"], e["marker"]) for e in events] == [(name, "stimulus 1, left")]
+    assert float(events[0]["lsl_time"]) == pytest.approx(sent_at, abs=0.01)  # same machine: no clock offset

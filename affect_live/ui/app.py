@@ -34,6 +34,7 @@ class AppOptions:
     max_faces: int | None = None
     device: str | None = None  # auto, cpu or gpu (default: the last used, else auto)
     lsl: bool = False  # stream on LSL (else: as the last run did)
+    lsl_markers: str | None = None  # another program's LSL marker stream to record
 
 
 class AppError(RuntimeError):
@@ -110,6 +111,7 @@ def build_window(
     default camera, else the demo clip (with a message saying no camera was found). The model
     (--weights, else the remembered weights, else the default) loads in the background."""
     from affect_live.live import LiveSession
+    from affect_live.lsl import LslError
     from affect_live.ui.main_window import MainWindow
 
     if options.window:
@@ -125,6 +127,11 @@ def build_window(
     window.notify("info", "loading the model...")
     if options.lsl or settings.lsl:
         window.set_lsl(True)
+    if options.lsl_markers:
+        try:
+            session.follow_markers(options.lsl_markers)
+        except LslError as exc:
+            window.notify("error", str(exc))
     remembered = settings.source
     if options.source is not None:
         if not window.open_source(options.source):
