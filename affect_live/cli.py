@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from affect_live import __version__
 from affect_live.errors import EXIT_INTERRUPTED, UserError
@@ -94,15 +96,26 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--weights", type=Path, help="weight bundle (default: the bundled one)")
     bench.add_argument("--app", action="store_true", help="measure the desktop app live instead (clips at native fps)")
     bench.add_argument("--seconds", type=float, default=60.0, help="seconds per case with --app (default 60)")
+    bench.add_argument("--lsl", action="store_true", help="with --app: stream on LSL and measure samples/s and capture-to-inlet lag at a local inlet")
     bench.add_argument("--startup", action="store_true", help="measure start-up instead: first CSV row, the app's first prediction, peak RSS")
     bench.add_argument("--runs", type=_positive_int, default=3, help="runs per figure with --startup; the minimum is reported (default 3)")
     bench.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
     return parser
 
 
+def _log_stream() -> TextIO:
+    """stderr on its own copy of fd 2: while one thread mutes the native libraries' output
+    (fd 2 -> /dev/null while a model loads), another thread's log lines still arrive."""
+    try:
+        return os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1, errors="backslashreplace")
+    except (AttributeError, OSError, ValueError):  # no real fd (an embedding host)
+        return sys.stderr
+
+
 def configure_logging(verbosity: int) -> None:
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
-    logging.basicConfig(level=level, format="affect-live: %(levelname)s: %(message)s")
+    if not logging.root.handlers:  # basicConfig would do nothing: no stream to open
+        logging.basicConfig(level=level, format="affect-live: %(levelname)s: %(message)s", stream=_log_stream())
     if verbosity < 2:
         for noisy in ("tensorflow", "absl", "h5py"):
             logging.getLogger(noisy).setLevel(logging.ERROR)

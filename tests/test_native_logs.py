@@ -197,3 +197,29 @@ print("after-stderr", file=sys.stderr)
     )
     assert result.stdout.split() == ["before", "after"]
     assert result.stderr.split() == ["after-stderr"]
+
+
+def test_the_command_lines_log_still_arrives_while_another_thread_mutes() -> None:
+    """affect-live's own log lines (the app's "analysing ...", logged on the GUI thread while
+    the capture thread loads the detector) have their own copy of fd 2: muting does not eat
+    them."""
+    script = r"""
+import logging, threading
+from affect_live.cli import configure_logging
+from affect_live.native_logs import quiet_native_output
+configure_logging(1)
+inside, done = threading.Event(), threading.Event()
+def loader():
+    with quiet_native_output():
+        inside.set()
+        done.wait(30)
+thread = threading.Thread(target=loader)
+thread.start()
+inside.wait(30)
+logging.getLogger("affect_live").info("logged while muted")
+done.set()
+thread.join(30)
+"""
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True, text=True, timeout=60, check=True)
+    assert "logged while muted" in result.stderr
