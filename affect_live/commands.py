@@ -209,7 +209,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.app:
         from affect_live.benchmarks.live_app import run_app_benchmark
 
-        return run_app_benchmark(args.seconds, weights=args.weights, device=pick_device(args.device))
+        return run_app_benchmark(args.seconds, weights=args.weights, device=pick_device(args.device), lsl=args.lsl)
     from affect_live.benchmarks.throughput import run_benchmark
 
     return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device))

@@ -26,6 +26,21 @@ from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
 SAMPLE_EVERY_S = 5.0
 
 
+def _lsl_probe(app, window):  # noqa: ANN001, ANN202
+    """Wait (processing events) until the app's LSL streams are open, then connect an inlet."""
+    from PyQt5.QtCore import QEventLoop, QTimer
+
+    from affect_live.benchmarks.lsl_probe import LslProbe
+
+    loop = QEventLoop()
+    for _ in range(600):
+        if window.session.lsl.streams is not None:
+            return LslProbe()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec_()
+    raise RuntimeError("the app's LSL streams did not open")
+
+
 @dataclass(frozen=True)
 class LiveCase:
     label: str
@@ -97,7 +112,7 @@ class LiveProbe:
         }
 
 
-def run_live_case(app, window, case: LiveCase, seconds: float) -> dict[str, object]:  # noqa: ANN001
+def run_live_case(app, window, case: LiveCase, seconds: float, lsl=None) -> dict[str, object]:  # noqa: ANN001
     from PyQt5.QtCore import QEventLoop, QTimer
 
     window.session.play(LoopingVideoSource(clip(case.clip), None, case.loop_frames), case.clip)
@@ -106,15 +121,27 @@ def run_live_case(app, window, case: LiveCase, seconds: float) -> dict[str, obje
     loop.exec_()
     probe = LiveProbe(window, case, seconds)
     probe.tick()
+    if lsl is not None:
+        lsl.take()  # from now on
     timer = QTimer(interval=int(SAMPLE_EVERY_S * 1000))
     timer.timeout.connect(lambda: probe.tick() or loop.quit())
     timer.start()
     loop.exec_()
     timer.stop()
-    return probe.summary()
+    summary = probe.summary()
+    if lsl is not None:
+        received, lags = lsl.take()
+        summary["lsl_samples_per_s"] = round(received / summary["seconds"], 2)
+        summary["lsl_lag_ms_p50"] = round(float(statistics.median(lags)), 2) if lags else None
+        summary["lsl_lag_ms_p95"] = round(float(statistics.quantiles(lags, n=20)[-1]), 2) if len(lags) > 1 else None
+    return summary
 
 
-def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[LiveCase, ...] = LIVE_CASES, device: str = "CPU") -> int:
+def run_app_benchmark(
+    seconds: float, weights: Path | None = None, cases: tuple[LiveCase, ...] = LIVE_CASES, device: str = "CPU", lsl: bool = False
+) -> int:
+    """With `lsl`, the app streams on LSL and a local inlet measures samples/s and the lag from
+    capture to the inlet."""
     if not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     prepare_qt_environment()
@@ -126,9 +153,15 @@ def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-app-") as tmp:
         store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)  # never the user's settings
-        window = build_window(AppOptions(source=str(clip(cases[0].clip)), weights=[weights] if weights else None), AppSettings.load(store), store, cameras=[], device=device)
+        options = AppOptions(source=str(clip(cases[0].clip)), weights=[weights] if weights else None, lsl=lsl)
+        window = build_window(options, AppSettings.load(store), store, cameras=[], device=device)
         window.show()
-        results = [run_live_case(app, window, case, seconds) for case in cases]
+        probe = _lsl_probe(app, window) if lsl else None
+        try:
+            results = [run_live_case(app, window, case, seconds, probe) for case in cases]
+        finally:
+            if probe is not None:
+                probe.close()
         window.close()
     platform = app.platformName()
     print(f"affect-live bench --app ({platform} display, {window.session.engine.info.device}); clips played at their native fps")
@@ -138,6 +171,7 @@ def run_app_benchmark(seconds: float, weights: Path | None = None, cases: tuple[
             f"dropped {r['dropped_frames']}, latency p50 {r['latency_ms_p50_median']:.1f} ms / worst p95 {r['latency_ms_p95_worst']:.1f} ms, "
             f"GUI thread {r['gui_thread_cpu_pct']:.1f}% of a core, process {r['process_cpu_pct']:.0f}%, "
             f"RSS {r['rss_mb_start']:.0f} -> {r['rss_mb_end']:.0f} MB (max {r['rss_mb_max']:.0f})"
+            + (f"; LSL {r['lsl_samples_per_s']:.1f} samples/s, lag p50 {r['lsl_lag_ms_p50']} / p95 {r['lsl_lag_ms_p95']} ms" if lsl else "")
         )
     print(json.dumps({"platform": platform, "runs": results}))
     return 0
