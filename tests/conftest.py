@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +18,13 @@ from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports no
 quiet_native_logs()
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 # LSL stays on this machine (discovery would otherwise multicast to the network), for this
-# process and every child; liblsl reads it when first loaded.
-os.environ["LSLAPICFG"] = str(Path(__file__).with_name("lsl_machine_only.cfg"))
+# process and every child; liblsl reads it when first loaded. A session id of this run's own
+# keeps two test runs at once from seeing each other's streams.
+_lsl_config = tempfile.NamedTemporaryFile("w", prefix="affect-live-lsl-", suffix=".cfg", delete=False)
+_lsl_config.write(Path(__file__).with_name("lsl_machine_only.cfg").read_text() + f"SessionID = affect-live-tests-{os.getpid()}\n")
+_lsl_config.close()
+os.environ["LSLAPICFG"] = _lsl_config.name
+atexit.register(os.unlink, _lsl_config.name)
 
 import pytest  # noqa: E402
 
