@@ -21,14 +21,15 @@ OWN = "affect-live"  # the origin of affect-live's own markers; "user" for the a
 
 def mark(text: str, origin: str, recording: Recording | None, lsl: LslStreams | None, lsl_time: float | None = None) -> None:
     """Publish a marker on LSL (unless it came from LSL: `lsl_time` given) and add it to the
-    recording's events file. A failing events file is logged; the data CSV reports the disk."""
+    recording's events file. A failing events file is only logged at debug level: the
+    recording's outcome reports it (one error line, not one per marker)."""
     if lsl is not None and lsl_time is None:
         lsl_time = lsl.marker(text)
     if recording is not None:
         try:
             recording.add_event(text, origin, lsl_time)
         except RecordingError as exc:
-            log.warning("%s", exc)
+            log.debug("%s", exc)
 
 
 class FaceEvents:

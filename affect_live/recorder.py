@@ -170,11 +170,14 @@ class Recording:
         with self._lock:
             if self._outcome is not None:
                 return self._outcome
+            errors = []
             for writer in (self._csv, self._events):
                 try:
                     writer.close()
                 except RecordingError as exc:
-                    status, message = "failed", str(exc)
+                    errors.append(str(exc))
+            if errors:  # the data CSV's error first: it is what the user lost
+                status, message = "failed", errors[0]
             wall_s = self.elapsed_s
             outcome = RecordingOutcome(self.path, status, message, self.frames, self._csv.rows_written, set(self.face_ids), wall_s)
             try:
