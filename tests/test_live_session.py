@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -202,3 +203,41 @@ def test_lossless_queue_blocks_until_stopped_and_drains_before_closed():
     assert [items.get(), items.get(), items.get()] == ["a", "b", CLOSED] and items.dropped == 0
     with pytest.raises(queue.Empty):
         LosslessQueue().get(timeout=0)
+
+
+class LosableCamera(FrameSource):
+    """Real frames presented as camera 99 (which does not exist, so reconnecting keeps
+    failing), until the test unplugs it."""
+
+    def __init__(self) -> None:
+        self._inner = LoopingVideoSource(TWO_FACES)
+        self.info = replace(self._inner.info, name="99", kind="camera", frame_count=None)
+        self.unplug = threading.Event()
+
+    def frames(self) -> Iterator[Frame]:
+        for frame in self._inner.frames():
+            if self.unplug.is_set():
+                self.ended_early = "camera 99 stopped delivering frames (unplugged or in use?)"
+                return
+            yield frame
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_a_lost_camera_ends_the_recording_as_source_lost_and_switching_away_still_works(session, tmp_path):
+    camera = LosableCamera()
+    session.play(camera, "99")
+    wait_until(lambda: session.results_seen >= 2, "results from the camera")
+    csv_path = tmp_path / "camera.csv"
+    session.start_recording(csv_path)
+    camera.unplug.set()
+    events: list = []
+    wait_until(lambda: bool(events.extend(session.events()) or any("waiting for camera 99" in e.message for e in events)), "the reconnect notice")
+    assert any(e.topic == "source_ended" and e.level == "warning" for e in events)
+    meta = json.loads(sidecar_path(csv_path).read_text())
+    assert meta["status"] == "source_lost" and "camera 99" in meta["message"]
+    session.open(str(TWO_FACES))  # while the session thread retries the camera: returns at once
+    seen = session.results_seen
+    wait_until(lambda: session.results_seen > seen + 3, "results from the file")
+    assert session.stats().source == str(TWO_FACES)
