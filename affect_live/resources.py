@@ -37,6 +37,9 @@ CLIPS_DIR = ASSETS_DIR / "clips"
 DEMO_CLIP = CLIPS_DIR / "two_faces.mp4"
 """What the app plays when there is no camera."""
 
+LSL_MACHINE_CONFIG = ASSETS_DIR / "lsl_machine_only.cfg"
+"""A liblsl configuration (for LSLAPICFG) that keeps discovery and data on this machine."""
+
 FACE_CROPS = ASSETS_DIR / "face_crops.npz"
 """Real 112x112 RGB face crops (`crops`, uint8 (N, 112, 112, 3), and their `names`), a subset of
 tests/fixtures/conversion/crops.npy made by `tools/ship_face_crops.py` from public-domain photos."""

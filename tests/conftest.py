@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports nothing heavy)
+from affect_live.resources import LSL_MACHINE_CONFIG  # noqa: E402  (stdlib only)
 
 # Before TensorFlow, MediaPipe, OpenCV or Qt are imported anywhere.
 quiet_native_logs()
@@ -21,7 +22,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 # process and every child; liblsl reads it when first loaded. A session id of this run's own
 # keeps two test runs at once from seeing each other's streams.
 _lsl_config = tempfile.NamedTemporaryFile("w", prefix="affect-live-lsl-", suffix=".cfg", delete=False)
-_lsl_config.write(Path(__file__).with_name("lsl_machine_only.cfg").read_text() + f"SessionID = affect-live-tests-{os.getpid()}\n")
+_lsl_config.write(LSL_MACHINE_CONFIG.read_text() + f"SessionID = affect-live-tests-{os.getpid()}\n")
 _lsl_config.close()
 os.environ["LSLAPICFG"] = _lsl_config.name
 atexit.register(os.unlink, _lsl_config.name)

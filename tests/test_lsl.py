@@ -1,5 +1,5 @@
 """LSL: an inlet in the test receives the data stream with its channel labels and the markers.
-LSL is kept on this machine by tests/lsl_machine_only.cfg (LSLAPICFG, set in conftest)."""
+LSL is kept on this machine by affect_live/assets/lsl_machine_only.cfg (LSLAPICFG, set in conftest)."""
 
 from __future__ import annotations
 

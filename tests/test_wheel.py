@@ -32,6 +32,7 @@ SHIPPED = (
     "affect_live/assets/clips/astronaut_motion.mp4",
     "affect_live/assets/clips/three_faces.mp4",
     "affect_live/assets/face_crops.npz",
+    "affect_live/assets/lsl_machine_only.cfg",
 )
 TIMEOUT_S = 300
 

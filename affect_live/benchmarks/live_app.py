@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from affect_live.benchmarks.throughput import current_rss_mb
-from affect_live.resources import clip
+from affect_live.resources import LSL_MACHINE_CONFIG, clip
 from affect_live.sources import LoopingVideoSource
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
 
@@ -142,6 +142,8 @@ def run_app_benchmark(
 ) -> int:
     """With `lsl`, the app streams on LSL and a local inlet measures samples/s and the lag from
     capture to the inlet."""
+    if lsl:  # the inlet is local: keep discovery and data on this machine unless told otherwise
+        os.environ.setdefault("LSLAPICFG", str(LSL_MACHINE_CONFIG))
     if not os.environ.get("DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     prepare_qt_environment()
