@@ -105,6 +105,7 @@ class Recording:
         self._last_time_s: float | None = None
         self._stages = StageClock()
         self._started = clock()
+        self._events: CsvRecorder | None = None  # opened after the data CSV
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -196,7 +197,7 @@ class Recording:
             finished_at=now_iso(),
             frames_processed=self.frames,
             rows=rows,
-            events=self._events.rows_written if hasattr(self, "_events") else 0,
+            events=self._events.rows_written if self._events is not None else 0,
             face_ids=sorted(self.face_ids),
             dropped_frames=dropped_frames,
             timing={

@@ -48,7 +48,7 @@ def join_heads_input(heads_input: str, stats: np.ndarray | None, features: np.nd
     The one definition used by training, conversion checks, evaluation and the live engine."""
     _check_heads_input(heads_input)
     parts = [features, probabilities] if heads_input == "current_frame" else [stats, features, probabilities]
-    return np.concatenate(parts, axis=1).astype(np.float32)
+    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)  # no second copy per frame
 
 
 class BundleError(ValueError):
