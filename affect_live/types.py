@@ -23,6 +23,22 @@ EXPRESSIONS: tuple[str, ...] = (
 
 Box = tuple[float, float, float, float]  # x, y, w, h in pixels of the original frame
 
+# MediaPipe Face Landmarker's 52 blendshape categories, in its output order; the CSV uses these
+# names exactly.
+BLENDSHAPE_NAMES: tuple[str, ...] = (
+    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight",
+    "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft",
+    "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft", "eyeSquintRight",
+    "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight", "mouthClose",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight", "mouthFunnel",
+    "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight",
+    "mouthPucker", "mouthRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
+    "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight",
+)  # fmt: skip
+POSE_COLUMNS: tuple[str, ...] = ("yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch")
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -45,6 +61,22 @@ class Detection:
 
 
 @dataclass(frozen=True)
+class FaceActions:
+    """What the Face Landmarker measures on one face in one frame (degrees; signs in the CSV
+    docs: yaw positive towards the image's right, pitch positive looking up, roll positive
+    clockwise as the viewer sees the image)."""
+
+    yaw: float
+    pitch: float
+    roll: float
+    gaze_yaw: float
+    gaze_pitch: float
+    blendshapes: np.ndarray  # 52 floats in [0, 1], BLENDSHAPE_NAMES order
+    landmarks: np.ndarray | None = None  # 478 x 3 (x, y in frame pixels; z in the same scale)
+    landmark_score: float = 1.0  # the landmark model's face-presence probability
+
+
+@dataclass(frozen=True)
 class TrackedFace:
     """A detection with a stable identity and the crop the model expects."""
 
@@ -52,6 +84,7 @@ class TrackedFace:
     detection: Detection
     crop: np.ndarray  # model-input-sized crop, BGR uint8
     new_track: bool  # True on the first frame of this id: its window starts fresh
+    actions: FaceActions | None = None  # None with --no-actions
 
 
 @dataclass(frozen=True)
@@ -78,6 +111,7 @@ class FacePrediction:
     valence: float
     arousal: float
     probabilities: np.ndarray  # 7 floats in EXPRESSIONS order, summing to 1
+    actions: FaceActions | None = None
 
     @property
     def expression(self) -> str:

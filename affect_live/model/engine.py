@@ -130,6 +130,7 @@ class AffectEngine:
                     valence=float(valence[i]),
                     arousal=float(arousal[i]),
                     probabilities=np.asarray(expression[i], dtype=np.float64),
+                    actions=face.actions,
                 )
                 for i, face in enumerate(packet.faces)
             )
