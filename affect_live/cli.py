@@ -66,15 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
     _add_model_options(analyze)
 
-    imp = commands.add_parser("import-weights", help="wrap a plain Keras per-frame classifier into a weight bundle")
-    imp.add_argument("model", type=Path, help="Keras classifier (.keras or .h5/.hdf5)")
+    imp = commands.add_parser("import-weights", help="wrap a per-frame model (Keras, ONNX or TFLite) into a weight bundle")
+    imp.add_argument("model", type=Path, help="per-frame model: Keras (.keras, .h5/.hdf5), ONNX (.onnx) or TFLite (.tflite)")
     imp.add_argument("--input", required=True, metavar="WxH", help="input size in pixels, e.g. 64x64")
     colour = imp.add_mutually_exclusive_group()
     colour.add_argument("--gray", action="store_true", help="the model takes one grey channel")
     colour.add_argument("--bgr", action="store_true", help="the model takes BGR (default RGB)")
     imp.add_argument("--scale", metavar="LOW,HIGH", help="map pixel values 0..255 linearly to LOW..HIGH, e.g. -1,1")
-    imp.add_argument("--mean", metavar="M[,M,M]", help="per-channel mean to subtract (instead of --scale)")
+    imp.add_argument("--mean", metavar="M[,M,M]", help="per-channel mean to subtract (in --scale's units when given, else 0..255)")
     imp.add_argument("--std", metavar="S[,S,S]", help="per-channel divisor after the mean (default 1)")
+    imp.add_argument("--layout", choices=("nhwc", "nchw"), default="nhwc", help="input tensor layout (ONNX models are often nchw)")
+    imp.add_argument(
+        "--outputs", metavar="ROLE=[OUT/]I[:J],...",
+        help="which output values are expression, valence, arousal, features; OUT is an output's name or index "
+        "(default the first), e.g. expression=0:8,valence=8,arousal=9",
+    )  # fmt: skip
+    imp.add_argument("--logits", action="store_true", help="the expression values are logits: apply a softmax")
+    imp.add_argument("--source", help="where the model comes from (URL, paper), recorded in the bundle")
     imp.add_argument("--classes", required=True, help="output class names in the model's order, comma-separated")
     imp.add_argument("--crop", choices=("box", "aligned"), default="box", help="face crop the model was trained on")
     imp.add_argument("--margin", type=float, default=0.0, help="extra border of a box crop, fraction of its side")

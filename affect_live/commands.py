@@ -131,7 +131,8 @@ def _parse_numbers(text: str | None, what: str) -> tuple[float, ...] | None:
 
 
 def run_import_weights(args: argparse.Namespace) -> int:
-    from affect_live.model.importer import import_weights, scale_to_mean_std
+    from affect_live.model.byo_import import ImportOptions, import_model
+    from affect_live.model.importer import pixel_mean_std
 
     try:
         width, height = (int(part) for part in args.input.lower().split("x"))
@@ -139,32 +140,18 @@ def run_import_weights(args: argparse.Namespace) -> int:
         raise UserError(f"--input must look like 64x64 (width x height), got {args.input!r}") from None
     color = "gray" if args.gray else "bgr" if args.bgr else "rgb"
     scale, mean, std = (_parse_numbers(args.scale, "--scale"), _parse_numbers(args.mean, "--mean"), _parse_numbers(args.std, "--std"))
-    if scale is not None:
-        if mean is not None or std is not None or len(scale) != 2:
-            raise UserError("use either --scale LOW,HIGH or --mean/--std")
-        try:
-            m, s = scale_to_mean_std(*scale)
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        mean, std = (m,), (s,)
-    classes = tuple(name.strip() for name in args.classes.split(",") if name.strip())
     try:
-        manifest = import_weights(
-            args.model,
-            args.out,
-            width=width,
-            height=height,
-            color=color,
-            mean=mean or (0.0,),
-            std=std or (1.0,),
-            classes=classes,
-            crop=args.crop,
-            margin=args.margin,
-            name=args.name or args.model.stem,
-            license=args.license,
-            trained_on=args.trained_on,
-            window=args.window,
-        )
+        mean, std = pixel_mean_std(scale, mean, std)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    classes = tuple(name.strip() for name in args.classes.split(",") if name.strip())
+    options = ImportOptions(
+        width=width, height=height, color=color, mean=mean, std=std, classes=classes, crop=args.crop, margin=args.margin,
+        name=args.name or args.model.stem, license=args.license, trained_on=args.trained_on, source=args.source or "",
+        window=args.window, layout=args.layout, outputs=args.outputs, logits=args.logits,
+    )  # fmt: skip
+    try:
+        manifest = import_model(args.model, args.out, options)
         load_bundle(args.out)  # read back exactly as --weights will
     except (BundleError, ValueError) as exc:
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
@@ -175,9 +162,10 @@ def run_import_weights(args: argparse.Namespace) -> int:
 def describe(manifest: Manifest) -> str:
     spec = manifest.input
     priors = ", ".join(manifest.prior_heads) or "none"
+    per_frame = f"; learned per frame: {', '.join(manifest.per_frame_heads)}" if manifest.per_frame_heads else ""
     return (
         f"{manifest.name} {manifest.version} ({manifest.license}); input {spec.width}x{spec.height} {spec.color}, "
-        f"{spec.crop} crop; window {manifest.window}; prior heads: {priors}"
+        f"{spec.crop} crop; window {manifest.window}; prior heads: {priors}{per_frame}"
         + ("; learned heads read the current frame only (no window statistics)" if manifest.heads_input == "current_frame" else "")
     )
 

@@ -364,6 +364,7 @@ class LiveSession:
             device=info.device,
             model_name=info.name,
             prior_heads=info.prior_heads,
+            per_frame_heads=info.per_frame_heads,
             window=info.window,
             max_faces=self._settings.max_faces,
             recording=self.recorder.status(),

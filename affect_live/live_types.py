@@ -47,3 +47,4 @@ class LiveStats:
     max_faces: int
     recording: RecordingStatus | None
     loading_model: bool = False  # no model yet: the video runs, predictions wait for it
+    per_frame_heads: tuple[str, ...] = ()  # valence/arousal learned by the per-frame model itself

@@ -21,6 +21,7 @@ def model_summary(engine: AffectEngine) -> dict[str, Any]:
         summary |= {
             "name": engine.info.name,
             "prior_heads": list(engine.info.prior_heads),
+            "per_frame_heads": list(engine.info.per_frame_heads),
             "fusion": [bundle_summary(m.bundle, engine.info.device) for m in engine.members],
             "fusion_rule": "unweighted mean of the models' expression probabilities and of their valence/arousal",
         }
@@ -36,6 +37,7 @@ def bundle_summary(bundle: LoadedBundle, device: str) -> dict[str, Any]:
         "sha256": bundle.sha256,
         "device": device,
         "prior_heads": list(manifest.prior_heads),
+        "per_frame_heads": list(manifest.per_frame_heads),
         "heads": {name: asdict(spec) for name, spec in manifest.heads.items()},
         "manifest": manifest.to_dict(),
     }

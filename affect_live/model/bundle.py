@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from affect_live.model.flatbuffer import check_flatbuffer
-from affect_live.model.manifest import FORMAT_VERSION, RUNTIME_FILES, N_CLASSES, BundleError, Manifest
+from affect_live.model.manifest import FORMAT_VERSION, FRAME_ONNX, RUNTIME_FILES, N_CLASSES, BundleError, Manifest
 from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
 from affect_live.resources import DEFAULT_BUNDLE, MODELS_DIR  # noqa: F401  (re-exported)
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 BUNDLE_SUFFIX = ".affect"
 _PLAIN_KERAS_SUFFIXES = {".h5", ".hdf5", ".keras"}
 _KERAS_MEMBERS = ("frame_model.keras", "heads.keras")
-_MEMBERS = ("manifest.json", *_KERAS_MEMBERS, *RUNTIME_FILES.values(), "MODEL_CARD.md")
+_MEMBERS = ("manifest.json", *_KERAS_MEMBERS, *RUNTIME_FILES.values(), FRAME_ONNX, "MODEL_CARD.md")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class LoadedBundle:
     frame_tflite: bytes = field(repr=False)
     heads_tflite: bytes | None = field(repr=False)
     model_card: str = field(repr=False)
+    frame_onnx: bytes | None = field(default=None, repr=False)  # a brought-in ONNX model
 
     @cached_property
     def frame_model(self) -> Any:
@@ -109,6 +110,20 @@ def write_bundle(
     return manifest
 
 
+def write_brought_in_bundle(path: Path, manifest: Manifest, frame_file: bytes, model_card: str) -> Manifest:
+    """A bundle around a brought-in per-frame model (ONNX or TFLite, already checked by
+    `brought_in.check_on_faces`), kept as given; the heads are priors or per-frame."""
+    Manifest.from_dict(manifest.to_dict())  # the same validation a reader applies
+    path = Path(path)
+    tmp = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest.to_dict(), indent=2))
+        archive.writestr(manifest.frame_file, frame_file)
+        archive.writestr("MODEL_CARD.md", model_card)
+    os.replace(tmp, path)
+    return manifest
+
+
 def read_members(path: Path) -> dict[str, bytes]:
     """The known members of a bundle file, with every structural problem as a BundleError."""
     if not path.exists():
@@ -155,7 +170,7 @@ def load_bundle(path: Path) -> LoadedBundle:
     path = Path(path)
     members = read_members(path)
     manifest = parse_manifest(members, path)
-    if "frame_model.keras" not in members:
+    if "frame_model.keras" not in members and not manifest.outputs:  # brought-in models have none
         raise BundleError(f"{path}: bundle has no frame_model.keras")
     if manifest.has_learned_heads and "heads.keras" not in members:
         raise BundleError(f"{path}: manifest marks learned heads but the bundle has no heads.keras")
@@ -169,8 +184,17 @@ def load_bundle(path: Path) -> LoadedBundle:
         manifest, flatbuffers = runtime_for_format1(path, digest, manifest)
     else:
         flatbuffers = {name: members[name] for name in RUNTIME_FILES.values() if name in members}
-    frame, heads = check_runtime_files(manifest, flatbuffers, str(path))
     card = members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
+    if manifest.outputs:
+        from affect_live.model.brought_in import check_brought_in
+
+        content = members.get(manifest.frame_file)
+        if content is None:
+            raise BundleError(f"{path}: bundle has no {manifest.frame_file}")
+        check_brought_in(manifest, content, f"{path}: {manifest.frame_file}")
+        onnx = manifest.frame_file == FRAME_ONNX
+        return LoadedBundle(path, digest, manifest, b"" if onnx else content, None, card, content if onnx else None)
+    frame, heads = check_runtime_files(manifest, flatbuffers, str(path))
     return LoadedBundle(path, digest, manifest, frame, heads, card)
 
 

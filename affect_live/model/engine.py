@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from affect_live.model.bundle import LoadedBundle
-from affect_live.model.device import device_label
 from affect_live.model.frame_model import FrameModel
 from affect_live.model.heads import HeadOutputs, Heads, heads_runner
 from affect_live.model.manifest import HEAD_NAMES, BundleError, Manifest
@@ -33,6 +32,8 @@ class EngineInfo:
     device: str  # "CPU (LiteRT)" or "GPU (TensorFlow)"
     window: int
     prior_heads: tuple[str, ...]
+    # Valence/arousal learned by the per-frame model itself (window mean), not priors.
+    per_frame_heads: tuple[str, ...] = ()
 
 
 @dataclass
@@ -43,6 +44,11 @@ class _Member:
     frame_model: FrameModel
     heads: Heads
     windows: FaceWindows
+    va_windows: FaceWindows | None  # the per-frame valence/arousal, when the model gives them
+
+    def restart(self, length: int) -> None:
+        self.windows = FaceWindows(length)
+        self.va_windows = FaceWindows(length, 2) if self.frame_model.has_va else None
 
 
 class AffectEngine:
@@ -73,7 +79,9 @@ class AffectEngine:
             frame_model = FrameModel(bundle, device)
             heads = Heads(bundle.manifest, heads_runner(bundle, device))
             length = bundle.manifest.effective_window(window or bundles[0].manifest.window)
-            self.members.append(_Member(bundle, frame_model, heads, FaceWindows(length)))
+            member = _Member(bundle, frame_model, heads, FaceWindows(length), None)
+            member.restart(length)
+            self.members.append(member)
         self.frame_model = self.members[0].frame_model
 
     @property
@@ -84,7 +92,9 @@ class AffectEngine:
     def info(self) -> EngineInfo:
         names = " + ".join(m.bundle.manifest.name for m in self.members)
         priors = tuple(h for h in HEAD_NAMES if any(h in m.bundle.manifest.prior_heads for m in self.members))
-        return EngineInfo(names, device_label(self.frame_model.device), self.windows.window, priors)
+        per_frame = tuple(h for h in HEAD_NAMES if any(h in m.bundle.manifest.per_frame_heads for m in self.members))
+        devices = " + ".join(dict.fromkeys(m.frame_model.label for m in self.members))
+        return EngineInfo(names, devices, self.windows.window, priors, per_frame)
 
     def set_window(self, window: int) -> None:
         """A new window length restarts every face's window. Heads with an LSTM were built for
@@ -93,19 +103,26 @@ class AffectEngine:
             length = member.bundle.manifest.effective_window(window)
             if length != window:
                 log.warning("%s keeps its window of %d frames (its LSTM was trained on it)", member.bundle.manifest.name, length)
-            member.windows = FaceWindows(length)
+            member.restart(length)
 
     def reset(self) -> None:
         for member in self.members:
             member.windows.clear()
+            if member.va_windows is not None:
+                member.va_windows.clear()
 
     def _run(self, member: _Member, packet: FacePacket, ids: list[int], clock: dict[str, float]) -> HeadOutputs:
         started = time.perf_counter()
-        features, probabilities = member.frame_model.infer([face.crop for face in packet.faces])
+        features, probabilities, va = member.frame_model.infer_all([face.crop for face in packet.faces])
         after_model = time.perf_counter()
-        member.windows.push(ids, probabilities, [face.new_track for face in packet.faces])
+        restart = [face.new_track for face in packet.faces]
+        member.windows.push(ids, probabilities, restart)
+        va_mean = None
+        if member.va_windows is not None and va is not None:
+            member.va_windows.push(ids, va, restart)
+            va_mean = member.va_windows.means(ids)
         sequences = member.windows.sequences(ids) if member.heads.temporal != "none" else None
-        out = member.heads(member.windows.stats(ids), features, probabilities, sequences)
+        out = member.heads(member.windows.stats(ids), features, probabilities, sequences, va_mean)
         clock["model"] += (after_model - started) * 1000
         clock["heads"] += (time.perf_counter() - after_model) * 1000
         return out
@@ -113,6 +130,8 @@ class AffectEngine:
     def process(self, packet: FacePacket) -> FrameResult:
         for member in self.members:
             member.windows.drop(packet.ended_ids)
+            if member.va_windows is not None:
+                member.va_windows.drop(packet.ended_ids)
         stage_ms = dict(packet.stage_ms)
         predictions: tuple[FacePrediction, ...] = ()
         if packet.faces:

@@ -5,6 +5,8 @@ A head is either learned (a Keras MLP of the paper's shape, in the bundle's head
 documented prior computed from the window statistics:
 - expression prior: the window mean of the per-frame probabilities;
 - valence/arousal prior: that mean projected onto fixed per-class (valence, arousal) positions.
+A valence/arousal head of kind "per_frame" is the window mean of the valence/arousal that a
+brought-in per-frame model learned itself (the STAT module's mean, applied to its output).
 """
 
 from __future__ import annotations
@@ -98,10 +100,17 @@ class Heads:
         self._run = runner
 
     def __call__(
-        self, stats: np.ndarray, features: np.ndarray, probabilities: np.ndarray, sequences: np.ndarray | None = None
+        self,
+        stats: np.ndarray,
+        features: np.ndarray,
+        probabilities: np.ndarray,
+        sequences: np.ndarray | None = None,
+        va_mean: np.ndarray | None = None,
     ) -> HeadOutputs:
         """`stats` (N, 21) [max, min, mean] of each window (the priors and "window_stats" heads
-        read them); `sequences` (N, T, 7), the window in time order, only for temporal="bilstm"."""
+        read them); `sequences` (N, T, 7), the window in time order, only for temporal="bilstm";
+        `va_mean` (N, 2), the window mean of the per-frame model's own valence/arousal, for
+        "per_frame" heads."""
         window_mean = stats[:, 2 * N_CLASSES : 3 * N_CLASSES]
         prior_va = window_mean @ self._positions
         learned = None
@@ -109,13 +118,15 @@ class Heads:
             flat = join_heads_input(self.heads_input, stats, features, probabilities)
             learned = self._run({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)
 
-        def pick(name: str, prior: np.ndarray) -> np.ndarray:
+        def pick(name: str, prior: np.ndarray, axis: int = 0) -> np.ndarray:
             if learned is not None and self.kinds[name] == "learned":
                 return learned[name].reshape(prior.shape)
+            if va_mean is not None and self.kinds[name] == "per_frame":
+                return va_mean[:, axis]
             return prior
 
         return HeadOutputs(
             expression=pick("expression", window_mean),
-            valence=np.clip(pick("valence", prior_va[:, 0]), -1.0, 1.0),
-            arousal=np.clip(pick("arousal", prior_va[:, 1]), -1.0, 1.0),
+            valence=np.clip(pick("valence", prior_va[:, 0], 0), -1.0, 1.0),
+            arousal=np.clip(pick("arousal", prior_va[:, 1], 1), -1.0, 1.0),
         )

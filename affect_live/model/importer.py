@@ -29,6 +29,25 @@ def scale_to_mean_std(low: float, high: float) -> tuple[float, float]:
     return -low * std, std
 
 
+def pixel_mean_std(
+    scale: tuple[float, ...] | None, mean: tuple[float, ...] | None, std: tuple[float, ...] | None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The manifest's mean/std (in pixel units 0..255) from --scale and/or --mean/--std. With
+    both, --mean/--std apply after --scale, in its units (ImageNet's 0.485/0.229 after 0,1)."""
+    if scale is None:
+        return mean or (0.0,), std or (1.0,)
+    if len(scale) != 2:
+        raise ValueError("--scale must be LOW,HIGH")
+    m0, s0 = scale_to_mean_std(*scale)  # pixel -> scaled: (x - m0) / s0
+    means, stds = mean or (0.0,), std or (1.0,)
+    if len(means) != len(stds) and 1 not in (len(means), len(stds)):
+        raise ValueError("--mean and --std need the same number of values")
+    count = max(len(means), len(stds))
+    means, stds = means * (count // len(means)), stds * (count // len(stds))
+    # ((x - m0) / s0 - m) / s == (x - (m0 + m * s0)) / (s * s0)
+    return tuple(m0 + m * s0 for m in means), tuple(s * s0 for s in stds)
+
+
 def load_plain_keras(path: Path) -> Any:
     """Load a .keras or legacy .h5 classifier without running code from it."""
     path = Path(path)

@@ -19,6 +19,8 @@ FORMAT = "affect-live-bundle"
 FORMAT_VERSION = 2  # 2: the bundle also holds the models as checked TFLite flatbuffers
 READABLE_VERSIONS = (1, 2)  # format 1 (Keras only) is converted once and cached on load
 RUNTIME_FILES = {"frame_model": "frame_model.tflite", "heads": "heads.tflite"}
+# A brought-in ONNX per-frame model is kept as given and run by onnxruntime (import-weights).
+FRAME_ONNX = "frame_model.onnx"
 MAX_CONVERSION_DIFF = 1e-5  # max |TFLite - Keras| on real face crops, checked when a bundle is made
 HEAD_NAMES = ("expression", "valence", "arousal")
 TEMPORAL_MODULES = ("none", "bilstm")
@@ -26,6 +28,9 @@ TEMPORAL_MODULES = ("none", "bilstm")
 # model, the default) or "current_frame" (its "Emotion VA Image": no window statistics).
 HEADS_INPUTS = ("window_stats", "current_frame")
 PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
+# Head kinds: "learned" (trained heads), "prior" (documented rules), "per_frame" (valence or
+# arousal learned by the per-frame model itself, averaged over the window: rule "window_mean").
+HEAD_KINDS = ("learned", "prior", "per_frame")
 
 
 N_CLASSES = len(EXPRESSIONS)
@@ -66,6 +71,7 @@ class InputSpec:
     std: tuple[float, ...]  # per channel, divided after
     crop: Literal["box", "aligned"]  # which face crop the model was trained on
     margin: float = 0.0  # extra border around a "box" crop, as a fraction of the box side
+    layout: Literal["nhwc", "nchw"] = "nhwc"  # tensor layout of the model's input
 
     @property
     def channels(self) -> int:
@@ -74,11 +80,12 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class HeadSpec:
-    """One output head: learned from labels, or a documented prior."""
+    """One output head: learned from labels, a documented prior, or the window mean of a
+    valence/arousal the per-frame model learned ("per_frame")."""
 
-    kind: Literal["learned", "prior"]
+    kind: Literal["learned", "prior", "per_frame"]
     description: str  # what it was trained on, or the prior's rule and its source
-    rule: str | None = None  # for priors: "window_mean" or "class_positions"
+    rule: str | None = None  # for priors and per_frame: "window_mean" or "class_positions"
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,10 @@ class Manifest:
     # difference from the Keras model's outputs measured when the bundle was made.
     runtime: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    # A brought-in per-frame model (import-weights --outputs, ONNX or TFLite): how its raw
+    # outputs map onto expression/valence/arousal/features (`output_map.OutputMap`). Empty: the
+    # per-frame model outputs "features" and "probabilities" itself.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
     def effective_window(self, requested: int | None) -> int:
         """The window the heads will use: LSTM heads were built for their own length, other
@@ -123,8 +134,18 @@ class Manifest:
         return tuple(name for name in HEAD_NAMES if self.heads[name].kind == "prior")
 
     @property
+    def per_frame_heads(self) -> tuple[str, ...]:
+        """Heads that are the window mean of the per-frame model's own valence/arousal."""
+        return tuple(name for name in HEAD_NAMES if self.heads[name].kind == "per_frame")
+
+    @property
     def has_learned_heads(self) -> bool:
-        return len(self.prior_heads) < len(HEAD_NAMES)
+        return any(self.heads[name].kind == "learned" for name in HEAD_NAMES)
+
+    @property
+    def frame_file(self) -> str:
+        """The bundle member the run time runs as the per-frame model."""
+        return str(self.runtime.get("frame_model", {}).get("file", RUNTIME_FILES["frame_model"]))
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -166,11 +187,13 @@ def _parse_input(data: dict[str, Any]) -> InputSpec:
         std=_number_tuple(data["std"], "input.std"),
         crop=data["crop"],
         margin=float(data.get("margin", 0.0)),
+        layout=data.get("layout", "nhwc"),
     )
     _require(16 <= spec.width <= 1024 and 16 <= spec.height <= 1024, "input size must be 16..1024 px")
     _require(spec.color in ("rgb", "bgr", "gray"), f"input.color {spec.color!r} is not rgb, bgr or gray")
     _require(spec.crop in ("box", "aligned"), f"input.crop {spec.crop!r} is not box or aligned")
     _require(0.0 <= spec.margin <= 1.0, "input.margin must be between 0 and 1")
+    _require(spec.layout in ("nhwc", "nchw"), f"input.layout {spec.layout!r} is not nhwc or nchw")
     for name, values in (("mean", spec.mean), ("std", spec.std)):
         _require(len(values) in (1, spec.channels), f"input.{name} needs 1 or {spec.channels} values")
     _require(all(s > 0 for s in spec.std), "input.std values must be positive")
@@ -182,9 +205,11 @@ def _parse_heads(data: dict[str, Any]) -> dict[str, HeadSpec]:
     for name in HEAD_NAMES:
         entry = data[name]
         head = HeadSpec(kind=entry["kind"], description=str(entry["description"]), rule=entry.get("rule"))
-        _require(head.kind in ("learned", "prior"), f"heads.{name}.kind must be learned or prior")
+        _require(head.kind in HEAD_KINDS, f"heads.{name}.kind must be one of {', '.join(HEAD_KINDS)}")
         if head.kind == "prior":
             _require(head.rule == PRIOR_RULES[name], f"heads.{name}.rule must be {PRIOR_RULES[name]!r}")
+        if head.kind == "per_frame":
+            _require(name != "expression" and head.rule == "window_mean", f"heads.{name}: only valence/arousal can be per_frame (rule 'window_mean')")
         heads[name] = head
     return heads
 
@@ -218,6 +243,7 @@ def _parse(data: Any) -> Manifest:
         heads_input=str(data.get("heads_input", "window_stats")),
         runtime=dict(data.get("runtime", {})),
         format_version=version,
+        outputs=dict(data.get("outputs", {})),
     )
     _require(manifest.temporal in TEMPORAL_MODULES, f"temporal {manifest.temporal!r} is not one of {', '.join(TEMPORAL_MODULES)}")
     _require(manifest.heads_input in HEADS_INPUTS, f"heads_input {manifest.heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
@@ -230,6 +256,7 @@ def _parse(data: Any) -> Manifest:
     _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")
     if version >= 2:
         check_runtime(manifest)
+    _check_outputs(manifest)
     uses_positions = any(manifest.heads[n].kind == "prior" for n in ("valence", "arousal"))
     if uses_positions:
         missing = [name for name in EXPRESSIONS if name not in positions]
@@ -239,6 +266,16 @@ def _parse(data: Any) -> Manifest:
             "va_positions must lie in [-1, 1]",
         )
     return manifest
+
+
+def _check_outputs(manifest: Manifest) -> None:
+    from affect_live.model.output_map import OutputMap  # it uses BundleError from here
+
+    _require(manifest.frame_file in (RUNTIME_FILES["frame_model"], FRAME_ONNX), f"runtime.frame_model.file {manifest.frame_file!r} is not a known member")
+    _require(bool(manifest.outputs) or manifest.frame_file != FRAME_ONNX, "an ONNX per-frame model needs an outputs mapping")
+    slices = OutputMap.from_dict(manifest.outputs).slices if manifest.outputs else {}
+    for name in manifest.per_frame_heads:
+        _require(name in slices, f"heads.{name} is per_frame but outputs maps no {name}")
 
 
 def check_runtime(manifest: Manifest) -> None:

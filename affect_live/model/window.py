@@ -48,6 +48,12 @@ class FaceWindows:
         stacked = np.stack([self._buffers[face_id] for face_id in face_ids])
         return np.concatenate([stacked.max(axis=1), stacked.min(axis=1), stacked.mean(axis=1)], axis=1)
 
+    def means(self, face_ids: Sequence[int]) -> np.ndarray:
+        """The mean over each face's window: shape (N, n_classes)."""
+        if not face_ids:
+            return np.zeros((0, self.n_classes), np.float32)
+        return np.stack([self._buffers[face_id].mean(axis=0) for face_id in face_ids])
+
     def sequences(self, face_ids: Sequence[int]) -> np.ndarray:
         """Each face's window in time order, oldest first: shape (N, T, n_classes)."""
         if not face_ids:

@@ -38,14 +38,16 @@ class FacePanel(QWidget):
         layout.addWidget(self.bars, 2)
         self._ids: list[int] = []
 
-    def set_priors(self, prior_heads: tuple[str, ...]) -> None:
-        """Say plainly which outputs are priors, not trained on labels."""
-        if prior_heads:
-            self.note.setText(f"Prior heads (not trained on labels): {', '.join(prior_heads)}")
-            self.note.show()
-        else:
-            self.note.hide()
-        va_prior = " (prior)" if {"valence", "arousal"} & set(prior_heads) else ""
+    def set_priors(self, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> None:
+        """Say plainly which outputs are priors, not trained on labels, and which the per-frame
+        model learned itself."""
+        notes = ([f"Prior heads (not trained on labels): {', '.join(prior_heads)}"] if prior_heads else []) + (
+            [f"Learned per frame (window mean): {', '.join(per_frame_heads)}"] if per_frame_heads else []
+        )
+        self.note.setText(" · ".join(notes))
+        self.note.setVisible(bool(notes))
+        va = {"valence", "arousal"}
+        va_prior = " (prior)" if va & set(prior_heads) else " (learned per frame)" if va & set(per_frame_heads) else ""
         self.timeline.set_note(f"valence and arousal, last 30 s{va_prior}")
         self.plane.set_note(f"valence-arousal plane, last {TRAIL_S:.0f} s{va_prior}")
         self.bars.set_note("expression probabilities" + (" (prior)" if "expression" in prior_heads else ""))

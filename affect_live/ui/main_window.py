@@ -48,7 +48,7 @@ class MainWindow(QMainWindow):
         self._last_view: DisplayFrame | None = None
         self.frames_shown = 0  # frames drawn so far (a new one per tick at most)
         self.messages: list[tuple[str, str]] = []  # what the banner said, newest last
-        self._priors: tuple[str, ...] | None = None
+        self._priors: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (prior, per-frame) heads
         self._first_prediction_logged = False
         self.setWindowTitle("affect-live")
 
@@ -243,7 +243,8 @@ class MainWindow(QMainWindow):
             self._last_view = view
             self.frames_shown += 1
             self._auto_select([p.face_id for p in view.predictions])
-            self.video.show_frame(view.image, view.predictions, self.selected_face, bool(self._priors))
+            va_prior = bool(self._priors and {"valence", "arousal"} & set(self._priors[0]))
+            self.video.show_frame(view.image, view.predictions, self.selected_face, va_prior)
             if view.predictions and not self._first_prediction_logged:
                 self._first_prediction_logged = True
                 log.info("first prediction shown")  # `bench --startup` times launches by it
@@ -264,9 +265,9 @@ class MainWindow(QMainWindow):
         stats = self.session.stats()
         self.status_panel.update_stats(stats)
         self.controls.show_recording(stats.recording)
-        if stats.prior_heads != self._priors:
-            self._priors = stats.prior_heads
-            self.faces.set_priors(stats.prior_heads)
+        if (stats.prior_heads, stats.per_frame_heads) != self._priors:
+            self._priors = (stats.prior_heads, stats.per_frame_heads)
+            self.faces.set_priors(stats.prior_heads, stats.per_frame_heads)
         if stats.recording is None and self.controls.record_action.isChecked():
             self.controls.record_action.setChecked(False)  # stopped by the source ending
 

@@ -31,13 +31,22 @@ class StatusPanel(QStatusBar):
         self.latency.setText(f"latency {stats.latency_ms_p50:4.1f} ms (p95 {stats.latency_ms_p95:4.1f})")
         self.dropped.setText(f"dropped {stats.dropped_frames}")
         self.device.setText(stats.device)
-        self.model.setText("loading model..." if stats.loading_model else model_label(stats.model_name, stats.prior_heads))
+        self.model.setText("loading model..." if stats.loading_model else model_label(stats.model_name, stats.prior_heads, stats.per_frame_heads))
         self.model.setToolTip(
             "Heads marked prior are documented priors, not trained on labels: "
             + (", ".join(stats.prior_heads) if stats.prior_heads else "none")
+            + (
+                "; learned per frame (the per-frame model's own output, averaged over the window): " + ", ".join(stats.per_frame_heads)
+                if stats.per_frame_heads
+                else ""
+            )
         )
 
 
-def model_label(name: str, prior_heads: tuple[str, ...]) -> str:
-    """'faceapi-expression [prior: expression, valence, arousal]': priors are never hidden."""
-    return f"{name} [prior: {', '.join(prior_heads)}]" if prior_heads else f"{name} [learned heads]"
+def model_label(name: str, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> str:
+    """'faceapi-expression [prior: expression, valence, arousal]': priors are never hidden;
+    'hse [prior: expression; learned per frame: valence, arousal]' for a model that gives them."""
+    parts = ([f"prior: {', '.join(prior_heads)}"] if prior_heads else []) + (
+        [f"learned per frame: {', '.join(per_frame_heads)}"] if per_frame_heads else []
+    )
+    return f"{name} [{'; '.join(parts)}]" if parts else f"{name} [learned heads]"
