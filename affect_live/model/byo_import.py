@@ -57,8 +57,8 @@ class ImportOptions:
 
 def model_format(path: Path, data: bytes) -> str:
     """"onnx", "tflite" or "keras", from the file's content (and .onnx, which has no magic)."""
-    if len(data) >= 8 and data[4:8] == TFLITE_IDENTIFIER:
-        return "tflite"
+    if (len(data) >= 8 and data[4:8] == TFLITE_IDENTIFIER) or path.suffix.lower() == ".tflite":
+        return "tflite"  # the flatbuffer checks say what is wrong with a bad one
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\x89HDF\r\n\x1a\n":
         return "keras"
     if path.suffix.lower() == ".onnx":
