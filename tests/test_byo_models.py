@@ -249,3 +249,32 @@ def test_fused_with_the_default_model_the_outputs_are_the_mean(hse_bundle, tmp_p
         for column in (*EXPRESSIONS, "valence", "arousal"):
             mean = (float(default[key(row)][column]) + float(hse[key(row)][column])) / 2
             assert float(row[column]) == pytest.approx(mean, abs=2e-4)
+
+
+def test_extract_caches_the_per_frame_valence_arousal_and_train_uses_it(mini, hse_bundle, tmp_path):
+    from affect_live.train.affwild2 import AffWild2
+    from affect_live.train.cache import FeatureCache, read_frame_image
+
+    cache = tmp_path / "cache"
+    assert main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--quiet"]) == 0
+    dataset = AffWild2(mini.root)
+    video = dataset.image_videos()[0]
+    outputs = FeatureCache(cache, load_bundle(hse_bundle)).load(video)
+    images = [read_frame_image(dataset.image_path(video, int(n)), (112, 112)) for n in outputs.frames]
+    expected = np.array([hse_like_expected(image)[1:] for image in images])
+    np.testing.assert_allclose(outputs.valence_arousal, expected, atol=1e-4)
+    np.testing.assert_allclose(outputs.features[:, -2:], expected, atol=1e-2)  # the heads' input holds them (float16)
+    # Evaluating the untrained bundle scores the window mean of the model's own valence/arousal.
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--json", str(report), "--quiet"]) == 0
+    assert json.loads(report.read_text())["prior_heads"] == ["expression"]
+    trained = tmp_path / "trained.affect"
+    assert main([
+        "train", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--out", str(trained),
+        "--hidden", "16", "--epochs", "2", "--quiet",
+    ]) == 0  # fmt: skip
+    bundle = load_bundle(trained)
+    assert bundle.manifest.has_learned_heads and bundle.manifest.heads_input_width == 21 + 9 + 7
+    assert bundle.frame_onnx == load_bundle(hse_bundle).frame_onnx  # the brought-in model stays as given
+    rows, _ = analyse(trained, tmp_path / "trained.csv", "astronaut_motion.mp4")
+    assert rows and all(-1 <= float(r["valence"]) <= 1 for r in rows)

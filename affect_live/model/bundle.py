@@ -110,15 +110,33 @@ def write_bundle(
     return manifest
 
 
-def write_brought_in_bundle(path: Path, manifest: Manifest, frame_file: bytes, model_card: str) -> Manifest:
+def write_brought_in_bundle(path: Path, manifest: Manifest, frame_file: bytes, model_card: str, heads_model: Any | None = None) -> Manifest:
     """A bundle around a brought-in per-frame model (ONNX or TFLite, already checked by
-    `brought_in.check_on_faces`), kept as given; the heads are priors or per-frame."""
+    `brought_in.check_on_faces`), kept as given. Learned heads (training on such a bundle) are
+    converted and checked on the model's outputs on real faces, as `write_bundle` does."""
+    heads_files: dict[str, bytes] = {}
+    if manifest.has_learned_heads:
+        from affect_live.model.brought_in import run_mapped
+        from affect_live.model.classes import aff_wild2_order
+        from affect_live.model.convert import check_inputs, heads_runtime, validate_heads_model
+        from affect_live.model.safe_keras import keras_to_bytes
+
+        if heads_model is None:
+            raise BundleError("a manifest with learned heads needs a heads model")
+        validate_heads_model(heads_model, manifest)
+        _, mapped = run_mapped(manifest, frame_file, check_inputs(manifest), manifest.frame_file)
+        probabilities = mapped["probabilities"][:, aff_wild2_order(manifest.classes)]
+        heads_bytes, section = heads_runtime(manifest, heads_model, probabilities, mapped["features"])
+        manifest = dataclasses.replace(manifest, runtime={**manifest.runtime, "heads": section})
+        heads_files = {RUNTIME_FILES["heads"]: heads_bytes, "heads.keras": keras_to_bytes(heads_model)}
     Manifest.from_dict(manifest.to_dict())  # the same validation a reader applies
     path = Path(path)
     tmp = path.with_name(path.name + ".partial")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest.to_dict(), indent=2))
         archive.writestr(manifest.frame_file, frame_file)
+        for name, content in heads_files.items():
+            archive.writestr(name, content)
         archive.writestr("MODEL_CARD.md", model_card)
     os.replace(tmp, path)
     return manifest
@@ -193,7 +211,8 @@ def load_bundle(path: Path) -> LoadedBundle:
             raise BundleError(f"{path}: bundle has no {manifest.frame_file}")
         check_brought_in(manifest, content, f"{path}: {manifest.frame_file}")
         onnx = manifest.frame_file == FRAME_ONNX
-        return LoadedBundle(path, digest, manifest, b"" if onnx else content, None, card, content if onnx else None)
+        heads = check_heads_file(manifest, flatbuffers, str(path)) if manifest.has_learned_heads else None
+        return LoadedBundle(path, digest, manifest, b"" if onnx else content, heads, card, content if onnx else None)
     frame, heads = check_runtime_files(manifest, flatbuffers, str(path))
     return LoadedBundle(path, digest, manifest, frame, heads, card)
 
@@ -202,7 +221,7 @@ def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where
     """Validate the flatbuffers against the manifest, then run each once on zeros with LiteRT
     (a file LiteRT cannot load, or whose probabilities do not sum to 1, is refused here, not
     on the inference thread)."""
-    frame_file, heads_file = RUNTIME_FILES["frame_model"], RUNTIME_FILES["heads"]
+    frame_file = RUNTIME_FILES["frame_model"]
     if frame_file not in flatbuffers:
         raise BundleError(f"{where}: bundle has no {frame_file}")
     spec = manifest.input
@@ -216,6 +235,12 @@ def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where
         raise BundleError(f"{where}: per-frame probabilities do not sum to 1 (is the last layer a softmax?)")
     if not manifest.has_learned_heads:
         return frame, None
+    return frame, check_heads_file(manifest, flatbuffers, where)
+
+
+def check_heads_file(manifest: Manifest, flatbuffers: dict[str, bytes], where: str) -> bytes:
+    """heads.tflite against the manifest, then one run on zeros."""
+    heads_file = RUNTIME_FILES["heads"]
     if heads_file not in flatbuffers:
         raise BundleError(f"{where}: manifest marks learned heads but the bundle has no {heads_file}")
     heads = flatbuffers[heads_file]
@@ -224,7 +249,7 @@ def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where
         inputs["window_sequence"] = (manifest.window, N_CLASSES)
     check_flatbuffer(heads, manifest.runtime["heads"]["sha256"], inputs, {"expression": (7,), "valence": (1,), "arousal": (1,)}, f"{where}: {heads_file}")
     _smoke_run(heads, {name: np.zeros((2, *shape), np.float32) for name, shape in inputs.items()}, f"{where}: {heads_file}")
-    return frame, heads
+    return heads
 
 
 def _smoke_run(content: bytes, batch: np.ndarray | dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:

@@ -119,13 +119,24 @@ def runtime_files(manifest: Manifest, frame_model: Any, heads_model: Any | None)
     }  # fmt: skip
     if heads_model is not None:
         probabilities = np.asarray(keras_frame["probabilities"])[:, aff_wild2_order(manifest.classes)]  # as the heads see them
-        inputs = _window_inputs(manifest, probabilities, np.asarray(keras_frame["features"]))
-        heads_bytes = keras_to_tflite(heads_model)
-        head_diff = _max_diff(KerasRunner(heads_model)(inputs), LiteRtRunner(heads_bytes)(inputs), HEAD_NAMES)
+        heads_bytes, section["heads"] = heads_runtime(manifest, heads_model, probabilities, np.asarray(keras_frame["features"]))
         members[RUNTIME_FILES["heads"]] = heads_bytes
-        section["heads"] = {"file": RUNTIME_FILES["heads"], "sha256": sha256_hex(heads_bytes), "max_abs_diff": head_diff}
-        diff = max(diff, head_diff)
+        diff = max(diff, section["heads"]["max_abs_diff"])
+    _check_diff(diff)
+    return members, section
+
+
+def heads_runtime(manifest: Manifest, heads_model: Any, probabilities: np.ndarray, features: np.ndarray) -> tuple[bytes, dict[str, Any]]:
+    """heads.tflite and its `runtime` entry, checked against Keras on windows of real per-frame
+    outputs (`probabilities` in Aff-Wild2 order, as the heads see them)."""
+    inputs = _window_inputs(manifest, probabilities, features)
+    heads_bytes = keras_to_tflite(heads_model)
+    head_diff = _max_diff(KerasRunner(heads_model)(inputs), LiteRtRunner(heads_bytes)(inputs), HEAD_NAMES)
+    _check_diff(head_diff)
+    return heads_bytes, {"file": RUNTIME_FILES["heads"], "sha256": sha256_hex(heads_bytes), "max_abs_diff": head_diff}
+
+
+def _check_diff(diff: float) -> None:
     if diff > MAX_CONVERSION_DIFF:
         raise BundleError(f"the TFLite conversion differs from the Keras model by {diff:.2e} (> {MAX_CONVERSION_DIFF:g}) on real face crops")
     log.info("converted to TFLite; max |difference| from Keras on real faces: %.2e", diff)
-    return members, section

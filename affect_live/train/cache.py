@@ -1,6 +1,7 @@
 """The feature cache: the per-frame model run once over every frame image of Aff-Wild2.
 
-Layout: `CACHE/<fingerprint>/<video>.npz` (frames, features, probabilities) plus `cache.json`,
+Layout: `CACHE/<fingerprint>/<video>.npz` (frames, features, probabilities, and valence_arousal
+for a per-frame model that gives them) plus `cache.json`,
 where the fingerprint identifies the per-frame model (its weights and input spec), so outputs of
 different models never mix and a trained bundle (same per-frame model, new heads) finds the
 cache its features came from. One file per video, written atomically: an interrupted run
@@ -33,8 +34,14 @@ BATCH = 64
 
 
 def frame_model_fingerprint(bundle: LoadedBundle) -> str:
-    """12 hex digits over the per-frame model's weights and input spec (not the heads)."""
-    digest = hashlib.sha256(json.dumps(bundle.manifest.to_dict()["input"], sort_keys=True).encode())
+    """12 hex digits over the per-frame model's weights and input spec (not the heads); for a
+    brought-in model, over its file and output mapping (it has no Keras model)."""
+    manifest = bundle.manifest
+    digest = hashlib.sha256(json.dumps(manifest.to_dict()["input"], sort_keys=True).encode())
+    if manifest.outputs:
+        digest.update(json.dumps(manifest.outputs, sort_keys=True).encode())
+        digest.update(bundle.frame_onnx or bundle.frame_tflite)
+        return digest.hexdigest()[:12]
     for array in bundle.frame_model.get_weights():
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()[:12]
@@ -48,6 +55,7 @@ class VideoOutputs:
     frames: np.ndarray  # (n,) 1-based frame numbers
     features: np.ndarray  # (n, F) float32
     probabilities: np.ndarray  # (n, 7) float32, Aff-Wild2 order
+    valence_arousal: np.ndarray | None = None  # (n, 2) float32: the per-frame model's own, if it gives them
 
 
 class FeatureCache:
@@ -70,14 +78,16 @@ class FeatureCache:
             )
         try:
             with np.load(path, allow_pickle=False) as data:
-                return VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"])
+                va = data["valence_arousal"] if "valence_arousal" in data.files else None
+                return VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], va)
         except (OSError, KeyError, ValueError) as exc:
             raise DatasetError(f"{path} is damaged ({exc}); delete it and run extract again") from None
 
     def _save(self, outputs: VideoOutputs) -> None:
         tmp = self.path(outputs.video).with_suffix(".partial.npz")
         # float16 features halve the cache (Aff-Wild2 has ~2.6M frames); probabilities stay float32.
-        np.savez(tmp, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities)
+        extra = {} if outputs.valence_arousal is None else {"valence_arousal": outputs.valence_arousal.astype(np.float32)}
+        np.savez(tmp, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities, **extra)
         os.replace(tmp, self.path(outputs.video))
 
     def _write_index(self) -> None:
@@ -87,6 +97,7 @@ class FeatureCache:
             "model": manifest.name,
             "bundle": str(self.bundle.path),
             "feature_dim": manifest.feature_dim,
+            "per_frame_valence_arousal": bool(manifest.per_frame_heads),
             "input": manifest.to_dict()["input"],
         }
         (self.folder / "cache.json").write_text(json.dumps(index, indent=2))
@@ -108,12 +119,13 @@ class FeatureCache:
         with ThreadPoolExecutor(max_workers=2) as readers:  # JPEG decoding overlaps inference
             for video in todo:
                 frames = frames_per_video[video]
-                features, probabilities = [], []
+                features, probabilities, va = [], [], []
                 for batch in _batches(frames, BATCH):
                     crops = list(readers.map(lambda n: read_frame_image(dataset.image_path(video, int(n)), size), batch))
-                    f, p = model.infer(crops)
+                    f, p, v = model.infer_all(crops)
                     features.append(f)
                     probabilities.append(p)
+                    va += [v] if v is not None else []
                     bar.update(len(batch))
                 dim = self.bundle.manifest.feature_dim
                 self._save(
@@ -122,6 +134,7 @@ class FeatureCache:
                         frames.astype(np.int64),
                         np.concatenate(features) if features else np.zeros((0, dim), np.float32),
                         np.concatenate(probabilities) if probabilities else np.zeros((0, 7), np.float32),
+                        (np.concatenate(va) if va else np.zeros((0, 2), np.float32)) if model.has_va else None,
                     )
                 )
         bar.close()

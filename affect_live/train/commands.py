@@ -146,6 +146,8 @@ def run_finetune(args: argparse.Namespace) -> int:
         manifest = resnet50_manifest(args.name or args.out.stem, "ResNet-50" + (" from ImageNet weights" if args.imagenet else " from random weights"))
     else:
         base = load_weights(args.weights)
+        if base.manifest.outputs:
+            raise UserError(f"{base.path}: fine-tuning needs a Keras per-frame model; this one was brought in as {base.manifest.provenance.get('format', 'a file')}")
         model, manifest = base.frame_model, base.manifest
     settings = FinetuneSettings(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate, augment=not args.no_augment)
     history = _guard(lambda: finetune(dataset, model, manifest, settings, verbose=0 if args.quiet else 1))

@@ -48,7 +48,8 @@ class BundleRunner:
 
     def predict(self, cached: CachedRows, rows: np.ndarray) -> Predictions:
         sequences = cached.sequences(rows, self.window) if self.heads.temporal != "none" else None
-        out = self.heads(cached.window_stats(rows, self.window), cached.features[rows], cached.probabilities[rows], sequences)
+        va_mean = cached.va_means(rows, self.window)
+        out = self.heads(cached.window_stats(rows, self.window), cached.features[rows], cached.probabilities[rows], sequences, va_mean)
         return Predictions(out.expression, out.valence, out.arousal)
 
 

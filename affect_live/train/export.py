@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from affect_live.model.bundle import LoadedBundle, write_bundle
+from affect_live.model.bundle import LoadedBundle, write_brought_in_bundle, write_bundle
 from affect_live.model.manifest import HEAD_NAMES, HeadSpec, Manifest
 from affect_live.recording import now_iso
 from affect_live.train.heads_training import TrainOutcome, TrainSettings
@@ -78,5 +78,7 @@ Licence: {manifest.license}.
 
 def export_bundle(path: Path, base: LoadedBundle, heads_model: Any, outcome: TrainOutcome, settings: TrainSettings, data: dict[str, Any], name: str) -> Manifest:
     manifest = trained_manifest(base, name, outcome, settings, data)
+    if base.manifest.outputs:  # a brought-in per-frame model stays as it was given
+        return write_brought_in_bundle(path, manifest, base.frame_onnx or base.frame_tflite, model_card(manifest, base), heads_model)
     write_bundle(path, manifest, base.frame_model, heads_model, model_card(manifest, base))
     return manifest

@@ -30,6 +30,7 @@ class CachedRows:
     start: np.ndarray  # (N,) first row of the row's video
     offsets: dict[str, int]  # first row of each video
     lengths: dict[str, int]  # rows of each video
+    valence_arousal: np.ndarray | None = None  # (N, 2): the per-frame model's own, when it gives them
 
     @classmethod
     def from_outputs(cls, outputs: Sequence[VideoOutputs]) -> CachedRows:
@@ -44,6 +45,7 @@ class CachedRows:
             start=np.repeat(firsts, sizes),
             offsets={o.video: int(first) for o, first in zip(outputs, firsts)},
             lengths={o.video: n for o, n in zip(outputs, sizes)},
+            valence_arousal=np.concatenate([o.valence_arousal for o in outputs]) if outputs and all(o.valence_arousal is not None for o in outputs) else None,
         )
 
     def rows_of(self, video: str, frames: np.ndarray) -> np.ndarray:
@@ -64,6 +66,13 @@ class CachedRows:
         """[max, min, mean] of the window's probabilities: (B, 21)."""
         seq = self.probabilities[self.window_rows(rows, window)]
         return np.concatenate([seq.max(axis=1), seq.min(axis=1), seq.mean(axis=1)], axis=1)
+
+    def va_means(self, rows: np.ndarray, window: int) -> np.ndarray | None:
+        """The window mean of the per-frame valence/arousal, (B, 2), as the app's "per_frame"
+        heads take it; None when the per-frame model gives none."""
+        if self.valence_arousal is None:
+            return None
+        return self.valence_arousal[self.window_rows(rows, window)].mean(axis=1)
 
     def heads_inputs(self, rows: np.ndarray, window: int, heads_input: str = "window_stats") -> np.ndarray:
         """The heads' flat input (`join_heads_input`): [max, min, mean of the window's
