@@ -70,7 +70,10 @@ def needs_mapping(options: ImportOptions) -> bool:
     """Whether a Keras model must take the brought-in path instead of the classic wrapper."""
     if options.outputs or options.logits or options.layout != "nhwc":
         return True
-    return len(keep_classes(options.classes)[0]) != len(options.classes)
+    try:  # classes to drop (AffectNet's contempt): only when the rest are the 7
+        return len(keep_classes(options.classes)[0]) != len(options.classes)
+    except BundleError:
+        return False  # the classic path names the problem
 
 
 def import_model(source: Path, out: Path, options: ImportOptions) -> Manifest:

@@ -124,11 +124,12 @@ def _check(mapping: OutputMap) -> None:
 def keep_classes(classes: Sequence[str]) -> tuple[tuple[int, ...], tuple[str, ...]]:
     """Indices of the classes that are Aff-Wild2's 7 (each exactly once) and their canonical
     names; other classes (contempt...) are dropped."""
-    kept, names = [], []
+    kept, names, unknown = [], [], []
     for i, name in enumerate(classes):
         try:
             canonical = canonical_class(name)
         except ValueError:
+            unknown.append(name)
             continue
         if canonical in names:
             raise BundleError(f"--classes names {canonical} twice")
@@ -136,7 +137,8 @@ def keep_classes(classes: Sequence[str]) -> tuple[tuple[int, ...], tuple[str, ..
         names.append(canonical)
     missing = [name for name in EXPRESSIONS if name not in names]
     if missing:
-        raise BundleError(f"--classes does not cover {', '.join(missing)} (Aff-Wild2's 7 expressions are needed)")
+        dropped = f"; not one of them, so dropped: {', '.join(unknown)}" if unknown else ""
+        raise BundleError(f"--classes does not cover {', '.join(missing)} (Aff-Wild2's 7 expressions are needed{dropped})")
     return tuple(kept), tuple(names)
 
 
