@@ -58,12 +58,13 @@ def plan_outputs(inputs: list[str], out: Path | None) -> list[Path]:
     return paths
 
 
-def open_lsl():  # noqa: ANN201 (LslStreams, imported lazily)
-    """The LSL outlets for --lsl; unavailable LSL is one error line."""
+def open_lsl(model: str = ""):  # noqa: ANN201 (LslStreams, imported lazily)
+    """The LSL outlets for --lsl (`model`: the engine's label for the stream metadata);
+    unavailable LSL is one error line."""
     from affect_live.lsl import LslError, LslStreams
 
     try:
-        return LslStreams()
+        return LslStreams(model=model)
     except LslError as exc:
         raise UserError(str(exc)) from None
 
@@ -79,7 +80,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
-    lsl = open_lsl() if args.lsl else None
+    lsl = open_lsl(engine.info.label) if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
         return _analyze_each(args, outputs, engine, settings, lsl, markers)

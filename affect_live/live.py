@@ -69,7 +69,10 @@ class LiveSession:
         self.recorder = LiveRecorder()
         self._faces = FaceEvents()
         self._marker_inlet: MarkerInlet | None = None
-        self.lsl = LiveLsl(lambda level, message: self._events.put(SessionEvent(level, message, "lsl")))
+        self.lsl = LiveLsl(
+            lambda level, message: self._events.put(SessionEvent(level, message, "lsl")),
+            lambda: self._engine.info.label if self._engine is not None else "",
+        )
 
     # -- sources ---------------------------------------------------------------------------
     def open(self, spec: str | int, loop: bool = False) -> None:
@@ -236,7 +239,7 @@ class LiveSession:
             if self._window is not None and self._window != engine.windows.window:
                 engine.set_window(self._window)  # changed while it loaded
             self.recorder.note_model_change(engine)
-            self.mark(f"model changed: {engine.info.name}", OWN)
+            self.mark(f"model changed: {engine.info.label}", OWN)
             if self._pipeline is not None:
                 self._pipeline.replace_engine(engine)
             self._engine = engine

@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 class LiveLsl:
     """Thread-safe; `notify(level, message)` tells the user how switching on went."""
 
-    def __init__(self, notify: Callable[[str, str], None]) -> None:
+    def __init__(self, notify: Callable[[str, str], None], describe_model: Callable[[], str] = lambda: "") -> None:
+        """`describe_model()`: the running model's label for the stream metadata."""
         self._notify = notify
+        self._describe_model = describe_model
         self._lock = threading.Lock()
         self._streams: LslStreams | None = None
         self._wanted = False
@@ -46,7 +48,7 @@ class LiveLsl:
 
     def _open(self) -> None:
         try:
-            streams = LslStreams()
+            streams = LslStreams(model=self._describe_model())
         except LslError as exc:
             with self._lock:
                 self._wanted = False

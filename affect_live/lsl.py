@@ -58,7 +58,9 @@ def face_samples(result: FrameResult) -> np.ndarray:
 class LslStreams:
     """The two outlets. Thread-safe: liblsl outlets may be pushed to from any thread."""
 
-    def __init__(self, source_id: str = "affect-live") -> None:
+    def __init__(self, source_id: str = "affect-live", model: str = "") -> None:
+        """`model`: the running model and what its heads are (`EngineInfo.label`), written into
+        the data stream's metadata (desc/model); later changes arrive as markers."""
         try:
             from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
         except Exception as exc:  # ImportError, or liblsl failing to load
@@ -69,6 +71,8 @@ class LslStreams:
         info.set_channel_names([c.label for c in self.channels])
         info.set_channel_units([c.unit for c in self.channels])
         info.set_channel_types([c.kind for c in self.channels])
+        if model:
+            info.desc.append_child_value("model", model)
         markers = StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
         self._data = StreamOutlet(info)
         self._markers = StreamOutlet(markers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -278,3 +279,19 @@ def test_extract_caches_the_per_frame_valence_arousal_and_train_uses_it(mini, hs
     assert bundle.frame_onnx == load_bundle(hse_bundle).frame_onnx  # the brought-in model stays as given
     rows, _ = analyse(trained, tmp_path / "trained.csv", "astronaut_motion.mp4")
     assert rows and all(-1 <= float(r["valence"]) <= 1 for r in rows)
+
+
+def test_the_lsl_stream_metadata_says_learned_per_frame(hse_bundle):
+    from test_lsl import inlet
+
+    from affect_live.lsl import DATA_STREAM, LslStreams
+
+    label = AffectEngine(load_bundle(hse_bundle)).info.label
+    assert label == "hse-like [prior: expression; learned per frame: valence, arousal]"
+    streams = LslStreams(source_id=f"byo-{os.getpid()}", model=label)
+    try:
+        data = inlet(DATA_STREAM)
+        assert data.get_sinfo().desc.child("model").child_value() == label
+        data.close_stream()
+    finally:
+        streams.close()

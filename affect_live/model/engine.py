@@ -35,6 +35,20 @@ class EngineInfo:
     # Valence/arousal learned by the per-frame model itself (window mean), not priors.
     per_frame_heads: tuple[str, ...] = ()
 
+    @property
+    def label(self) -> str:
+        """The name with what its heads are (status bar, LSL stream metadata, markers)."""
+        return heads_label(self.name, self.prior_heads, self.per_frame_heads)
+
+
+def heads_label(name: str, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> str:
+    """'faceapi-expression [prior: expression, valence, arousal]': priors are never hidden;
+    'hse [prior: expression; learned per frame: valence, arousal]' for a model that gives them."""
+    parts = ([f"prior: {', '.join(prior_heads)}"] if prior_heads else []) + (
+        [f"learned per frame: {', '.join(per_frame_heads)}"] if per_frame_heads else []
+    )
+    return f"{name} [{'; '.join(parts)}]" if parts else f"{name} [learned heads]"
+
 
 @dataclass
 class _Member:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
 
 from affect_live.live import LiveStats
+from affect_live.model.engine import heads_label  # the one wording, shared with LSL's metadata and markers
 
 
 class StatusPanel(QStatusBar):
@@ -31,7 +32,7 @@ class StatusPanel(QStatusBar):
         self.latency.setText(f"latency {stats.latency_ms_p50:4.1f} ms (p95 {stats.latency_ms_p95:4.1f})")
         self.dropped.setText(f"dropped {stats.dropped_frames}")
         self.device.setText(stats.device)
-        self.model.setText("loading model..." if stats.loading_model else model_label(stats.model_name, stats.prior_heads, stats.per_frame_heads))
+        self.model.setText("loading model..." if stats.loading_model else heads_label(stats.model_name, stats.prior_heads, stats.per_frame_heads))
         self.model.setToolTip(
             "Heads marked prior are documented priors, not trained on labels: "
             + (", ".join(stats.prior_heads) if stats.prior_heads else "none")
@@ -42,11 +43,3 @@ class StatusPanel(QStatusBar):
             )
         )
 
-
-def model_label(name: str, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> str:
-    """'faceapi-expression [prior: expression, valence, arousal]': priors are never hidden;
-    'hse [prior: expression; learned per frame: valence, arousal]' for a model that gives them."""
-    parts = ([f"prior: {', '.join(prior_heads)}"] if prior_heads else []) + (
-        [f"learned per frame: {', '.join(per_frame_heads)}"] if per_frame_heads else []
-    )
-    return f"{name} [{'; '.join(parts)}]" if parts else f"{name} [learned heads]"
