@@ -16,6 +16,16 @@ from affect_live.model.manifest import BundleError
 
 STANDARD_DOMAINS = ("", "ai.onnx")
 MAX_ONNX_BYTES = 2**31 - 1  # protobuf's limit; larger models need external data, refused
+MISSING = "ONNX models need onnxruntime==1.32.0 and onnx==1.22.0 (requirements.txt; for a wheel: pip install affect-live[onnx])"
+
+
+def require_onnx() -> None:
+    """One line instead of an ImportError when the optional ONNX packages are missing."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise BundleError(MISSING) from None
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class OnnxInfo:
 
 def parse_onnx(data: bytes, where: str) -> Any:
     """The ModelProto, never touching external data."""
+    require_onnx()
     import onnx
     from google.protobuf.message import DecodeError
 
