@@ -24,7 +24,7 @@ from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
 from affect_live.types import EXPRESSIONS, FacePacket, FrameResult
-from conftest import CLIPS, assert_each_refused
+from conftest import CLIPS, IMAGES, assert_each_refused
 
 AFFECTNET = ("anger", "contempt", "disgust", "fear", "happiness", "neutral", "sadness", "surprise")
 IMAGENET_MEAN, IMAGENET_STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
@@ -295,3 +295,11 @@ def test_the_lsl_stream_metadata_says_learned_per_frame(hse_bundle):
         data.close_stream()
     finally:
         streams.close()
+
+
+def test_analyze_with_an_onnx_bundle_imports_no_tensorflow(hse_bundle, tmp_path):
+    from test_runtime import _run_without_heavy_imports
+
+    args = ["analyze", str(IMAGES / "astronaut.png"), "--weights", str(hse_bundle), "--out", str(tmp_path / "a.csv"), "--quiet"]
+    assert _run_without_heavy_imports(args, tmp_path) == {"status": 0, "heavy": [], "benchmarks": False}
+    assert json.loads((tmp_path / "a.meta.json").read_text())["model"]["device"] == "CPU (onnxruntime)"

@@ -29,7 +29,7 @@ class EngineInfo:
     """What the user is told about the running model."""
 
     name: str
-    device: str  # "CPU (LiteRT)" or "GPU (TensorFlow)"
+    device: str  # "CPU (LiteRT)", "GPU (TensorFlow)" or "CPU (onnxruntime)"; fused: each, joined by " + "
     window: int
     prior_heads: tuple[str, ...]
     # Valence/arousal learned by the per-frame model itself (window mean), not priors.

@@ -59,9 +59,11 @@ def brought_in_runner(manifest: Manifest, content: bytes, threads: int = 1) -> R
 
 def runtime_label(bundle: LoadedBundle, device: str) -> str:
     """What ran the per-frame model, for the status bar and the sidecar."""
+    from affect_live.model.device import device_label
+
     if bundle.manifest.frame_file == FRAME_ONNX:
         return "CPU (onnxruntime)"
-    return "GPU (TensorFlow)" if device == "GPU" and not bundle.manifest.outputs else "CPU (LiteRT)"
+    return device_label("CPU" if bundle.manifest.outputs else device)
 
 
 class FrameModel:
