@@ -303,3 +303,14 @@ def test_analyze_with_an_onnx_bundle_imports_no_tensorflow(hse_bundle, tmp_path)
     args = ["analyze", str(IMAGES / "astronaut.png"), "--weights", str(hse_bundle), "--out", str(tmp_path / "a.csv"), "--quiet"]
     assert _run_without_heavy_imports(args, tmp_path) == {"status": 0, "heavy": [], "benchmarks": False}
     assert json.loads((tmp_path / "a.meta.json").read_text())["model"]["device"] == "CPU (onnxruntime)"
+
+
+def test_outputs_are_named_by_index_or_by_names_that_hold_slashes():
+    from affect_live.model.output_map import OutputSlice, parse_outputs
+
+    names, widths = ["/fc/Gemm_output_0", "va"], {"/fc/Gemm_output_0": 8, "va": 2}
+    slices = parse_outputs("expression=/fc/Gemm_output_0/:,valence=va/0,arousal=1/1", names, widths)
+    assert slices == {
+        "expression": OutputSlice("/fc/Gemm_output_0", 0, 8), "valence": OutputSlice("va", 0, 1), "arousal": OutputSlice("va", 1, 2),
+    }  # fmt: skip
+    assert parse_outputs(None, names, widths) == {"expression": OutputSlice("/fc/Gemm_output_0", 0, None)}

@@ -113,6 +113,10 @@ def _check(mapping: OutputMap) -> None:
     unknown = set(mapping.slices) - set(ROLES)
     if unknown or "expression" not in mapping.slices:
         raise BundleError(f"invalid manifest: outputs roles must include expression and be among {', '.join(ROLES)}")
+    if any(p.start < 0 or (p.stop is not None and p.stop <= p.start) for p in mapping.slices.values()):
+        raise BundleError("invalid manifest: outputs slices must have 0 <= start < stop")
+    if not all(0 <= i < len(mapping.source_classes) for i in mapping.kept):
+        raise BundleError("invalid manifest: outputs.kept indexes no class")
     if sorted(canonical_class(mapping.source_classes[i]) for i in mapping.kept) != sorted(EXPRESSIONS):
         raise BundleError("invalid manifest: outputs.kept must select the 7 expression classes")
     for role in ("valence", "arousal"):
@@ -155,21 +159,24 @@ def parse_outputs(text: str | None, output_names: Sequence[str], output_widths: 
             raise BundleError(f"--outputs: {part!r} is not ROLE=[OUTPUT/]START[:STOP] with ROLE one of {', '.join(ROLES)}")
         if role in slices:
             raise BundleError(f"--outputs names {role} twice")
-        output, _, span = spec.rpartition("/")
-        name = _resolve_output(output.strip(), output_names)
+        name, span = _split_output(spec.strip(), output_names)
         slices[role] = _parse_span(span.strip(), name, output_widths[name], part)
     if "expression" not in slices:
         raise BundleError("--outputs must map expression")
     return slices
 
 
-def _resolve_output(output: str, names: Sequence[str]) -> str:
-    if not output:
-        return names[0]
-    if output in names:
-        return output
+def _split_output(spec: str, names: Sequence[str]) -> tuple[str, str]:
+    """(output name, span) of `[OUTPUT/]SPAN`. Output names may hold "/" themselves (PyTorch
+    exports name them "/fc/Gemm_output_0"), so the model's own names are tried first."""
+    named = next((n for n in sorted(names, key=len, reverse=True) if spec.startswith(n + "/")), None)
+    if named is not None:
+        return named, spec[len(named) + 1 :]
+    if "/" not in spec:
+        return names[0], spec
+    output, span = spec.rsplit("/", 1)
     if output.isdigit() and int(output) < len(names):
-        return names[int(output)]
+        return names[int(output)], span
     raise BundleError(f"--outputs: the model has no output {output!r} (its outputs: {', '.join(names)})")
 
 
