@@ -222,7 +222,7 @@ def model_card(manifest: Manifest) -> str:
         f"- Licence: {manifest.license}",
         f"- Trained on (as the user says): {manifest.frame_model}",
         f"- Runs on: {manifest.runtime['runs_on']}; converter: {manifest.runtime['converter']}",
-        f"- Input: {spec.width}x{spec.height} {spec.color}, {spec.layout}, mean {list(spec.mean)}, std {list(spec.std)} (pixel units), {spec.crop} crop",
+        f"- Input: {spec.width}x{spec.height} {spec.color}, {spec.layout}, mean {_numbers(spec.mean)}, std {_numbers(spec.std)} (pixel units 0..255), {spec.crop} crop",
         f"- Expression classes: {', '.join(mapping.source_classes)}"
         + (f"; dropped and the rest renormalised: {', '.join(mapping.dropped)}" if mapping.dropped else "")
         + ("; softmax applied (logits)" if mapping.logits else ""),
@@ -230,10 +230,15 @@ def model_card(manifest: Manifest) -> str:
         "",
         "## Heads",
     ]
-    lines += [f"- {name}: {head.kind.replace('_', ' ')}. {head.description}" for name, head in manifest.heads.items()]
+    kinds = {"prior": "prior", "per_frame": "learned per frame", "learned": "learned"}
+    lines += [f"- {name}: {kinds[head.kind]}. {head.description}" for name, head in manifest.heads.items()]
     lines += [
         "",
         "affect-live did not train or evaluate this model; what it measures and its limits are its authors'.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _numbers(values: tuple[float, ...]) -> str:
+    return ", ".join(f"{v:.6g}" for v in values)
