@@ -227,7 +227,6 @@ def test_unsafe_or_mismatched_models_are_refused_with_one_line(tmp_path, capsys)
 def test_a_bundle_whose_onnx_member_was_swapped_is_refused_at_load(hse_bundle, tmp_path):
     """Bundles are untrusted too: the checks of import run again on every load."""
     evil_model = hse_like_onnx(tmp_path / "c.onnx", domain="com.example.evil").read_bytes()
-    cases = {}
     for name, update_sha in (("changed.affect", False), ("evil.affect", True)):
         with zipfile.ZipFile(hse_bundle) as source, zipfile.ZipFile(tmp_path / name, "w") as target:
             manifest = json.loads(source.read("manifest.json"))
