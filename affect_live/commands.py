@@ -78,7 +78,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window, device=device)
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
-    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
+    if args.landmarks and args.no_actions:
+        raise UserError("--landmarks needs the face mesh, which --no-actions turns off")
+    tracking = {"detect_every": args.detect_every} if args.detect_every else {}
+    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, **tracking)
     lsl = open_lsl() if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
