@@ -73,3 +73,22 @@ def test_box_calibration_round_trip():
     # wide; for landmarks twice the size elsewhere (centre 210, 200; long side 200) it follows.
     x, y, w, h = calibration.apply((130.0, 100.0, 160.0, 200.0))
     assert (w, h) == pytest.approx((180.0, 180.0)) and (x + w / 2, y + h / 2) == pytest.approx((210.0, 200.0 - 0.15 * 200))
+
+
+def test_mesh_pool_gives_each_face_its_own_mesh_in_order():
+    from affect_live.faces.detector import FaceDetector
+    from affect_live.faces.face_mesh import FaceMesh478, MeshPool
+    from affect_live.faces.landmarks import roi_matrix
+
+    image = read_clip("three_faces.mp4")[0]
+    with FaceDetector() as detector:
+        rois = [roi_matrix(d, 256) for d in detector.detect(image)]
+    assert len(rois) == 3
+    alone = FaceMesh478()
+    expected = [alone.run(image, roi) for roi in rois]
+    alone.close()
+    for workers in (0, 1, 2):
+        pool = MeshPool(workers)
+        got = pool.run_many(image, rois)
+        pool.close()
+        assert all(np.array_equal(a, b) and s == t for (a, s), (b, t) in zip(got, expected)), workers

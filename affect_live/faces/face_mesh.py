@@ -109,33 +109,36 @@ class Blendshapes:
 
 
 class MeshPool:
-    """The mesh of several faces on two threads: the calling thread and one worker (LiteRT
-    releases the GIL during invoke, so both cores work). Each thread has its own interpreter;
-    ``run_many`` and ``close`` must be called from one thread."""
+    """The meshes of several faces on several threads: the calling thread and ``workers``
+    others, faces dealt round-robin (LiteRT releases the GIL during invoke, so both cores
+    work; one worker by default: two cores, two lanes). Each thread has its own
+    interpreter; ``run_many`` and ``close`` must be called from one thread."""
 
     def __init__(self, workers: int = 1) -> None:
         self._own = FaceMesh478()
         self.input_size = self._own.input_size
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="mesh") if workers > 0 else None
+        self._workers = max(0, int(workers))
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="mesh") if self._workers else None
         self._local = threading.local()
 
-    def _run_in_worker(self, image_bgr: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, float]:
+    def _run_in_worker(self, image_bgr: np.ndarray, matrices: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
         mesh = getattr(self._local, "mesh", None)
         if mesh is None:  # created on the worker thread that will use it
             mesh = self._local.mesh = FaceMesh478()
-        return mesh.run(image_bgr, matrix)
+        return [mesh.run(image_bgr, m) for m in matrices]
 
     def run_many(self, image_bgr: np.ndarray, matrices: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
-        """``FaceMesh478.run`` for each ROI, in order; every other face on the worker."""
+        """``FaceMesh478.run`` for each ROI, in order."""
         if self._pool is None or len(matrices) < 2:
             return [self._own.run(image_bgr, m) for m in matrices]
-        futures = [self._pool.submit(self._run_in_worker, image_bgr, m) for m in matrices[1::2]]
-        own = [self._own.run(image_bgr, m) for m in matrices[0::2]]
-        other = [future.result() for future in futures]
-        return [own[i // 2] if i % 2 == 0 else other[i // 2] for i in range(len(matrices))]
+        lanes = min(len(matrices), self._workers + 1)
+        futures = [self._pool.submit(self._run_in_worker, image_bgr, matrices[lane::lanes]) for lane in range(1, lanes)]
+        results: list[list[tuple[np.ndarray, float]]] = [[self._own.run(image_bgr, m) for m in matrices[0::lanes]]]
+        results += [future.result() for future in futures]
+        return [results[i % lanes][i // lanes] for i in range(len(matrices))]
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)  # the worker's interpreter goes with its thread
+            self._pool.shutdown(wait=True)  # the workers' interpreters go with their threads
             self._pool = None
         self._own.close()
