@@ -80,6 +80,13 @@ def run_analyze(args: argparse.Namespace) -> int:
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     if args.landmarks and args.no_actions:
         raise UserError("--landmarks needs the face mesh, which --no-actions turns off")
+    if not args.no_actions:
+        from affect_live.faces.landmarker_files import check_landmarker_files
+
+        try:
+            check_landmarker_files()
+        except BundleError as exc:
+            raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     tracking = {"detect_every": args.detect_every} if args.detect_every else {}
     settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, **tracking)
     lsl = open_lsl() if args.lsl else None

@@ -172,3 +172,22 @@ def test_no_actions_writes_only_the_fixed_columns_and_the_sidecar_says_what_was_
 def test_landmarks_without_actions_is_refused(tmp_path, capsys):
     status = main(["analyze", str(CLIPS / "two_faces.mp4"), "--out", str(tmp_path / "x.csv"), "--landmarks", "--no-actions", "--quiet"])
     assert status != 0 and "--no-actions" in capsys.readouterr().err
+
+
+def test_a_damaged_shipped_model_stops_analyze_with_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from affect_live.faces import landmarker_files
+
+    damaged = tmp_path / "face-landmarker"
+    shutil.copytree(landmarker_files.LANDMARKER_DIR, damaged)
+    data = bytearray((damaged / MESH_MODEL).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (damaged / MESH_MODEL).write_bytes(bytes(data))
+    monkeypatch.setattr(landmarker_files, "LANDMARKER_DIR", damaged)
+    status = main(["analyze", str(IMAGES / "astronaut.png"), "--out", str(tmp_path / "a.csv"), "--quiet"])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1 and "sha256" in lines[0] and MESH_MODEL in lines[0]
+    assert not (tmp_path / "a.csv").exists()
+    # --no-actions does not need the file.
+    assert main(["analyze", str(IMAGES / "astronaut.png"), "--out", str(tmp_path / "b.csv"), "--quiet", "--no-actions"]) == 0

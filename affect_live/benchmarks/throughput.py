@@ -3,8 +3,9 @@
 Runs the real pipeline (decode, detect, mesh, align, actions, model, heads, CSV write) exactly
 as `analyze` does, on clips looped to the requested length, with the facial actions off
 (`--no-actions`) and on (the default), and reports what the sidecar timing says. "mesh" is the
-478-point mesh (capture thread, both cores when there are several faces), "actions" the
-blendshapes, pose and gaze (inference thread); "det/frame" the detector runs per frame.
+478-point mesh (capture thread, both cores when there are several faces), "blendsh" the
+blendshape model and "pose" head pose and gaze (inference thread); "det/frame" the detector
+runs per frame.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from affect_live.recording import sidecar_path
 from affect_live.resources import clip, face_crops
 from affect_live.sources import LoopingVideoSource
 
-STAGES = ("decode", "detect", "mesh", "align", "actions", "model", "heads", "write")
+STAGES = ("decode", "detect", "mesh", "align", "blendsh", "pose", "model", "heads", "write")
+_STAGE_KEYS = {"blendsh": "blendshapes"}  # short column names
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path, a
         "frames": outcome.frames,
         "faces_per_frame": round(faces_per_frame, 2),
         "fps": meta["timing"]["fps"],
-        "stage_ms": {name: stage.get(name, 0.0) for name in STAGES},
+        "stage_ms": {name: stage.get(_STAGE_KEYS.get(name, name), 0.0) for name in STAGES},
         "model_ms_per_face": round(stage.get("model", 0.0) / max(faces_per_frame, 1e-9), 3),
         "device": engine.info.device,
         "peak_rss_mb": round(peak_rss_mb(), 1),

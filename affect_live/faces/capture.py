@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+
 from affect_live.faces.align import CropStyle, crop_aligned, make_crop
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.face_mesh import MeshPool, roi_from_landmarks
@@ -122,7 +124,7 @@ class FaceStage:
         return faces, tuple(ended), timings
 
     def _process_with_mesh(
-        self, image, style: CropStyle, max_faces: int  # noqa: ANN001 (np.ndarray)
+        self, image: np.ndarray, style: CropStyle, max_faces: int
     ) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
         """Follow known faces by their landmarks, detect only when due, mesh new faces."""
         assert self._detector is not None

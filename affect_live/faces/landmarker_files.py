@@ -69,6 +69,8 @@ def canonical_face() -> np.ndarray:
     return geometry
 
 
-def shipped_models() -> dict[str, str]:
-    """File name -> sha256 of what the actions use, for the sidecar."""
-    return {name: digest for name, digest in SHIPPED_SHA256.items()}
+def check_landmarker_files() -> None:
+    """Every shipped file checked, so that a bad one is one error line before any analysis."""
+    checked_model(MESH_MODEL)
+    checked_model(BLENDSHAPE_MODEL)
+    canonical_face()
