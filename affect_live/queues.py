@@ -77,3 +77,48 @@ class LatestSlot:
         with self._condition:
             self._closed = True
             self._condition.notify_all()
+
+
+class Prefetch:
+    """Iterates ``items`` on a thread of its own, up to ``depth`` items ahead, so that producing
+    the next item (decoding a file's next frame) overlaps the consumer's work. Iterate it from
+    one thread; an exception of the producer is raised there. Once ``stop`` is set the thread
+    ends at its next item; ``join`` waits for it (before closing what it reads)."""
+
+    def __init__(self, items: Any, stop: threading.Event, depth: int = 2, name: str = "prefetch") -> None:
+        self._queue = LosslessQueue(depth)
+        self._stop = stop
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._produce, args=(items,), name=name, daemon=True)
+        self._thread.start()
+
+    def _produce(self, items: Any) -> None:
+        try:
+            for item in items:
+                if not self._queue.put(item, self._stop):
+                    return
+        except BaseException as exc:  # handed to the consumer, which reports it
+            self._error = exc
+        finally:
+            self._queue.close()
+
+    def __iter__(self) -> Prefetch:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            try:
+                item = self._queue.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if self._stop.is_set():
+                    raise StopIteration from None
+        if item is CLOSED:
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+            raise StopIteration
+        return item
+
+    def join(self) -> None:
+        self._thread.join()
