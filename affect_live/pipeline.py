@@ -25,9 +25,9 @@ from affect_live.faces.landmark_tracking import DETECT_EVERY
 from affect_live.model.engine import AffectEngine
 from affect_live.meters import RateMeter
 from affect_live.model.manifest import Manifest
-from affect_live.queues import CLOSED, LatestSlot, LosslessQueue, Prefetch
+from affect_live.queues import CLOSED, LatestSlot, LosslessQueue
 from affect_live.sources import FrameSource
-from affect_live.types import FacePacket, Frame, FrameResult
+from affect_live.types import FacePacket, FrameResult
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +152,10 @@ class Pipeline:
 
     def _capture_loop(self) -> None:
         """Reads until the source ends or `stop`; closes the source and the detector here, on
-        the thread that uses them (their native handles are not thread-safe). Files (lossless)
-        are decoded ahead on a thread of their own, overlapping the face stage; a live source's
-        newest frame is read when the face stage is ready for it, never queued."""
-        frames = self.source.frames()
-        done = threading.Event()  # not self._stop: the inference thread still drains its queue
-        reader = Prefetch(frames, done, name="decode") if self.settings.lossless else None
+        the thread that uses them (their native handles are not thread-safe)."""
         try:
-            self._capture_frames(reader or frames)
+            self._capture_frames()
         finally:
-            if reader is not None:
-                done.set()
-                reader.join()
             self._close_source()
 
     def _close_source(self) -> None:
@@ -172,7 +164,8 @@ class Pipeline:
         finally:
             self.faces.close()
 
-    def _capture_frames(self, frames: Iterator[Frame]) -> None:
+    def _capture_frames(self) -> None:
+        frames = self.source.frames()
         while not self._stop.is_set():
             if not self._running.wait(timeout=0.1):
                 continue
