@@ -191,3 +191,15 @@ def test_a_damaged_shipped_model_stops_analyze_with_one_line_and_exit_2(tmp_path
     assert not (tmp_path / "a.csv").exists()
     # --no-actions does not need the file.
     assert main(["analyze", str(IMAGES / "astronaut.png"), "--out", str(tmp_path / "b.csv"), "--quiet", "--no-actions"]) == 0
+
+
+def test_blendshape_names_are_the_models_own_labels():
+    # The model file carries its 52 category names (its metadata's label list; the flatbuffer
+    # writer stores the strings last to first); ours must be those, in that order, which is
+    # also kBlendshapeNames of MediaPipe's face_blendshapes_graph.cc.
+    import re
+
+    data = checked_model("face_blendshapes.tflite")
+    in_file = [m.group().decode() for m in re.finditer(rb"[_A-Za-z][A-Za-z]{3,30}", data)]
+    ours = [name for name in in_file if name in BLENDSHAPE_NAMES]
+    assert len(BLENDSHAPE_NAMES) == 52 and ours[::-1] == list(BLENDSHAPE_NAMES)
