@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.add_argument("--lsl", action="store_true", help="publish the results and markers as Lab Streaming Layer streams (affect-live, affect-live-markers)")
     analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
+    analyze.add_argument("--no-actions", action="store_true", help="skip the face mesh, head pose, gaze and blendshapes (faster; the CSV has only the affect columns)")
+    analyze.add_argument("--landmarks", action="store_true", help="also write the 478 face points per face and frame to <name>.landmarks.csv")
+    analyze.add_argument("--detect-every", type=_positive_int, help="frames between face detector runs while faces are tracked from their landmarks (default 10, docs/actions.md)")
     _add_model_options(analyze)
 
     imp = commands.add_parser("import-weights", help="wrap a per-frame model (Keras, ONNX or TFLite) into a weight bundle")

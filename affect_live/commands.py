@@ -79,7 +79,17 @@ def run_analyze(args: argparse.Namespace) -> int:
         engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window, device=device)
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
-    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
+    if args.landmarks and args.no_actions:
+        raise UserError("--landmarks needs the face mesh, which --no-actions turns off")
+    if not args.no_actions:
+        from affect_live.faces.landmarker_files import check_landmarker_files
+
+        try:
+            check_landmarker_files()
+        except BundleError as exc:
+            raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
+    tracking = {"detect_every": args.detect_every} if args.detect_every else {}
+    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, **tracking)
     lsl = open_lsl(engine.info.label) if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:

@@ -4,13 +4,15 @@ settings, source and package versions. Shared by `analyze` and the desktop app's
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from affect_live import __version__
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
-from affect_live.recording import CSV_COLUMNS, now_iso, package_versions
+from affect_live.recorder import landmarks_path
+from affect_live.recording import csv_columns, now_iso, package_versions
 from affect_live.sources import SourceInfo
 
 
@@ -50,7 +52,8 @@ def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettin
         "status": "running",
         "started_at": now_iso(),
         "csv": csv_name,
-        "columns": list(CSV_COLUMNS),
+        "columns": list(csv_columns(settings.actions)),
+        "outputs": action_outputs(csv_name, settings),
         "source": asdict(source),
         "settings": {
             "max_faces": settings.max_faces,
@@ -58,7 +61,30 @@ def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettin
             "max_missed": settings.max_missed,
             "window": engine.windows.window,
             "crop": engine.manifest.input.crop,
+            "actions": settings.actions,
+            "detect_every": settings.detect_every if settings.actions else 1,
         },
         "model": model_summary(engine),
         "packages": package_versions(),
+    }
+
+
+def action_outputs(csv_name: str, settings: PipelineSettings) -> dict[str, Any]:
+    """Which outputs besides affect the recording holds, and which model computed each."""
+    if not settings.actions:
+        return {"actions": False, "landmarks_csv": None, "note": "--no-actions: no mesh, head pose, gaze or blendshapes; the detector runs on every frame"}
+    from affect_live.faces.landmarker_files import BLENDSHAPE_MODEL, CANONICAL_FACE, LANDMARKER_DIR, MESH_MODEL, SHIPPED_SHA256
+
+    def model(name: str) -> dict[str, str]:
+        return {"file": str(LANDMARKER_DIR / name), "sha256": SHIPPED_SHA256[name]}
+
+    source = "Google MediaPipe Face Landmarker (face_landmarker.task of 2023-05-03, Apache-2.0), run on LiteRT; see models/face-landmarker/MODEL_CARD.md"
+    return {
+        "actions": True,
+        "source": source,
+        "mesh": model(MESH_MODEL) | {"what": "478 face points (468 mesh + 10 iris) and face presence; also tracks faces between detector runs"},
+        "blendshapes": model(BLENDSHAPE_MODEL) | {"what": "52 blendshape scores in [0, 1] (ARKit-style names, MediaPipe's order)"},
+        "head_pose": model(CANONICAL_FACE) | {"what": "yaw, pitch, roll in degrees: weighted similarity fit of the canonical face onto the mesh (docs/actions.md)"},
+        "gaze": {"what": "gaze_yaw, gaze_pitch in degrees from the iris centres relative to the eye contours, eyeball radius 1.2 cm, uncalibrated (docs/actions.md)"},
+        "landmarks_csv": landmarks_path(Path(csv_name)).name if settings.landmarks else None,
     }

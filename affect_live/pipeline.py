@@ -18,8 +18,10 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from affect_live.faces.actions import ActionStage
 from affect_live.faces.align import CropStyle
 from affect_live.faces.capture import FaceStage
+from affect_live.faces.landmark_tracking import DETECT_EVERY
 from affect_live.model.engine import AffectEngine
 from affect_live.meters import RateMeter
 from affect_live.model.manifest import Manifest
@@ -37,6 +39,9 @@ class PipelineSettings:
     max_missed: int = 10  # frames a face may go undetected and keep its id
     lossless: bool = True  # False for live sources: only the newest frame is processed
     keep_images: bool = False  # pass frames through for a display
+    actions: bool = True  # mesh, pose, gaze, blendshapes (and tracking from landmarks)
+    detect_every: int = DETECT_EVERY  # with actions: frames between detector runs while tracking
+    landmarks: bool = False  # recordings also write the 478 points (<name>.landmarks.csv)
 
 
 # The crop faces get while no model is there yet (the app's start-up); the model's own crop
@@ -69,7 +74,10 @@ class Pipeline:
             max_faces=settings.max_faces,
             min_score=settings.min_score,
             max_missed=settings.max_missed,
+            actions=settings.actions,
+            detect_every=settings.detect_every,
         )
+        self._actions = ActionStage()  # used by the inference thread only
         make_queue: Callable[[], LosslessQueue | LatestSlot] = LosslessQueue if settings.lossless else LatestSlot
         self._packets = make_queue()
         self._results = LosslessQueue(maxsize=64)
@@ -190,6 +198,12 @@ class Pipeline:
                 return
 
     def _inference_loop(self) -> None:
+        try:
+            self._infer_packets()
+        finally:
+            self._actions.close()  # on the thread that used it
+
+    def _infer_packets(self) -> None:
         if self._after is not None:
             self._after.join_inference()
             self._after = None  # let it be collected
@@ -207,7 +221,7 @@ class Pipeline:
                 else:
                     self.stale_packets += 1
                 continue
-            if not self._results.put(engine.process(packet), self._stop):
+            if not self._results.put(engine.process(self._actions.complete(packet)), self._stop):
                 return
 
     def _engine_for(self, generation: int) -> AffectEngine | None:

@@ -20,7 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from affect_live.recording import CsvRecorder, RecordingError, now_iso, sidecar_path, write_sidecar
+from affect_live.recording import (
+    CSV_COLUMNS,
+    LANDMARK_COLUMNS,
+    CsvRecorder,
+    RecordingError,
+    format_landmark_rows,
+    format_rows,
+    now_iso,
+    sidecar_path,
+    write_sidecar,
+)
 from affect_live.types import FrameResult
 
 log = logging.getLogger(__name__)
@@ -33,6 +43,11 @@ EVENT_COLUMNS = ("frame", "time_s", "lsl_time", "origin", "marker")
 
 def events_path(csv_path: Path) -> Path:
     return Path(csv_path).with_suffix(".events.csv")
+
+
+def landmarks_path(csv_path: Path) -> Path:
+    """The --landmarks companion file: frame, face_id, x0, y0, z0, ... x477, y477, z477."""
+    return Path(csv_path).with_suffix(".landmarks.csv")
 
 
 def _csv_line(values: list[object]) -> str:
@@ -89,7 +104,11 @@ class Recording:
 
     Creating one writes the sidecar (`running`) and the CSV header; raises RecordingError (one
     line) when either cannot be written. Thread-safe: a session thread writes while the UI
-    notes model changes or finishes."""
+    notes model changes or finishes.
+
+    The CSV's header is the sidecar's `columns` (the fixed columns, then the action columns
+    when they were computed); `meta["outputs"]["landmarks_csv"]` names the landmarks file,
+    written when it is set."""
 
     def __init__(
         self, csv_path: Path, meta: dict[str, Any], flush_interval_s: float = 1.0, clock: Callable[[], float] = time.perf_counter
@@ -106,21 +125,28 @@ class Recording:
         self._stages = StageClock()
         self._started = clock()
         self._events: CsvRecorder | None = None  # opened after the data CSV
+        self._landmarks: CsvRecorder | None = None
+        columns = tuple(meta.get("columns", CSV_COLUMNS))
+        self._actions = len(columns) > len(CSV_COLUMNS)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RecordingError(f"cannot create {self.path.parent}: {exc.strerror}") from None
         write_sidecar(self._sidecar, self._meta)
         try:
-            self._csv = CsvRecorder(self.path, flush_interval_s)
+            self._csv = CsvRecorder(self.path, flush_interval_s, header=columns)
         except RecordingError as exc:
             self._finish_sidecar("failed", str(exc), rows=0, dropped_frames=0)
             raise
         try:
             self._events = CsvRecorder(events_path(self.path), flush_interval_s, header=EVENT_COLUMNS)
+            if meta.get("outputs", {}).get("landmarks_csv"):
+                self._landmarks = CsvRecorder(landmarks_path(self.path), flush_interval_s, header=LANDMARK_COLUMNS)
         except RecordingError as exc:
-            with contextlib.suppress(RecordingError):
-                self._csv.close()
+            for opened in (self._csv, self._events):
+                if opened is not None:
+                    with contextlib.suppress(RecordingError):
+                        opened.close()
             self._finish_sidecar("failed", str(exc), rows=0, dropped_frames=0)
             raise
         self._outcome: RecordingOutcome | None = None
@@ -139,7 +165,9 @@ class Recording:
         before it stay on disk, whole."""
         started = self._clock()
         with self._lock:
-            self._csv.write(result)
+            self._csv.write_lines(format_rows(result, self._actions), len(result.predictions))
+            if self._landmarks is not None:
+                self._landmarks.write_lines(*format_landmark_rows(result))
             self.frames += 1
             self._last_frame, self._last_time_s = result.frame_index, result.time_s
             self.face_ids.update(p.face_id for p in result.predictions)
@@ -172,7 +200,9 @@ class Recording:
             if self._outcome is not None:
                 return self._outcome
             errors = []
-            for writer in (self._csv, self._events):
+            for writer in (self._csv, self._events, self._landmarks):
+                if writer is None:
+                    continue
                 try:
                     writer.close()
                 except RecordingError as exc:

@@ -85,6 +85,11 @@ class TrackedFace:
     crop: np.ndarray  # model-input-sized crop, BGR uint8
     new_track: bool  # True on the first frame of this id: its window starts fresh
     actions: FaceActions | None = None  # None with --no-actions
+    # The capture side's 478-point mesh (x, y in frame pixels) and its presence probability;
+    # the inference side turns them into `actions` (blendshapes and pose run there, so the
+    # per-face work is spread over both threads). None with --no-actions.
+    landmarks: np.ndarray | None = None
+    landmark_score: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from affect_live.cli import main
-from affect_live.recording import CSV_COLUMNS, CsvRecorder, RecordingError
+from affect_live.recording import CSV_COLUMNS, CsvRecorder, RecordingError, csv_columns
 from conftest import CLIPS, REPO, running
 from test_sources import truncated_avi
 
@@ -176,7 +176,7 @@ def test_killed_mid_video_leaves_complete_rows(tmp_path, sig):
     assert data.endswith(b"\n")  # no partial line
     rows = read_rows(out)
     assert 50 <= len(rows) < 1500 * 2
-    assert all(len(row) == len(CSV_COLUMNS) and None not in row.values() for row in rows)
+    assert all(len(row) == len(csv_columns(actions=True)) and None not in row.values() for row in rows)
     assert [int(r["frame"]) for r in rows] == sorted(int(r["frame"]) for r in rows)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "Traceback" not in stderr

@@ -28,6 +28,11 @@ SHIPPED = (
     "affect_live/shipped_models/faceapi-expression/faceapi-expression.affect",
     "affect_live/shipped_models/faceapi-expression/MODEL_CARD.md",
     "affect_live/shipped_models/faceapi-expression/LICENSE-face-api.txt",
+    "affect_live/shipped_models/face-landmarker/face_landmarks_detector.tflite",
+    "affect_live/shipped_models/face-landmarker/face_blendshapes.tflite",
+    "affect_live/shipped_models/face-landmarker/canonical_face.npy",
+    "affect_live/shipped_models/face-landmarker/LICENSE",
+    "affect_live/shipped_models/face-landmarker/MODEL_CARD.md",
     "affect_live/assets/clips/two_faces.mp4",
     "affect_live/assets/clips/astronaut_motion.mp4",
     "affect_live/assets/clips/three_faces.mp4",
@@ -147,7 +152,9 @@ def test_installed_wheel_runs_bench_and_the_app_on_its_own_clips(installed):
     bench = _run([*cli, "bench", "--frames", "8", "--long", "8"], cwd=installed.run_dir, env=env)
     assert bench.returncode == 0, bench.stderr
     runs = json.loads(bench.stdout.strip().splitlines()[-1])["runs"]
-    assert [r["clip"] for r in runs] == ["astronaut_motion.mp4", "three_faces.mp4", "astronaut_motion.mp4"]
+    assert [(r["clip"], r["actions"]) for r in runs] == [
+        ("astronaut_motion.mp4", False), ("three_faces.mp4", False), ("astronaut_motion.mp4", True), ("three_faces.mp4", True), ("astronaut_motion.mp4", True)
+    ]
     assert all(r["frames"] == 8 and r["faces_per_frame"] > 0 for r in runs), runs
 
     # No camera here: the app plays the demo clip shipped in the wheel and predicts on it.

@@ -1,7 +1,11 @@
 """`affect-live bench`: end-to-end speed, per-stage milliseconds and memory on the shipped clips.
 
-Runs the real pipeline (decode, detect, align, model, heads, CSV write) exactly as `analyze`
-does, on clips looped to the requested length, and reports what the sidecar timing says.
+Runs the real pipeline (decode, detect, mesh, align, actions, model, heads, CSV write) exactly
+as `analyze` does, on clips looped to the requested length, with the facial actions off
+(`--no-actions`) and on (the default), and reports what the sidecar timing says. "mesh" is the
+478-point mesh (capture thread, both cores when there are several faces), "blendsh" the
+blendshape model and "pose" head pose and gaze (inference thread); "det/frame" the detector
+runs per frame.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from affect_live.recording import sidecar_path
 from affect_live.resources import clip, face_crops
 from affect_live.sources import LoopingVideoSource
 
-STAGES = ("decode", "detect", "align", "model", "heads", "write")
+STAGES = ("decode", "detect", "mesh", "align", "blendsh", "pose", "model", "heads", "write")
+_STAGE_KEYS = {"blendsh": "blendshapes"}  # short column names
 
 
 @dataclass(frozen=True)
@@ -48,20 +53,22 @@ def current_rss_mb() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 1024**2
 
 
-def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path) -> dict:
+def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path, actions: bool = True) -> dict:
     source = LoopingVideoSource(clip(case.clip), frames, case.loop_frames)
-    csv_path = out_dir / f"{case.clip}.{frames}.csv"
-    outcome = analyze_source(source, csv_path, engine, PipelineSettings(), quiet=True)
+    csv_path = out_dir / f"{case.clip}.{frames}.{actions}.csv"
+    outcome = analyze_source(source, csv_path, engine, PipelineSettings(actions=actions), quiet=True)
     meta = json.loads(sidecar_path(csv_path).read_text())
     stage = meta["timing"]["stage_ms_mean"]
     faces_per_frame = outcome.rows / max(outcome.frames, 1)
     return {
-        "case": case.label,
+        "case": case.label + ("" if actions else ", no actions"),
         "clip": case.clip,
+        "actions": actions,
+        "detector_runs_per_frame": stage.get("detector_runs", 1.0),
         "frames": outcome.frames,
         "faces_per_frame": round(faces_per_frame, 2),
         "fps": meta["timing"]["fps"],
-        "stage_ms": {name: stage.get(name, 0.0) for name in STAGES},
+        "stage_ms": {name: stage.get(_STAGE_KEYS.get(name, name), 0.0) for name in STAGES},
         "model_ms_per_face": round(stage.get("model", 0.0) / max(faces_per_frame, 1e-9), 3),
         "device": engine.info.device,
         "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -86,15 +93,16 @@ def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 30
     engine = AffectEngine(bundle, device=device)
     results = []
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-") as tmp:
-        for case in CASES:
-            results.append(measure(engine, case, frames, Path(tmp)))
+        for actions in (False, True):
+            for case in CASES:
+                results.append(measure(engine, case, frames, Path(tmp), actions))
         results.append(measure(engine, CASES[0], long_frames, Path(tmp)) | {"case": f"1 face, {long_frames} frames"})
-    header = f"{'case':<22}{'fps':>8}{'faces':>7}" + "".join(f"{s:>8}" for s in STAGES) + f"{'ms/face':>9}{'peak RSS':>10}{'RSS now':>9}"
+    header = f"{'case':<24}{'fps':>8}{'faces':>7}" + "".join(f"{s:>8}" for s in STAGES) + f"{'det/frame':>10}{'ms/face':>9}{'peak RSS':>10}{'RSS now':>9}"
     print(f"affect-live bench ({bundle.manifest.name}, {engine.info.device}); stage columns are ms per frame")
     print(header)
     for r in results:
         stages = "".join(f"{r['stage_ms'][s]:>8.2f}" for s in STAGES)
-        print(f"{r['case']:<22}{r['fps']:>8.1f}{r['faces_per_frame']:>7.2f}{stages}{r['model_ms_per_face']:>9.3f}{r['peak_rss_mb']:>8.0f}MB{r['rss_after_mb']:>7.0f}MB")
+        print(f"{r['case']:<24}{r['fps']:>8.1f}{r['faces_per_frame']:>7.2f}{stages}{r['detector_runs_per_frame']:>10.2f}{r['model_ms_per_face']:>9.3f}{r['peak_rss_mb']:>8.0f}MB{r['rss_after_mb']:>7.0f}MB")
     isolated = {faces: round(model_only_ms_per_face(engine, faces), 3) for faces in (1, 3)}
     print(
         f"per-frame model alone, ms per face: {isolated[1]:.3f} (batch of 1), {isolated[3]:.3f} (batch of 3); "

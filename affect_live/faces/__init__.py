@@ -1,4 +1,4 @@
-"""Faces: detection and landmarks (MediaPipe's bundled models), crops, tracking.
+"""Faces: detection and landmarks (MediaPipe's bundled models), crops, tracking, actions.
 
 Modules, one job each:
     detector   FaceDetector: BlazeFace boxes + 6 keypoints
@@ -6,6 +6,11 @@ Modules, one job each:
     align      CropStyle, crop_box, crop_aligned, make_crop
     tracker    FaceTracker: stable ids across frames (pure numpy)
     capture    FaceStage: the per-frame stage the capture thread runs
+    face_mesh  FaceMesh478, Blendshapes, MeshPool: MediaPipe Face Landmarker's models
+    landmark_tracking  when the detector runs; faces followed from their landmarks
+    pose       head pose and gaze from the 478 points
+    actions    ActionStage: blendshapes, pose, gaze on the inference thread
+    landmarker_files  the shipped Face Landmarker files and their checks
 
 Names are re-exported lazily so that importing the (pure numpy) tracker does not load OpenCV.
 """

@@ -1,14 +1,28 @@
 """The per-frame face stage the capture thread runs: detect, keep the largest faces, track,
-crop."""
+crop; with actions on, also the 478-point mesh of every face, which then also tracks the faces
+(faces/landmark_tracking.py) so that the detector runs only now and then."""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from affect_live.faces.align import CropStyle, make_crop
+import numpy as np
+
+from affect_live.faces.align import CropStyle, crop_aligned, make_crop
 from affect_live.faces.detector import FaceDetector
-from affect_live.faces.landmarks import FiveLandmarks
+from affect_live.faces.face_mesh import MeshPool, roi_from_landmarks
+from affect_live.faces.landmark_tracking import (
+    DETECT_EVERY,
+    MIN_PRESENCE,
+    LandmarkTracking,
+    MeshedFace,
+    detected,
+    drop_duplicates,
+    followed,
+    match_detections,
+)
+from affect_live.faces.landmarks import FiveLandmarks, five_from_mesh, roi_matrix
 from affect_live.faces.tracker import FaceTracker
 from affect_live.types import Frame, TrackedFace
 
@@ -30,6 +44,8 @@ class FaceStage:
         max_faces: int = 4,
         min_score: float = 0.5,
         max_missed: int = 10,
+        actions: bool = False,
+        detect_every: int = DETECT_EVERY,
     ) -> None:
         # Interpreters are created by the first `process` call, on the thread that runs them.
         self._detector: FaceDetector | None = None
@@ -37,6 +53,12 @@ class FaceStage:
         self._closed = False
         self._tracker = FaceTracker(max_missed=max_missed)
         self._landmarks: FiveLandmarks | None = None
+        # With actions: the 478-point meshes, and the faces followed from them (by face id).
+        self.actions = actions
+        self.tracking = LandmarkTracking(detect_every)
+        self._meshes: MeshPool | None = None
+        self._followed: dict[int, MeshedFace] = {}
+        self._searching = False  # a face id is in the tracker's grace period
         self._style = style
         self._max_faces = 1
         self.set_max_faces(max_faces)
@@ -65,7 +87,9 @@ class FaceStage:
         """Faces of one frame: (tracked faces, ids whose tracks ended, stage times in ms).
 
         Faces come largest first. "detect" covers detection and tracking, "align" the
-        landmarks (aligned styles only) and the crops.
+        landmarks (aligned styles only) and the crops; with actions, "mesh" the 478-point
+        meshes, and "detector_runs" is 1 on frames where the detector ran, else 0 (a count,
+        so that its mean over a recording is the detector runs per frame).
         """
         if self._closed:
             raise RuntimeError("FaceStage is closed")
@@ -73,6 +97,8 @@ class FaceStage:
             self._detector = FaceDetector(min_score=self._min_score)
         style, max_faces = self._style, self._max_faces  # one consistent read per frame
         image = frame.image
+        if self.actions:
+            return self._process_with_mesh(image, style, max_faces)
 
         start = time.perf_counter()
         detections = self._detector.detect(image)[:max_faces]
@@ -97,8 +123,69 @@ class FaceStage:
         timings = {"detect": (detected - start) * 1e3, "align": (aligned - detected) * 1e3}
         return faces, tuple(ended), timings
 
+    def _process_with_mesh(
+        self, image: np.ndarray, style: CropStyle, max_faces: int
+    ) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
+        """Follow known faces by their landmarks, detect only when due, mesh new faces."""
+        assert self._detector is not None
+        if self._meshes is None:  # created here, on the thread that will use it
+            self._meshes = MeshPool()
+        size = self._meshes.input_size
+        start = time.perf_counter()
+        previous = list(self._followed.values())
+        results = self._meshes.run_many(image, [roi_from_landmarks(f.points, size) for f in previous])
+        faces = [
+            followed(points, presence, face.calibration, face.detection.score)
+            for face, (points, presence) in zip(previous, results)
+            if presence >= MIN_PRESENCE
+        ]
+        meshed = time.perf_counter()
+        mesh_s, detect_s = meshed - start, 0.0
+        ran = self.tracking.detector_due(len(previous), len(faces) < len(previous), self._searching)
+        if ran:
+            detections = self._detector.detect(image)
+            pairs, new = match_detections(faces, detections)
+            for f, d in pairs.items():
+                faces[f] = detected(faces[f].points, faces[f].presence, detections[d])
+            fresh = [detections[d] for d in new][:max_faces]
+            found = time.perf_counter()
+            results = self._meshes.run_many(image, [roi_matrix(d, size) for d in fresh])
+            faces += [detected(p, s, d) for d, (p, s) in zip(fresh, results) if s >= MIN_PRESENCE]
+            detect_s, mesh_s = found - meshed, mesh_s + time.perf_counter() - found
+        faces = sorted(drop_duplicates(faces), key=lambda f: -f.detection.box[2] * f.detection.box[3])[:max_faces]
+        tracked = time.perf_counter()
+        assigned, ended = self._tracker.update([f.detection for f in faces])
+        self._followed = {face_id: face for (face_id, _, _), face in zip(assigned, faces)}
+        self._searching = len(self._tracker.live_ids) > len(assigned)
+        self.tracking.count(ran)
+        updated = time.perf_counter()
+        out = tuple(
+            TrackedFace(
+                face_id=face_id,
+                detection=detection,
+                crop=crop_aligned(image, five_from_mesh(face.points), style.size, style.margin)
+                if style.kind == "aligned"
+                else make_crop(image, detection, style),
+                new_track=is_new,
+                landmarks=face.points,
+                landmark_score=face.presence,
+            )
+            for (face_id, detection, is_new), face in zip(assigned, faces)
+        )
+        done = time.perf_counter()
+        timings = {
+            "detect": (detect_s + updated - tracked) * 1e3,  # detector and tracker, as without actions
+            "mesh": mesh_s * 1e3,
+            "align": (done - updated) * 1e3,
+            "detector_runs": float(ran),
+        }
+        return out, tuple(ended), timings
+
     def reset(self) -> tuple[int, ...]:
         """Forget all tracks (a new source or a seek); returns the ids that ended."""
+        self._followed = {}
+        self._searching = False
+        self.tracking.reset()
         return tuple(self._tracker.reset())
 
     def close(self) -> None:
@@ -107,7 +194,9 @@ class FaceStage:
             self._detector.close()
         if self._landmarks is not None:
             self._landmarks.close()
-        self._detector = self._landmarks = None
+        if self._meshes is not None:
+            self._meshes.close()
+        self._detector = self._landmarks = self._meshes = None
         self._closed = True
 
     def __enter__(self) -> FaceStage:

@@ -61,16 +61,50 @@ def five_from_mesh(mesh_xy: np.ndarray) -> np.ndarray:
 
 def roi_matrix(detection: Detection, input_size: int) -> np.ndarray:
     """2 x 3 affine matrix from model-input pixels to image pixels for ``detection``'s ROI."""
-    x, y, w, h = detection.box
-    centre = np.array([x + w / 2, y + h / 2], dtype=np.float64)
     right_eye, left_eye = detection.keypoints[0], detection.keypoints[1]
+    return rotated_roi_matrix(detection.box, right_eye, left_eye, input_size)
+
+
+def rotated_roi_matrix(box: tuple[float, float, float, float], start: np.ndarray, end: np.ndarray, input_size: int) -> np.ndarray:
+    """MediaPipe's square ROI around ``box`` (side max(w, h) * 1.5), rotated so that the line
+    from point ``start`` to point ``end`` becomes horizontal, as a 2 x 3 matrix from
+    model-input pixels to image pixels."""
+    x, y, w, h = box
+    centre = np.array([x + w / 2, y + h / 2], dtype=np.float64)
     # MediaPipe: angle = target(0) - atan2(-(y1 - y0), x1 - x0), y pointing down.
-    angle = -math.atan2(-(left_eye[1] - right_eye[1]), left_eye[0] - right_eye[0])
+    angle = -math.atan2(-(end[1] - start[1]), end[0] - start[0])
     step = max(w, h) * ROI_SCALE / input_size  # image pixels per input pixel
     cos, sin = math.cos(angle) * step, math.sin(angle) * step
     linear = np.array([[cos, -sin], [sin, cos]])
     offset = centre - linear @ np.array([input_size / 2, input_size / 2])
     return np.hstack([linear, offset[:, None]])
+
+
+def roi_tensor(image_bgr: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """The 1 x size x size x 3 RGB input in [0, 1] for the ROI ``matrix`` (model input ->
+    image), with BORDER_REPLICATE as MediaPipe's ImageToTensorCalculator."""
+    roi = cv2.warpAffine(
+        image_bgr,
+        matrix,
+        (size, size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    tensor = cv2.cvtColor(roi, cv2.COLOR_BGR2RGB).astype(np.float32)
+    tensor *= 1.0 / 255.0
+    return tensor[None]
+
+
+def project_points(raw: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """N x 3 model-input points back to image pixels (z scaled like x and y)."""
+    points = np.empty((raw.shape[0], 3), dtype=np.float32)
+    points[:, :2] = raw[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    points[:, 2] = raw[:, 2] * math.hypot(matrix[0, 0], matrix[1, 0])
+    return points
+
+
+def sigmoid(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
 
 
 class FiveLandmarks:
@@ -91,26 +125,11 @@ class FiveLandmarks:
         face-presence probability (low when the ROI holds no face)."""
         if self._model is None:
             raise RuntimeError("FiveLandmarks is closed")
-        size = self._size
-        matrix = roi_matrix(detection, size)
-        # BORDER_REPLICATE as MediaPipe's ImageToTensorCalculator; the input is in [0, 1].
-        roi = cv2.warpAffine(
-            image_bgr,
-            matrix,
-            (size, size),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        tensor = cv2.cvtColor(roi, cv2.COLOR_BGR2RGB).astype(np.float32)
-        tensor *= 1.0 / 255.0
-        self._model.run(tensor[None])
+        matrix = roi_matrix(detection, self._size)
+        self._model.run(roi_tensor(image_bgr, matrix, self._size))
         raw = self._model.get(self._mesh_out).reshape(MESH_POINTS, 3)
         logit = float(self._model.get(self._presence_out).reshape(-1)[0])
-        points = np.empty((MESH_POINTS, 3), dtype=np.float32)
-        points[:, :2] = raw[:, :2] @ matrix[:, :2].T + matrix[:, 2]
-        points[:, 2] = raw[:, 2] * math.hypot(matrix[0, 0], matrix[1, 0])
-        presence = 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
-        return points, presence
+        return project_points(raw, matrix), sigmoid(logit)
 
     def locate(self, image_bgr: np.ndarray, detection: Detection) -> np.ndarray:
         """5 x 2 float32 points in image pixels: left eye centre, right eye centre, nose tip,

@@ -52,23 +52,9 @@ def _tensor(subgraph: object, index: int, name: str) -> TensorSpec:
 
 def inspect_flatbuffer(data: bytes, where: str) -> FlatbufferInfo:
     """Structure of a TFLite model; refuses anything but builtin operators and one signature."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
-        raise BundleError(f"{where}: not a TFLite flatbuffer")
+    model = _root(data, where)
     try:
-        model = schema.Model.GetRootAs(data, 0)
-        names = _builtin_names()
-        operators = []
-        for i in range(model.OperatorCodesLength()):
-            code = model.OperatorCodes(i)
-            builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
-            if builtin == schema.BuiltinOperator.CUSTOM or code.CustomCode() is not None:
-                custom = (code.CustomCode() or b"?").decode("utf-8", "replace")
-                raise BundleError(f"{where}: refusing custom operator {custom!r} (only builtin TFLite operators are allowed)")
-            if builtin not in names:
-                raise BundleError(f"{where}: unknown operator code {builtin}")
-            operators.append(names[builtin])
+        operators = _builtin_operators(model, where)
         if model.SignatureDefsLength() != 1:
             raise BundleError(f"{where}: expected one signature, found {model.SignatureDefsLength()}")
         signature = model.SignatureDefs(0)
@@ -87,7 +73,59 @@ def inspect_flatbuffer(data: bytes, where: str) -> FlatbufferInfo:
         raise
     except Exception:  # a damaged buffer makes the generated reader fail in many ways
         raise BundleError(f"{where}: damaged TFLite flatbuffer") from None
-    return FlatbufferInfo(inputs, outputs, tuple(sorted(set(operators))))
+    return FlatbufferInfo(inputs, outputs, operators)
+
+
+def _root(data: bytes, where: str):  # noqa: ANN202 (the generated schema's Model)
+    from ai_edge_litert import schema_py_generated as schema
+
+    if len(data) < 8 or data[4:8] != TFLITE_IDENTIFIER:
+        raise BundleError(f"{where}: not a TFLite flatbuffer")
+    try:
+        return schema.Model.GetRootAs(data, 0)
+    except Exception:
+        raise BundleError(f"{where}: damaged TFLite flatbuffer") from None
+
+
+def _builtin_operators(model: object, where: str) -> tuple[str, ...]:
+    """The model's operator names; raises for a custom or unknown operator."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    names = _builtin_names()
+    operators = []
+    for i in range(model.OperatorCodesLength()):  # type: ignore[attr-defined]
+        code = model.OperatorCodes(i)  # type: ignore[attr-defined]
+        builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
+        if builtin == schema.BuiltinOperator.CUSTOM or code.CustomCode() is not None:
+            custom = (code.CustomCode() or b"?").decode("utf-8", "replace")
+            raise BundleError(f"{where}: refusing custom operator {custom!r} (only builtin TFLite operators are allowed)")
+        if builtin not in names:
+            raise BundleError(f"{where}: unknown operator code {builtin}")
+        operators.append(names[builtin])
+    return tuple(sorted(set(operators)))
+
+
+def check_graph(data: bytes, sha256: str, inputs: list[tuple[int, ...]], outputs: list[tuple[int, ...]], where: str) -> tuple[str, ...]:
+    """For a model without a signature (as MediaPipe ships them): the pinned digest, builtin
+    operators only, and exactly these float32 input and output shapes of its main graph, in
+    order. Returns the operator names."""
+    if sha256_hex(data) != sha256:
+        raise BundleError(f"{where}: sha256 does not match the pinned value (the file was changed)")
+    model = _root(data, where)
+    try:
+        operators = _builtin_operators(model, where)
+        graph = model.Subgraphs(0)
+        found = [[_tensor(graph, int(graph.Inputs(i)), "") for i in range(graph.InputsLength())],
+                 [_tensor(graph, int(graph.Outputs(i)), "") for i in range(graph.OutputsLength())]]
+    except BundleError:
+        raise
+    except Exception:
+        raise BundleError(f"{where}: damaged TFLite flatbuffer") from None
+    for kind, specs, expected in (("inputs", found[0], inputs), ("outputs", found[1], outputs)):
+        shapes = [spec.shape for spec in specs]
+        if shapes != [tuple(e) for e in expected] or any(spec.dtype != FLOAT32 for spec in specs):
+            raise BundleError(f"{where}: {kind} have shapes {shapes}, expected {[tuple(e) for e in expected]} float32")
+    return operators
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
