@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import QRectF, QSize, Qt
-from PyQt5.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QResizeEvent
+from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QRegion, QResizeEvent
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from affect_live.types import BLENDSHAPE_NAMES
@@ -93,6 +93,7 @@ class BlendshapeBars(QWidget):
         self._values: np.ndarray | None = None
         self._color = QColor(128, 128, 128)
         self._rects: list[QRectF | None] = [None] * len(BLENDSHAPE_NAMES)  # the full track of each bar
+        self._tracks = QRegion()  # all tracks: what a new set of scores repaints
         self._background: QPixmap | None = None
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
@@ -137,7 +138,8 @@ class BlendshapeBars(QWidget):
             self._values = scores
         self._color = QColor(*color)
         if changed:
-            self.update()
+            self._ensure_layout()
+            self.update(self._tracks)  # the labels and headers stay as they are
 
     # --- drawing -----------------------------------------------------------------------------
 
@@ -149,6 +151,7 @@ class BlendshapeBars(QWidget):
         if self._background is not None and self._background.size() == self.size():
             return
         self._background = QPixmap(self.size())
+        self._tracks = QRegion()
         self._background.fill(_BACKGROUND)
         painter = QPainter(self._background)
         try:
@@ -184,17 +187,19 @@ class BlendshapeBars(QWidget):
                     rect = QRectF(x, y + 2.0, track, bar_h)
                     painter.fillRect(rect, _TRACK)
                     self._rects[_INDEX[name]] = rect
+                    self._tracks += rect.toAlignedRect()
                 y += line
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
         self._ensure_layout()
         painter = QPainter(self)
         try:
-            painter.drawPixmap(0, 0, self._background)
+            painter.drawPixmap(event.rect(), self._background, event.rect())
             if self._values is None:
                 return
-            for rect, value in zip(self._rects, self._values, strict=True):
-                if rect is not None and value > 0.0:
-                    painter.fillRect(QRectF(rect.x(), rect.y(), rect.width() * value, rect.height()), self._color)
+            bars = [QRectF(r.x(), r.y(), r.width() * v, r.height()) for r, v in zip(self._rects, self._values, strict=True) if r is not None and v > 0.0]
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QBrush(self._color))
+            painter.drawRects(bars)
         finally:
             painter.end()

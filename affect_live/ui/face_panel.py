@@ -14,6 +14,9 @@ from affect_live.ui.colors import face_color_tuple
 from affect_live.ui.plots import ExpressionBars, PoseTimeline, VaPlane, VaTimeline
 
 TRAIL_S = 3.0  # seconds of the valence-arousal trail
+# The timelines move by about a pixel per 0.1 s (30 s across ~300 px): redrawing them more often
+# costs the GUI thread a few ms per frame and shows nothing new. Everything else follows every result.
+TIMELINE_STEP_S = 0.1
 
 
 class FacePanel(QWidget):
@@ -49,6 +52,7 @@ class FacePanel(QWidget):
         for row, stretch in ((2, 2), (3, 3), (4, 2)):
             layout.setRowStretch(row, stretch)
         self._ids: list[int] = []
+        self._timelines_at: tuple[int, float] | None = None  # (face, newest time) the timelines show
 
     def set_priors(self, prior_heads: tuple[str, ...]) -> None:
         """Say plainly which outputs are priors, not trained on labels."""
@@ -76,6 +80,7 @@ class FacePanel(QWidget):
         """Plot one face's recent values; False (plots cleared) when it has none."""
         series = history.series(face_id) if face_id is not None else None
         if series is None:
+            self._timelines_at = None
             self.timeline.clear_series()
             self.pose.clear_series()
             self.plane.clear_trail()
@@ -83,8 +88,12 @@ class FacePanel(QWidget):
             self.actions.show_actions(None, (128, 128, 128), have_face=False)
             return False
         color = face_color_tuple(series.face_id)
-        self.timeline.set_series(series.t, series.valence, series.arousal)
-        self.pose.set_pose(series.t, series.pose)
+        shown = self._timelines_at
+        newest = float(series.t[-1])
+        if shown is None or shown[0] != series.face_id or not 0.0 <= newest - shown[1] < TIMELINE_STEP_S:
+            self._timelines_at = (series.face_id, newest)
+            self.timeline.set_series(series.t, series.valence, series.arousal)
+            self.pose.set_pose(series.t, series.pose)
         recent = series.t >= series.t[-1] - TRAIL_S
         self.plane.set_trail(series.valence[recent], series.arousal[recent], color)
         self.bars.set_probabilities(series.probabilities, color)
