@@ -1,5 +1,5 @@
-"""The toolbar: source picker, pause, mesh overlay, window length T, max faces, record, load weights,
-screenshot. It only emits what the user asked for; the main window acts on it."""
+"""The toolbar: source picker, pause, mesh overlay, window length T, max faces, record, load
+weights, screenshot. It only emits what the user asked for; the main window acts on it."""
 
 from __future__ import annotations
 

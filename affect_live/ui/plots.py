@@ -87,7 +87,12 @@ class _Timeline(_Gauge):
     every timeline fed the same face's times shares one time axis."""
 
     def __init__(
-        self, curves: tuple[tuple[str, Rgb], ...], y_ticks: tuple[float, ...], span_s: float, parent: QWidget | None = None
+        self,
+        curves: tuple[tuple[str, Rgb], ...],
+        y_ticks: tuple[float, ...],
+        span_s: float,
+        parent: QWidget | None = None,
+        pen_width: float = 2.0,
     ) -> None:
         super().__init__(parent)
         self.span_s = float(span_s)
@@ -104,7 +109,7 @@ class _Timeline(_Gauge):
                 item.addLine(y=y, pen=_GRID_PEN)
         item.addLine(y=0.0, pen=_GUIDE_PEN)
         # connect="finite": a NaN (face lost) breaks the line instead of drawing across the gap.
-        self.curves = [pg.PlotDataItem(pen=pg.mkPen(color, width=2), connect="finite") for _, color in curves]
+        self.curves = [pg.PlotDataItem(pen=pg.mkPen(color, width=pen_width), connect="finite") for _, color in curves]
         for curve in self.curves:
             item.addItem(curve)
         # The legend sits in its own row under the x axis, so it never hides the data.
@@ -150,8 +155,13 @@ class VaTimeline(_Timeline):
 class PoseTimeline(_Timeline):
     """Head yaw, pitch and roll (degrees) on the same time axis as the valence/arousal timeline."""
 
+    # 1-px lines: Qt draws them several times faster than antialiased 2-px ones (about 1 ms of
+    # the GUI thread per redraw of the three curves).
+    PEN_WIDTH = 1.0
+    TICKS = (-40.0, -20.0, 0.0, 20.0, 40.0)  # degrees; larger turns run off the plot (the readout has them)
+
     def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
-        super().__init__(tuple(zip(("yaw", "pitch", "roll"), POSE_COLORS, strict=True)), (-60.0, -30.0, 0.0, 30.0, 60.0), span_s, parent)
+        super().__init__(tuple(zip(("yaw", "pitch", "roll"), POSE_COLORS, strict=True)), self.TICKS, span_s, parent, self.PEN_WIDTH)
         self.yaw_curve, self.pitch_curve, self.roll_curve = self.curves
         self.setMinimumSize(300, 120)
 
