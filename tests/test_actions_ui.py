@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from conftest import FIXTURES
 from PyQt5.QtCore import QSettings
-from PyQt5.QtGui import QImage
+from qt_images import qimage_to_rgb
 
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.landmarks import IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE, FiveLandmarks
@@ -43,14 +43,6 @@ from affect_live.ui.video_view import VideoView
 
 PHOTOS = FIXTURES / "images"
 SCORES = np.random.default_rng(8).permutation(np.arange(1, 53) / 53.0)  # 52 distinct values in (0, 1)
-
-
-def _qimage_to_rgb(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format_RGB888)
-    ptr = image.constBits()
-    ptr.setsize(image.byteCount())
-    rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
 def _with_irises(mesh: np.ndarray) -> np.ndarray:
@@ -162,7 +154,7 @@ def test_bars_show_each_score_in_its_group(qtbot, faces) -> None:
     assert left.top() == right.top() and left.right() < right.left()
     assert widget.bar_track("mouth" + "Smile" + "Left").width() == widget.bar_track("jawOpen").width()  # one scale
     # The pixels: each bar is filled in the face's colour over its score's share of the track.
-    rgb = _qimage_to_rgb(widget.grab().toImage())
+    rgb = qimage_to_rgb(widget.grab().toImage())
     for name in ("_neutral", "browInnerUp", "eyeBlinkRight", "mouthSmileLeft", "jawOpen"):
         track = widget.bar_track(name)
         row = rgb[int(track.center().y()), int(track.left()) : int(track.right())].astype(int)
@@ -204,9 +196,9 @@ def test_roll_follows_a_rotated_face(faces) -> None:
 def _changed(view: VideoView, frame: np.ndarray, prediction: FacePrediction) -> np.ndarray:
     view.set_mesh(False)
     view.show_frame(frame, [prediction], None, False)
-    off = _qimage_to_rgb(view.grab().toImage()).astype(int)
+    off = qimage_to_rgb(view.grab().toImage()).astype(int)
     view.set_mesh(True)
-    on = _qimage_to_rgb(view.grab().toImage()).astype(int)
+    on = qimage_to_rgb(view.grab().toImage()).astype(int)
     return np.abs(on - off).max(axis=2) > 30
 
 
