@@ -3,7 +3,8 @@
 Only a bounded time span is kept (memory stays flat over hours); readers get numpy copies, so
 the lock is held for microseconds. A face that is missing from some frames keeps its history
 for the whole span, so when its id comes back (the tracker's grace or re-identification) the
-plots continue; a row of NaN marks the gap, so no line is drawn across it.
+plots continue; after an absence longer than GAP_S a row of NaN marks the gap, so no line is
+drawn across it (shorter misses, inside the tracker's grace, are bridged as before).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from affect_live.types import FaceActions, FacePrediction, FrameResult
 
+GAP_S = 0.5  # longer than the tracker's grace (10 frames at 30 fps), after which windows restart
 _NO_POSE = (float("nan"),) * 5
 _GAP = (float("nan"),) * 7
 
@@ -54,8 +56,8 @@ class FaceHistory:
             previous, self._now = self._now, result.time_s
             for p in result.predictions:
                 points = self._points.setdefault(p.face_id, deque(maxlen=self._max_points))
-                if points and previous is not None and self._last_seen[p.face_id] < previous:
-                    points.append((previous, *_GAP))  # absent from the previous frame: break the lines
+                if points and previous is not None and result.time_s - self._last_seen[p.face_id] > GAP_S:
+                    points.append((previous, *_GAP))  # away a while: break the lines
                 points.append(_row(result.time_s, p))
                 self._latest[p.face_id] = p
                 self._last_seen[p.face_id] = result.time_s

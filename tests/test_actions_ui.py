@@ -29,7 +29,7 @@ from qt_images import qimage_to_rgb
 
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.landmarks import IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE, FiveLandmarks
-from affect_live.history import FaceHistory
+from affect_live.history import GAP_S, FaceHistory
 from affect_live.live import LiveSession
 from affect_live.overlay_mesh import MESH_CONTOURS, contour_points, draw_mesh_contours
 from affect_live.types import BLENDSHAPE_NAMES, Detection, FaceActions, FacePrediction, FrameResult
@@ -296,3 +296,17 @@ def test_panel_without_actions_says_so(qtbot, faces) -> None:
     assert panel.actions.stack.currentWidget() is panel.actions.off_label and not panel.actions.measured
     assert panel.pose.yaw_curve.getData()[0] is None or panel.pose.yaw_curve.getData()[0].size == 0
     assert panel.timeline.valence_curve.getData()[0].size == 10  # affect is still plotted
+
+
+def test_history_breaks_lines_only_after_a_real_absence(faces) -> None:
+    """A miss inside the tracker's grace (5 frames) is bridged; one longer than GAP_S breaks."""
+    _, detection, actions = faces["grace_hopper.jpg"]
+    other = Detection((10.0, 10.0, 60.0, 60.0), 0.9, detection.keypoints)
+    short, long = set(range(30, 35)), set(range(60, 60 + int(GAP_S * 30) + 3))
+    history = FaceHistory()
+    for result in _frames([detection, other], actions, {0: set(range(120)) - short - long, 1: set(range(120))}, 120):
+        history.add(result)
+    series = history.series(3)
+    gaps = series.t[np.isnan(series.valence)]
+    assert gaps == pytest.approx([(max(long)) / 30])  # one break, dated the last frame it was missed
+    assert np.isfinite(series.pose[~np.isnan(series.valence)]).all() and history.series(4).t.size == 120

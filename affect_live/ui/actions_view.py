@@ -59,10 +59,6 @@ class ActionsView(QWidget):
         layout.addWidget(self.stack, 1)
         self.measured: bool | None = None  # None: no face shown
 
-    def set_off_text(self, text: str) -> None:
-        """Why actions are missing, when the caller knows (e.g. "facial actions off")."""
-        self.off_label.setText(text)
-
     def show_actions(self, actions: FaceActions | None, color: tuple[int, int, int], have_face: bool = True) -> None:
         if not have_face:
             self.measured = None
@@ -80,5 +76,5 @@ class ActionsView(QWidget):
             self.stack.setCurrentWidget(self.bars)
 
     def _set_readout(self, text: str) -> None:
-        if text != self.readout.text():  # whole degrees change rarely: skip the relayout
+        if text != self.readout.text():  # the same whole degrees: no setText, no relayout
             self.readout.setText(text)
