@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.faces)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([10_000, 1])  # the panel starts at its minimum width, the video gets the rest
         self.setCentralWidget(splitter)
         self.resize(1440, 800)  # the face panel has two columns: affect and facial actions
         self._connect()
