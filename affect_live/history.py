@@ -1,7 +1,10 @@
 """Recent predictions per face, for live plots: written by the session thread, read by the UI.
 
 Only a bounded time span is kept (memory stays flat over hours); readers get numpy copies, so
-the lock is held for microseconds.
+the lock is held for microseconds. A face that is missing from some frames keeps its history
+for the whole span, so when its id comes back (the tracker's grace or re-identification) the
+plots continue; after an absence longer than GAP_S a row of NaN marks the gap, so no line is
+drawn across it (shorter misses, inside the tracker's grace, are bridged as before).
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from affect_live.types import FrameResult
+from affect_live.types import FaceActions, FacePrediction, FrameResult
+
+GAP_S = 0.5  # longer than the tracker's grace (10 frames at 30 fps), after which windows restart
+_NO_POSE = (float("nan"),) * 5
+_GAP = (float("nan"),) * 7
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,14 @@ class FaceSeries:
     valence: np.ndarray
     arousal: np.ndarray
     probabilities: np.ndarray  # the newest 7 probabilities
+    pose: np.ndarray | None = None  # N x 5: yaw, pitch, roll, gaze_yaw, gaze_pitch (NaN: not measured)
+    actions: FaceActions | None = None  # the newest frame's actions (None: not measured)
+
+
+def _row(t: float, p: FacePrediction) -> tuple[float, ...]:
+    a = p.actions
+    pose = _NO_POSE if a is None else (a.yaw, a.pitch, a.roll, a.gaze_yaw, a.gaze_pitch)
+    return (t, p.valence, p.arousal, *pose)
 
 
 class FaceHistory:
@@ -31,22 +46,24 @@ class FaceHistory:
         self.span_s = span_s
         self._max_points = max_points  # a cap even for sources with odd timestamps
         self._lock = threading.Lock()
-        self._points: dict[int, deque[tuple[float, float, float]]] = {}
-        self._latest_probs: dict[int, np.ndarray] = {}
+        self._points: dict[int, deque[tuple[float, ...]]] = {}
+        self._latest: dict[int, FacePrediction] = {}
         self._last_seen: dict[int, float] = {}
-        self._now = 0.0
+        self._now: float | None = None
 
     def add(self, result: FrameResult) -> None:
         with self._lock:
-            self._now = result.time_s
+            previous, self._now = self._now, result.time_s
             for p in result.predictions:
                 points = self._points.setdefault(p.face_id, deque(maxlen=self._max_points))
-                points.append((result.time_s, p.valence, p.arousal))
-                self._latest_probs[p.face_id] = p.probabilities
+                if points and previous is not None and result.time_s - self._last_seen[p.face_id] > GAP_S:
+                    points.append((previous, *_GAP))  # away a while: break the lines
+                points.append(_row(result.time_s, p))
+                self._latest[p.face_id] = p
                 self._last_seen[p.face_id] = result.time_s
             horizon = self._now - self.span_s
             for face_id in [f for f, seen in self._last_seen.items() if seen < horizon]:
-                del self._points[face_id], self._latest_probs[face_id], self._last_seen[face_id]
+                del self._points[face_id], self._latest[face_id], self._last_seen[face_id]
             for points in self._points.values():
                 while points and points[0][0] < horizon:
                     points.popleft()
@@ -62,11 +79,12 @@ class FaceHistory:
             if not points:
                 return None
             data = np.array(points, dtype=np.float64)
-            probs = self._latest_probs[face_id]
-        return FaceSeries(face_id, data[:, 0], data[:, 1], data[:, 2], probs)
+            latest = self._latest[face_id]
+        return FaceSeries(face_id, data[:, 0], data[:, 1], data[:, 2], latest.probabilities, data[:, 3:8], latest.actions)
 
     def clear(self) -> None:
         with self._lock:
             self._points.clear()
-            self._latest_probs.clear()
+            self._latest.clear()
             self._last_seen.clear()
+            self._now = None

@@ -335,8 +335,11 @@ class LiveSession:
         if packet is None or packet.image is None:
             return None
         values = self._values
+        # The packet's own landmarks (when capture measured them) fit its image; older ones lag.
         predictions = tuple(
-            replace(values[face.face_id], detection=face.detection) for face in packet.faces if face.face_id in values
+            replace(values[face.face_id], detection=face.detection, actions=face.actions or values[face.face_id].actions)
+            for face in packet.faces
+            if face.face_id in values
         )
         return DisplayFrame(packet.frame_index, packet.image, predictions)
 

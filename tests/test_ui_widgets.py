@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from conftest import CLIPS
 from PyQt5.QtCore import QPoint, Qt
-from PyQt5.QtGui import QColor, QImage
+from PyQt5.QtGui import QColor
+from qt_images import qimage_to_rgb
 
 from affect_live.types import EXPRESSIONS, Detection, FacePrediction
 from affect_live.ui.colors import face_color, face_color_tuple
@@ -27,14 +28,6 @@ FACE_IDS = (3, 8)  # arbitrary tracker ids; their colours differ
 def _softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max())
     return e / e.sum()
-
-
-def _qimage_to_rgb(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format_RGB888)
-    ptr = image.constBits()
-    ptr.setsize(image.byteCount())
-    rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +117,7 @@ def test_overlapping_boxes_pick_the_smallest(view: VideoView, frame, predictions
 
 def test_render_draws_frame_and_face_colours(view: VideoView, frame, predictions) -> None:
     view.show_frame(frame, predictions, selected_id=predictions[1].face_id, prior_heads=True)
-    rgb = _qimage_to_rgb(view.grab().toImage())
+    rgb = qimage_to_rgb(view.grab().toImage())
     assert rgb.shape[:2] == (500, 500)
     rect = view.image_rect()
     # The letterbox band is the plain dark background.
@@ -151,7 +144,7 @@ def test_placeholder_renders_text(qtbot) -> None:
     widget.set_placeholder("No source open")
     widget.show_frame(None, (), None, False)
     assert widget.frame_size is None and widget.widget_to_frame(10, 10) is None
-    rgb = _qimage_to_rgb(widget.grab().toImage())
+    rgb = qimage_to_rgb(widget.grab().toImage())
     background = rgb[0, 0].astype(int)
     text_pixels = np.abs(rgb.astype(int) - background).max(axis=2) > 60
     ys, xs = np.nonzero(text_pixels)

@@ -1,6 +1,6 @@
 """Screenshots of the running app for the README: run under a real X server, e.g.
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python tools/screenshot_app.py docs/screenshots
+    xvfb-run -a -s "-screen 0 1440x900x24" python tools/screenshot_app.py docs/screenshots
 
 Starts the real window on the shipped clips, lets the analysis run, and grabs the X screen.
 """
@@ -51,7 +51,7 @@ def main() -> int:
         store = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         window = build_window(AppOptions(source=None), AppSettings.load(store), store, cameras=[])  # demo clip
         window.move(0, 0)
-        window.resize(1280, 760)
+        window.resize(1440, 800)
         window.show()
         run_for(app, 8.0)
         while len(window.video.predictions) < 2:  # both faces in view (the clip hides one a while)

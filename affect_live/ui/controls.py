@@ -1,5 +1,5 @@
-"""The toolbar: source picker, pause, window length T, max faces, record, load weights,
-screenshot. It only emits what the user asked for; the main window acts on it."""
+"""The toolbar: source picker, pause, mesh overlay, window length T, max faces, record, load
+weights, screenshot. It only emits what the user asked for; the main window acts on it."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ class ControlBar(QToolBar):
         self.addSeparator()
 
         self.pause_action = self._action("Pause", "Space", "Pause or resume the analysis (Space)", checkable=True)
+        self.mesh_action = self._action(
+            "Mesh", "", "Draw the face mesh's contours (face oval, eyes, brows, lips, irises) where they were measured (remembered)", checkable=True
+        )
         self.addSeparator()
         self.window_spin = self._spin(1, 256, " frames", "Temporal window T: frames the statistics cover")
         self.addWidget(QLabel(" Window "))

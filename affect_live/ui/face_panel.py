@@ -1,16 +1,22 @@
 """The selected face's plots: valence/arousal over time, the valence-arousal plane with a
-fading trail, and the expression probabilities. Also what `Screenshot` saves."""
+fading trail, the expression probabilities, and beside them the head pose over time (on the
+same time axis), the pose and gaze readout and the blendshape bars. Also what `Screenshot`
+saves."""
 
 from __future__ import annotations
 
 from PyQt5.QtCore import pyqtSignal
-from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from affect_live.history import FaceHistory
+from affect_live.ui.actions_view import ActionsView
 from affect_live.ui.colors import face_color_tuple
-from affect_live.ui.plots import ExpressionBars, VaPlane, VaTimeline
+from affect_live.ui.plots import ExpressionBars, PoseTimeline, VaPlane, VaTimeline
 
 TRAIL_S = 3.0  # seconds of the valence-arousal trail
+# The timelines move by about a pixel per 0.1 s (30 s across ~300 px): redrawing them more often
+# costs the GUI thread a few ms per frame and shows nothing new. Everything else follows every result.
+TIMELINE_STEP_S = 0.1
 
 
 class FacePanel(QWidget):
@@ -25,18 +31,28 @@ class FacePanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#c9a227;")
         self.timeline = VaTimeline()
+        self.pose = PoseTimeline(span_s=self.timeline.span_s)
+        self.pose.set_note(f"head pose, degrees, last {self.pose.span_s:.0f} s")
         self.plane = VaPlane()
         self.bars = ExpressionBars()
+        self.actions = ActionsView()
         header = QHBoxLayout()
         header.addWidget(QLabel("Face"))
         header.addWidget(self.face_box, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(header)
-        layout.addWidget(self.note)
-        layout.addWidget(self.timeline, 2)
-        layout.addWidget(self.plane, 3)
-        layout.addWidget(self.bars, 2)
+        # Two columns: affect on the left, facial actions on the right; the two timelines share
+        # a row, so their time axes line up.
+        layout = QGridLayout(self)
+        layout.addLayout(header, 0, 0, 1, 2)
+        layout.addWidget(self.note, 1, 0, 1, 2)
+        layout.addWidget(self.timeline, 2, 0)
+        layout.addWidget(self.pose, 2, 1)
+        layout.addWidget(self.plane, 3, 0)
+        layout.addWidget(self.bars, 4, 0)
+        layout.addWidget(self.actions, 3, 1, 2, 1)
+        for row, stretch in ((2, 2), (3, 3), (4, 2)):
+            layout.setRowStretch(row, stretch)
         self._ids: list[int] = []
+        self._timelines_at: tuple[int, float] | None = None  # (face, newest time) the timelines show
 
     def set_priors(self, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> None:
         """Say plainly which outputs are priors, not trained on labels, and which the per-frame
@@ -66,13 +82,22 @@ class FacePanel(QWidget):
         """Plot one face's recent values; False (plots cleared) when it has none."""
         series = history.series(face_id) if face_id is not None else None
         if series is None:
+            self._timelines_at = None
             self.timeline.clear_series()
+            self.pose.clear_series()
             self.plane.clear_trail()
             self.bars.set_probabilities(None, (128, 128, 128))
+            self.actions.show_actions(None, (128, 128, 128), have_face=False)
             return False
         color = face_color_tuple(series.face_id)
-        self.timeline.set_series(series.t, series.valence, series.arousal)
+        shown = self._timelines_at
+        newest = float(series.t[-1])
+        if shown is None or shown[0] != series.face_id or not 0.0 <= newest - shown[1] < TIMELINE_STEP_S:
+            self._timelines_at = (series.face_id, newest)
+            self.timeline.set_series(series.t, series.valence, series.arousal)
+            self.pose.set_pose(series.t, series.pose)
         recent = series.t >= series.t[-1] - TRAIL_S
         self.plane.set_trail(series.valence[recent], series.arousal[recent], color)
         self.bars.set_probabilities(series.probabilities, color)
+        self.actions.show_actions(series.actions, color)
         return True

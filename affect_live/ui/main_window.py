@@ -70,13 +70,15 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.faces)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([10_000, 1])  # the panel starts at its minimum width, the video gets the rest
         self.setCentralWidget(splitter)
-        self.resize(1280, 760)
+        self.resize(1440, 800)  # the face panel has two columns: affect and facial actions
         self._connect()
 
         self.controls.window_spin.setValue(settings.window)
         self.controls.max_faces_spin.setValue(settings.max_faces)
         self.controls.device_box.setCurrentText(settings.device)
+        self.set_mesh(settings.mesh)
         self.controls.device_box.textActivated.connect(self.set_device)
         self.timer = QTimer(self, interval=1000 // DISPLAY_HZ, timeout=self._tick)
         self.timer.start()
@@ -86,6 +88,7 @@ class MainWindow(QMainWindow):
         c.source_chosen.connect(self._on_source_chosen)
         c.open_file_requested.connect(self.ask_open_video)
         c.pause_action.toggled.connect(self.set_paused)
+        c.mesh_action.toggled.connect(self.set_mesh)
         c.window_spin.valueChanged.connect(self.set_window)
         c.max_faces_spin.valueChanged.connect(self.set_max_faces)
         c.record_action.triggered.connect(self._on_record_clicked)
@@ -124,6 +127,13 @@ class MainWindow(QMainWindow):
         (self.session.pause if paused else self.session.resume)()
         if self.controls.pause_action.isChecked() != paused:
             self.controls.pause_action.setChecked(paused)
+
+    def set_mesh(self, on: bool) -> None:
+        """Draw the face mesh's contours over the video (remembered)."""
+        self.video.set_mesh(on)
+        self.settings.mesh = on
+        if self.controls.mesh_action.isChecked() != on:
+            self.controls.mesh_action.setChecked(on)
 
     def set_window(self, window: int) -> None:
         self.session.set_window(window)

@@ -1,4 +1,5 @@
-"""Live plots: valence/arousal timeline, the valence-arousal plane, the expression bars.
+"""Live plots: valence/arousal and head-pose timelines, the valence-arousal plane, the
+expression bars.
 
 Each widget creates its graphics items once; updates only call setData/setOpts on them, so a
 30 Hz refresh stays cheap. Ranges are fixed and mouse interaction is off: these are gauges.
@@ -24,6 +25,7 @@ Rgb = tuple[int, int, int]
 
 VALENCE_COLOR: Rgb = (90, 200, 250)  # light blue
 AROUSAL_COLOR: Rgb = (250, 120, 190)  # pink: distinct from the blue and from red/green pairs
+POSE_COLORS: tuple[Rgb, Rgb, Rgb] = ((250, 170, 60), (130, 210, 120), (185, 165, 255))  # yaw, pitch, roll
 _GUIDE_PEN = pg.mkPen((110, 110, 110), width=1)
 _GRID_PEN = pg.mkPen((60, 60, 60), width=1, style=Qt.DotLine)
 _NOTE_STYLE = {"color": "#bbbbbb", "size": "9pt"}
@@ -80,40 +82,49 @@ class _Gauge(pg.PlotWidget):
         return self._note
 
 
-class VaTimeline(_Gauge):
-    """Valence and arousal over the last `span_s` seconds; x = seconds relative to now (0)."""
+class _Timeline(_Gauge):
+    """Curves over the last `span_s` seconds; x = seconds relative to the newest point (0), so
+    every timeline fed the same face's times shares one time axis."""
 
-    def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        curves: tuple[tuple[str, Rgb], ...],
+        y_ticks: tuple[float, ...],
+        span_s: float,
+        parent: QWidget | None = None,
+        pen_width: float = 2.0,
+    ) -> None:
         super().__init__(parent)
         self.span_s = float(span_s)
+        limit = max(abs(v) for v in y_ticks) * 1.05
         item = self.getPlotItem()
         item.setXRange(-self.span_s, 0.0, padding=0.0)
-        item.setYRange(-1.05, 1.05, padding=0.0)
+        item.setYRange(-limit, limit, padding=0.0)
         item.disableAutoRange()
         self._axis_label("bottom", "seconds")
-        item.getAxis("left").setTicks(_SIGNED_TICKS)
+        item.getAxis("left").setTicks([[(v, f"{v:g}") for v in y_ticks]])
         # Guide lines instead of showGrid: pyqtgraph's grid makes the axis cull the edge tick labels.
-        for y in (-1.0, -0.5, 0.5, 1.0):
-            item.addLine(y=y, pen=_GRID_PEN)
+        for y in y_ticks:
+            if y != 0.0:
+                item.addLine(y=y, pen=_GRID_PEN)
         item.addLine(y=0.0, pen=_GUIDE_PEN)
         # connect="finite": a NaN (face lost) breaks the line instead of drawing across the gap.
-        self.valence_curve = pg.PlotDataItem(pen=pg.mkPen(VALENCE_COLOR, width=2), connect="finite")
-        self.arousal_curve = pg.PlotDataItem(pen=pg.mkPen(AROUSAL_COLOR, width=2), connect="finite")
-        item.addItem(self.valence_curve)
-        item.addItem(self.arousal_curve)
+        self.curves = [pg.PlotDataItem(pen=pg.mkPen(color, width=pen_width), connect="finite") for _, color in curves]
+        for curve in self.curves:
+            item.addItem(curve)
         # The legend sits in its own row under the x axis, so it never hides the data.
-        self.legend = pg.LegendItem(colCount=2, verSpacing=-8, labelTextSize="9pt")
-        self.legend.addItem(self.valence_curve, "valence")
-        self.legend.addItem(self.arousal_curve, "arousal")
+        self.legend = pg.LegendItem(colCount=len(curves), verSpacing=-8, labelTextSize="9pt")
+        for curve, (name, _) in zip(self.curves, curves, strict=True):
+            self.legend.addItem(curve, name)
         self.legend.layout.setContentsMargins(0, 0, 0, 0)
         self.legend.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         item.layout.addItem(self.legend, 4, 1)
         item.layout.setAlignment(self.legend, Qt.AlignHCenter | Qt.AlignVCenter)
         item.layout.setRowFixedHeight(4, 18)
-        self.setMinimumSize(300, 160)
 
-    def set_series(self, t: np.ndarray, valence: np.ndarray, arousal: np.ndarray) -> None:
-        """Plot the series; `t` is absolute, increasing seconds. Only the last `span_s` are drawn."""
+    def set_curves(self, t: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        """Plot one column per curve against `t` (absolute, increasing seconds); only the last
+        `span_s` are drawn."""
         t = np.asarray(t, dtype=float)
         if t.size == 0:
             self.clear_series()
@@ -121,12 +132,49 @@ class VaTimeline(_Gauge):
         x = t - t[-1]
         start = int(np.searchsorted(x, -self.span_s, side="left"))  # older points are off-screen
         x = x[start:]
-        self.valence_curve.setData(x, np.asarray(valence, dtype=float)[start:])
-        self.arousal_curve.setData(x, np.asarray(arousal, dtype=float)[start:])
+        for curve, values in zip(self.curves, columns, strict=True):
+            curve.setData(x, np.asarray(values, dtype=float)[start:])
 
     def clear_series(self) -> None:
-        self.valence_curve.setData([], [])
-        self.arousal_curve.setData([], [])
+        for curve in self.curves:
+            curve.setData([], [])
+
+
+class VaTimeline(_Timeline):
+    """Valence and arousal over the last `span_s` seconds."""
+
+    def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
+        super().__init__((("valence", VALENCE_COLOR), ("arousal", AROUSAL_COLOR)), (-1.0, -0.5, 0.0, 0.5, 1.0), span_s, parent)
+        self.valence_curve, self.arousal_curve = self.curves
+        self.setMinimumSize(300, 160)
+
+    def set_series(self, t: np.ndarray, valence: np.ndarray, arousal: np.ndarray) -> None:
+        self.set_curves(t, (valence, arousal))
+
+
+class PoseTimeline(_Timeline):
+    """Head yaw, pitch and roll (degrees) on the same time axis as the valence/arousal timeline."""
+
+    # 1-px lines: Qt draws them several times faster than antialiased 2-px ones (about 1 ms of
+    # the GUI thread per redraw of the three curves).
+    PEN_WIDTH = 1.0
+    TICKS = (-40.0, -20.0, 0.0, 20.0, 40.0)  # degrees; larger turns run off the plot (the readout has them)
+
+    def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
+        super().__init__(tuple(zip(("yaw", "pitch", "roll"), POSE_COLORS, strict=True)), self.TICKS, span_s, parent, self.PEN_WIDTH)
+        self.yaw_curve, self.pitch_curve, self.roll_curve = self.curves
+        self.setMinimumSize(300, 120)
+
+    def set_pose(self, t: np.ndarray, pose: np.ndarray | None) -> None:
+        """`pose`: N x 3+ (yaw, pitch, roll, ...) per time in `t`; NaN rows are gaps."""
+        if pose is None:
+            self.clear_series()
+            return
+        pose = np.asarray(pose, dtype=float)
+        if not np.isfinite(pose[:, :3]).any():  # never measured in the span: nothing to draw
+            self.clear_series()
+            return
+        self.set_curves(t, (pose[:, 0], pose[:, 1], pose[:, 2]))
 
 
 class VaPlane(_Gauge):

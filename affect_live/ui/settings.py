@@ -1,4 +1,4 @@
-"""The app's remembered settings (QSettings): last source, window, max faces, weights, device, LSL."""
+"""The app's remembered settings (QSettings): last source, window, max faces, weights, device, LSL, mesh."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class AppSettings:
     dialog_dir: str = ""  # where the last video or weights were picked
     device: str = "auto"  # auto, cpu or gpu: applies when the app starts
     lsl: bool = False  # publish results and markers on Lab Streaming Layer
+    mesh: bool = True  # draw the face mesh's contours over the video
 
     @classmethod
     def load(cls, store: QSettings) -> AppSettings:

@@ -1,4 +1,5 @@
-"""The video pane: the current frame, letterboxed, with each face's box, keypoints and labels."""
+"""The video pane: the current frame, letterboxed, with each face's box, keypoints and labels,
+and (the Mesh toggle) its face mesh contours."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from PyQt5.QtGui import (
 )
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
+from affect_live.overlay_mesh import draw_mesh_contours
 from affect_live.types import Box, FacePrediction
-from affect_live.ui.colors import face_color
+from affect_live.ui.colors import face_color, face_color_tuple
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class VideoView(QWidget):
         self._predictions: tuple[FacePrediction, ...] = ()
         self._selected_id: int | None = None
         self._prior_heads = False
+        self._show_mesh = False
         self._placeholder = "No video"
         self._label_font = QFont(self.font())
         self._label_font.setPointSizeF(9.0)
@@ -94,6 +97,12 @@ class VideoView(QWidget):
     def clear_frame(self) -> None:
         """Drop the frame and faces and show the placeholder."""
         self.show_frame(None, (), None, False)
+
+    def set_mesh(self, on: bool) -> None:
+        """Draw each face's mesh contours (where it has landmarks) on the shown image."""
+        self._show_mesh = on
+        self._scaled = None  # the contours are drawn into the scaled frame
+        self.update()
 
     def set_placeholder(self, text: str) -> None:
         """Text shown centred while there is no frame."""
@@ -208,6 +217,11 @@ class VideoView(QWidget):
             scaled = cv2.resize(self._frame, (max(width, 1), max(height, 1)), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
             code = cv2.COLOR_GRAY2BGRA if scaled.ndim == 2 else cv2.COLOR_BGR2BGRA
             bgra = cv2.cvtColor(scaled, code)  # Format_RGB32 is B, G, R, A bytes in memory
+            if self._show_mesh:  # at the drawn size, so the lines stay 1 px thin and crisp
+                for pred in self._predictions:
+                    if pred.actions is not None and pred.actions.landmarks is not None:
+                        r, g, b = face_color_tuple(pred.face_id)
+                        draw_mesh_contours(bgra, pred.actions.landmarks, (b, g, r, 255), width / self._frame.shape[1])
             self._scaled = (QImage(bgra.data, bgra.shape[1], bgra.shape[0], bgra.strides[0], QImage.Format_RGB32), bgra)
         return self._scaled[0]
 
