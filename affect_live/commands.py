@@ -78,7 +78,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window, device=device)
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
-    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score)
+    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score, reid=args.reid)
     lsl = open_lsl() if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:

@@ -35,6 +35,7 @@ class PipelineSettings:
     max_faces: int = 4
     min_score: float = 0.5
     max_missed: int = 10  # frames a face may go undetected and keep its id
+    reid: bool = True  # a face that returns after a longer gap gets its id back (faces/identity.py)
     lossless: bool = True  # False for live sources: only the newest frame is processed
     keep_images: bool = False  # pass frames through for a display
 
@@ -69,6 +70,7 @@ class Pipeline:
             max_faces=settings.max_faces,
             min_score=settings.min_score,
             max_missed=settings.max_missed,
+            reid=settings.reid,
         )
         make_queue: Callable[[], LosslessQueue | LatestSlot] = LosslessQueue if settings.lossless else LatestSlot
         self._packets = make_queue()

@@ -13,14 +13,22 @@ and the clips themselves under ``affect_live/assets/clips/`` (``--clips-out``; p
 the app's demo clip and the benchmark clips ship in the wheel: ``affect_live.resources``):
 
 * ``astronaut_motion.mp4`` -- 640x480, 120 frames: face 0-59, no face 60-89, face 90-119.
-* ``two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right);
-  Hopper hidden 30-32, astronaut hidden 50-79. Also the app's demo clip.
+* ``two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right) as
+  portraits over a plain background; Hopper hidden 30-32, the astronaut walks out of the frame
+  to the left (44-49), stays out and comes back (74-79). Also the app's demo clip.
+* ``leave_return.mp4``     -- 480x270, 72 frames: the astronaut leaves to the left (18-23) and
+  comes back (48-53); meanwhile Hopper, a newcomer, walks in from the right (30-35) and stays.
+* ``swap_return.mp4``      -- 480x270, 72 frames: astronaut (left) and Hopper (right) both
+  leave (18-23) and come back in swapped places (48-53).
 * ``three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
   Hopper (~20%) and a mirrored small astronaut (~10%, 66-70 px face), all visible throughout.
 
 Every frame is made by affine warps (scale, optional mirror, translation; no rotation) of the
 two photos, so each ground-truth box is the known face box of the source photo mapped through
-the same warp. Motion follows smooth sinusoids of the frame index: the output is deterministic
+the same warp. Clips where people leave the frame show them as soft-edged portraits (an
+ellipse around head and shoulders) over a plain background; a frame's ``faces`` lists the faces
+at least 90% inside the frame, ``partial`` those partly inside (the detector may or may not
+find them; tests leave those frames out of exact counts). Motion follows smooth sinusoids of the frame index: the output is deterministic
 (no randomness). Videos use OpenCV's VideoWriter with fourcc ``mp4v`` at 30 fps.
 
 Run from the repository root::
@@ -139,6 +147,52 @@ def wave(i: int, period: float, phase: float = 0.0) -> float:
     return math.sin(2.0 * math.pi * i / period + phase)
 
 
+def inside_fraction(box: list[float], size: tuple[int, int]) -> float:
+    """Share of ``box``'s area inside a (width, height) frame."""
+    x, y, w, h = box
+    iw = max(0.0, min(x + w, size[0]) - max(x, 0.0))
+    ih = max(0.0, min(y + h, size[1]) - max(y, 0.0))
+    return iw * ih / max(w * h, 1e-9)
+
+
+def background(size: tuple[int, int]) -> np.ndarray:
+    """A plain, faceless backdrop: a soft vertical gradient, warm grey to blue-grey (BGR)."""
+    w, h = size
+    t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]
+    top, bottom = np.array([150, 160, 170], np.float32), np.array([120, 105, 95], np.float32)
+    return np.repeat((top * (1 - t) + bottom * t).astype(np.uint8), w, axis=1)
+
+
+def portrait(frame: np.ndarray, src: np.ndarray, name: str, m: np.ndarray) -> None:
+    """Paste photo ``name`` warped by ``m`` into ``frame``, inside a feathered ellipse around
+    its head and shoulders (so nothing else of the photo comes along)."""
+    size = (frame.shape[1], frame.shape[0])
+    x, y, w, h = SOURCE_BOXES[name]
+    mask = np.zeros(src.shape[:2], np.float32)
+    centre = (int(round(x + w / 2)), int(round(y + h * 0.62)))
+    cv2.ellipse(mask, centre, (int(w * 0.95), int(h * 1.2)), 0, 0, 360, 1.0, thickness=-1)
+    mask = cv2.GaussianBlur(mask, (0, 0), w * 0.08)
+    warped = cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    if math.hypot(m[0, 0], m[1, 0]) < 0.9:
+        warped = warp(src, m, size)
+    alpha = cv2.warpAffine(mask, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
+    frame[:] = (frame * (1 - alpha) + warped * alpha).astype(np.uint8)
+
+
+def place(faces: list[dict], partial: list[dict], name: str, box: list[float], size: tuple[int, int]) -> None:
+    """File a face under ``faces`` (>= 90% inside), ``partial`` (partly inside) or nowhere."""
+    share = inside_fraction(box, size)
+    if share >= 0.9:
+        faces.append({"name": name, "box": box})
+    elif share > 0.0:
+        partial.append({"name": name, "box": box})
+
+
+def ramp(i: int, start: int, end: int) -> float:
+    """0 before ``start``, rising linearly to 1 at ``end``, 1 after."""
+    return min(1.0, max(0.0, (i - start) / (end - start)))
+
+
 def grow(box: list[float], frac: float) -> tuple[int, int, int, int]:
     """Integer rectangle (x0, y0, x1, y1) of ``box`` grown by ``frac`` of its size on each side."""
     x, y, w, h = box
@@ -171,38 +225,84 @@ def make_astronaut_motion(src: dict[str, np.ndarray]):
             oy = 295.0
             m = np.array([[s, 0.0, -s * ox], [0.0, s, -s * oy]], dtype=np.float64)
             frame = warp(src["astronaut"], m, size)
-        yield frame, faces
+        yield frame, faces, []
 
 
 def make_two_faces(src: dict[str, np.ndarray]):
-    """640x360, 90 frames: astronaut in the left half, Hopper in the right half."""
+    """640x360, 90 frames: astronaut on the left, Hopper on the right; the astronaut walks out of
+    the frame to the left and comes back (the app's demo clip shows re-identification)."""
     size = (640, 360)
     w, h = size
-    half = w // 2
     n = 90
     for i in range(n):
-        frame = np.empty((h, w, 3), np.uint8)
-        faces = []
+        frame = background(size)
+        faces: list[dict] = []
+        partial: list[dict] = []
+        away = ramp(i, 44, 49) - ramp(i, 74, 79)  # 0 in place .. 1 out of the frame
         layout = [
-            # name, face width, centre x, centre y, hidden frames, x range of its half
-            # (centres kept high enough that the photo covers the top of the frame)
-            ("astronaut", 125.0 + 6.0 * wave(i, 90.0), 160.0 + 30.0 * wave(i, 90.0),
-             160.0 + 15.0 * wave(i, 75.0, 1.0), range(50, 80), (0, half)),
+            # name, face width, centre x, centre y, hidden frames
+            ("astronaut", 125.0 + 6.0 * wave(i, 90.0), 160.0 + 30.0 * wave(i, 90.0) - 340.0 * away,
+             160.0 + 15.0 * wave(i, 75.0, 1.0), range(0)),
             ("hopper", 140.0 + 6.0 * wave(i, 80.0, 2.0), 480.0 + 30.0 * wave(i, 85.0, 2.5),
-             160.0 + 8.0 * wave(i, 70.0, 0.3), range(30, 33), (half, w)),
+             160.0 + 8.0 * wave(i, 70.0, 0.3), range(30, 33)),
         ]
-        for name, face_w, cx, cy, hidden, (x0, x1) in layout:
+        for name, face_w, cx, cy, hidden in layout:
             m = face_affine(name, face_w, cx, cy)
-            frame[:, x0:x1] = warp(src[name], m, size)[:, x0:x1]
+            portrait(frame, src[name], name, m)
             box = map_box(name, m)
             if i in hidden:
-                # opaque grey occluder over the face, grown by 35% per side, kept in its half
+                # opaque grey occluder over the face, grown by 35% per side
                 gx0, gy0, gx1, gy1 = grow(box, 0.35)
-                cv2.rectangle(frame, (max(gx0, x0), max(gy0, 0)),
-                              (min(gx1, x1 - 1), min(gy1, h - 1)), GREY, thickness=-1)
+                cv2.rectangle(frame, (max(gx0, w // 2), max(gy0, 0)), (min(gx1, w - 1), min(gy1, h - 1)),
+                              GREY, thickness=-1)
             else:
-                faces.append({"name": name, "box": box})
-        yield frame, faces
+                place(faces, partial, name, box, size)
+        yield frame, faces, partial
+
+
+def _walkers(src: dict[str, np.ndarray], paths) -> object:
+    """480x270 frames of portraits moving along ``paths``: name -> f(i) = (face_w, cx, cy) or
+    None (not in the scene)."""
+    size = (480, 270)
+    for i in range(72):
+        frame = background(size)
+        faces: list[dict] = []
+        partial: list[dict] = []
+        for name, path in paths.items():
+            pose = path(i)
+            if pose is None:
+                continue
+            m = face_affine(name, *pose)
+            portrait(frame, src[name], name, m)
+            place(faces, partial, name, map_box(name, m), size)
+        yield frame, faces, partial
+
+
+def make_leave_return(src: dict[str, np.ndarray]):
+    """The astronaut leaves to the left and returns; Hopper (a newcomer) walks in meanwhile."""
+    def astronaut(i: int):
+        away = ramp(i, 18, 23) - ramp(i, 48, 53)
+        return 96.0 + 3.0 * wave(i, 72.0), 130.0 + 12.0 * wave(i, 60.0) - 260.0 * away, 125.0 + 6.0 * wave(i, 50.0)
+
+    def hopper(i: int):
+        return 100.0, 350.0 + 240.0 * (1.0 - ramp(i, 30, 35)) + 10.0 * wave(i, 64.0), 120.0
+
+    return _walkers(src, {"astronaut": astronaut, "hopper": hopper})
+
+
+def make_swap_return(src: dict[str, np.ndarray]):
+    """Astronaut (left) and Hopper (right) leave at the sides and return in swapped places."""
+    def astronaut(i: int):  # out to the left, back in from the right
+        if i < 36:
+            return 96.0, 130.0 - 260.0 * ramp(i, 18, 23), 125.0
+        return 96.0, 350.0 + 260.0 * (1.0 - ramp(i, 48, 53)) + 8.0 * wave(i, 60.0), 125.0
+
+    def hopper(i: int):  # out to the right, back in from the left
+        if i < 36:
+            return 100.0, 350.0 + 260.0 * ramp(i, 18, 23), 120.0
+        return 100.0, 130.0 - 260.0 * (1.0 - ramp(i, 48, 53)) + 8.0 * wave(i, 66.0), 120.0
+
+    return _walkers(src, {"astronaut": astronaut, "hopper": hopper})
 
 
 def make_three_faces(src: dict[str, np.ndarray]):
@@ -228,15 +328,23 @@ def make_three_faces(src: dict[str, np.ndarray]):
             m = face_affine(photo, face_w, cx, cy, mirror=mirror)
             frame[y0:y1, x0:x1] = warp(src[photo], m, size)[y0:y1, x0:x1]
             faces.append({"name": name, "box": map_box(photo, m)})
-        yield frame, faces
+        yield frame, faces, []
 
 
 CLIPS = {
     "astronaut_motion.mp4": (make_astronaut_motion, (640, 480), 120,
                              "Astronaut face with slow pan and zoom; no face in frames 60-89."),
     "two_faces.mp4": (make_two_faces, (640, 360), 90,
-                      "Astronaut (left half) and Hopper (right half) drifting; Hopper hidden by a "
-                      "grey patch in frames 30-32, astronaut hidden in frames 50-79."),
+                      "Astronaut (left) and Hopper (right) drifting; Hopper hidden by a grey patch "
+                      "in frames 30-32; the astronaut walks out of the frame to the left (44-49) "
+                      "and comes back (74-79)."),
+    "leave_return.mp4": (make_leave_return, (480, 270), 72,
+                         "The astronaut leaves to the left (18-23), out longer than the tracker's "
+                         "grace, and comes back (48-53); Hopper, a newcomer, walks in from the "
+                         "right (30-35) and stays."),
+    "swap_return.mp4": (make_swap_return, (480, 270), 72,
+                        "Astronaut (left) and Hopper (right) both leave at their sides (18-23) "
+                        "and come back in swapped places (48-53): astronaut right, Hopper left."),
     "three_faces.mp4": (make_three_faces, (640, 480), 90,
                         "Three faces at once: astronaut ~30%, Hopper ~20% and mirrored "
                         "astronaut_small ~10% of the frame width (66-70 px face)."),
@@ -264,10 +372,13 @@ def write_clip(path: Path, maker, size, n, src) -> list[dict]:
     frames = []
     count = 0
     try:
-        for i, (frame, faces) in enumerate(maker(src)):
+        for i, (frame, faces, partial) in enumerate(maker(src)):
             assert frame.shape == (size[1], size[0], 3), frame.shape
             writer.write(frame)
-            frames.append({"index": i, "faces": faces})
+            record = {"index": i, "faces": faces}
+            if partial:
+                record["partial"] = partial
+            frames.append(record)
             count += 1
     finally:
         writer.release()
@@ -324,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
         "_about": ("Ground truth of the affect-live test clips, made by tools/make_fixtures.py. "
                    "Boxes are [x, y, w, h] in pixels: the MediaPipe short-range face box of the "
                    "source photo mapped through the affine warp of each frame. 'frames' lists, "
-                   "for every frame index, the faces that are visible; 'visible' gives "
-                   "inclusive [first, last] frame ranges per face name."),
+                   "for every frame index, the faces that are visible (at least 90% inside the "
+                   "frame) and, under 'partial', those only partly inside; 'visible' gives "
+                   "inclusive [first, last] frame ranges of visible faces per face name."),
         "source_boxes": {k: list(v) for k, v in SOURCE_BOXES.items()},
         "clips": {},
     }
@@ -347,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dump_frames is not None:
             d = args.dump_frames / Path(name).stem
             d.mkdir(parents=True, exist_ok=True)
-            for i, (frame, _) in enumerate(maker(src)):
+            for i, (frame, *_) in enumerate(maker(src)):
                 cv2.imwrite(str(d / f"{i:03d}.png"), frame)
 
     with open(truth_dir / "clips.json", "w", encoding="utf-8") as f:

@@ -23,7 +23,7 @@ from affect_live.recording import sidecar_path
 from affect_live.resources import clip, face_crops
 from affect_live.sources import LoopingVideoSource
 
-STAGES = ("decode", "detect", "align", "model", "heads", "write")
+STAGES = ("decode", "detect", "reid", "align", "model", "heads", "write")
 
 
 @dataclass(frozen=True)

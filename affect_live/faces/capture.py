@@ -1,16 +1,24 @@
 """The per-frame face stage the capture thread runs: detect, keep the largest faces, track,
-crop."""
+re-identify, crop."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from affect_live.faces.align import CropStyle, make_crop
 from affect_live.faces.detector import FaceDetector
+from affect_live.faces.identity import Identities
 from affect_live.faces.landmarks import FiveLandmarks
 from affect_live.faces.tracker import FaceTracker
-from affect_live.types import Frame, TrackedFace
+from affect_live.types import Detection, Frame, TrackedFace
+
+if TYPE_CHECKING:
+    from affect_live.faces.descriptor import FaceDescriptor
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +38,7 @@ class FaceStage:
         max_faces: int = 4,
         min_score: float = 0.5,
         max_missed: int = 10,
+        reid: bool = True,
     ) -> None:
         # Interpreters are created by the first `process` call, on the thread that runs them.
         self._detector: FaceDetector | None = None
@@ -37,6 +46,9 @@ class FaceStage:
         self._closed = False
         self._tracker = FaceTracker(max_missed=max_missed)
         self._landmarks: FiveLandmarks | None = None
+        # Re-identification (faces/identity.py); its descriptor model is made on first use.
+        self._identities: Identities | None = Identities(self._describe) if reid else None
+        self._descriptor: FaceDescriptor | None = None
         self._style = style
         self._max_faces = 1
         self.set_max_faces(max_faces)
@@ -78,6 +90,9 @@ class FaceStage:
         detections = self._detector.detect(image)[:max_faces]
         assigned, ended = self._tracker.update(detections)
         detected = time.perf_counter()
+        if self._identities is not None:
+            assigned, ended = self._identities.resolve(image, assigned, ended)
+        identified = time.perf_counter()
 
         landmarks = None
         if style.kind == "aligned":
@@ -94,12 +109,28 @@ class FaceStage:
             for face_id, detection, is_new in assigned
         )
         aligned = time.perf_counter()
-        timings = {"detect": (detected - start) * 1e3, "align": (aligned - detected) * 1e3}
+        timings = {"detect": (detected - start) * 1e3, "align": (aligned - identified) * 1e3}
+        if self._identities is not None:
+            timings["reid"] = (identified - detected) * 1e3
         return faces, tuple(ended), timings
 
     def reset(self) -> tuple[int, ...]:
-        """Forget all tracks (a new source or a seek); returns the ids that ended."""
-        return tuple(self._tracker.reset())
+        """Forget all tracks (a new source or a seek) and the people seen; returns the ids that
+        ended."""
+        ended = self._tracker.reset()
+        return tuple(self._identities.reset(ended) if self._identities is not None else ended)
+
+    @property
+    def identities(self) -> Identities | None:
+        """The re-identification state (None when it is off), for its counters."""
+        return self._identities
+
+    def _describe(self, image: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
+        if self._descriptor is None:  # created on the thread that runs it
+            from affect_live.faces.descriptor import FaceDescriptor
+
+            self._descriptor = FaceDescriptor()
+        return self._descriptor.describe(image, detections)
 
     def close(self) -> None:
         """Free the models; ``process`` raises afterwards."""
@@ -107,7 +138,7 @@ class FaceStage:
             self._detector.close()
         if self._landmarks is not None:
             self._landmarks.close()
-        self._detector = self._landmarks = None
+        self._detector = self._landmarks = self._descriptor = None
         self._closed = True
 
     def __enter__(self) -> FaceStage:
