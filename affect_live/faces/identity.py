@@ -16,10 +16,11 @@ is processed before the first frame of the new one, which restarts the window an
 still in flight from before never share an id with a face after it.
 
 Descriptors run only when needed: on a track's first frame; on each of its next
-``confirm_frames`` frames while it matched nobody (a face entering at the frame's edge is only
-partly visible at first: once it matches someone absent it takes their id, from that frame on,
-and the provisional id ends); and for one on-screen person every ``refresh_every`` frames, to
-add an exemplar (at most ``exemplars`` kept per person: the first and the latest).
+``confirm_frames`` frames while it matched nobody and someone is absent (a face entering at the
+frame's edge is only partly visible at first: once it matches someone absent it takes their id,
+from that frame on, and the provisional id ends); and for one on-screen person every
+``refresh_every`` frames, to add an exemplar (at most ``exemplars`` kept per person: the first
+and the latest).
 """
 
 from __future__ import annotations
@@ -114,9 +115,11 @@ class Identities:
 
     # -- internals ---------------------------------------------------------------------------
     def _wanted(self, assigned: Sequence[tuple[int, Detection, bool]]) -> list[int]:
-        """Indices of the faces to describe this frame."""
+        """Indices of the faces to describe this frame: new tracks; young unmatched ones while
+        someone is absent (else there is nobody they could turn out to be); one refresh."""
+        anyone_absent = bool(self._absent())
         wanted = [i for i, (t, _, is_new) in enumerate(assigned)
-                  if is_new or (self._tracks[t].provisional and self._tracks[t].age <= self.confirm_frames)]
+                  if is_new or (anyone_absent and self._tracks[t].provisional and self._tracks[t].age <= self.confirm_frames)]
         settled = [i for i in range(len(assigned)) if i not in wanted]
         if settled and self.stats.frames % self.refresh_every == 0:
             self._refresh_cursor = (self._refresh_cursor + 1) % len(settled)
