@@ -43,17 +43,11 @@ from affect_live.model.faceapi_recognition_net import (  # noqa: E402
 from affect_live.model.flatbuffer import inspect_flatbuffer, sha256_hex  # noqa: E402
 from affect_live.model.runners import KerasRunner, LiteRtRunner  # noqa: E402
 from affect_live.native_logs import quiet_native_output  # noqa: E402
-from affect_live.model.tfjs_weights import read_faceapi_weights  # noqa: E402
-from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, verify_model_files  # noqa: E402
+from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, pinned_files, read_pinned_weights  # noqa: E402
 
 LOG = logging.getLogger("convert_face_recognition")
 
-BIN_NAME = "face_recognition_model.bin"
-MANIFEST_NAME = "face_recognition_model-weights_manifest.json"
-PINNED_SHA256 = {
-    BIN_NAME: "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
-    MANIFEST_NAME: "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
-}
+STEM = "face_recognition_model"
 OUT_DIR = REPO_ROOT / "models" / "face-recognition"
 TFLITE_NAME = "face_recognition.tflite"
 CONVERSION = REPO_ROOT / "tests" / "fixtures" / "conversion"
@@ -92,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="faceapi-") as tmp:
         package_dir = args.package_dir or fetch_package(Path(tmp))
-        paths = verify_model_files(Path(package_dir), PINNED_SHA256)
-        weights = read_faceapi_weights(paths[MANIFEST_NAME], paths[BIN_NAME])
+        weights = read_pinned_weights(Path(package_dir), STEM)
         copy_license(package_dir, args.out_dir / "LICENSE-face-api.txt")
     model = build_face_recognition_net(weights)
     LOG.info("built %s with %d parameters", model.name, model.count_params())
@@ -129,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "output": "descriptor (N, 128) float32; same person when Euclidean distance < ~0.6",
         "operators": list(info.operators),
         "checks": checks,
-        "provenance": {"package": PACKAGE_SPEC, "files_sha256": dict(PINNED_SHA256),
+        "provenance": {"package": PACKAGE_SPEC, "files_sha256": pinned_files(STEM),
                        "converted_by": "tools/convert_face_recognition.py", "license": "MIT"},
     }
     (args.out_dir / "descriptor.json").write_text(json.dumps(description, indent=1) + "\n", encoding="utf-8")

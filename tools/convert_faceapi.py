@@ -43,19 +43,14 @@ from affect_live.model.faceapi_net import (  # noqa: E402
 )
 from affect_live.model.manifest import InputSpec, Manifest  # noqa: E402
 from affect_live.model.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads  # noqa: E402
-from affect_live.model.tfjs_weights import read_faceapi_weights  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, verify_model_files  # noqa: E402
+from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, pinned_files, read_pinned_weights  # noqa: E402
 
 LOG = logging.getLogger("convert_faceapi")
 
-BIN_NAME = "face_expression_model.bin"
-MANIFEST_NAME = "face_expression_model-weights_manifest.json"
-PINNED_SHA256 = {
-    BIN_NAME: "9a9840f2cf1f4c7eab95f197512569345c00d2426754d4608b92af30e0300f3d",
-    MANIFEST_NAME: "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
-}
+STEM = "face_expression_model"
+PINNED_SHA256 = pinned_files(STEM)
 DEFAULT_OUT = REPO_ROOT / "models" / "faceapi-expression" / "faceapi-expression.affect"
 MODEL_CARD = REPO_ROOT / "models" / "faceapi-expression" / "MODEL_CARD.md"
 LICENSE_OUT = REPO_ROOT / "models" / "faceapi-expression" / "LICENSE-face-api.txt"
@@ -70,8 +65,7 @@ def convert(package_dir: str | Path) -> keras.Model:
     Returns:
         the ``faceapi_expression_net`` model with face-api's weights loaded.
     """
-    paths = verify_model_files(Path(package_dir), PINNED_SHA256)
-    weights = read_faceapi_weights(paths[MANIFEST_NAME], paths[BIN_NAME])
+    weights = read_pinned_weights(Path(package_dir), STEM)
     model = build_faceapi_expression_net(weights)
     LOG.info("built %s with %d parameters", model.name, model.count_params())
     return model

@@ -13,10 +13,21 @@ import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LOG = logging.getLogger("faceapi_package")
 
 PACKAGE_SPEC = "@vladmandic/face-api@1.7.15"
+# sha256 of the package's weight files affect-live converts (stack.md lists them too).
+PINNED_SHA256 = {
+    "face_expression_model.bin": "9a9840f2cf1f4c7eab95f197512569345c00d2426754d4608b92af30e0300f3d",
+    "face_expression_model-weights_manifest.json": "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
+    "face_recognition_model.bin": "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
+    "face_recognition_model-weights_manifest.json": "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
+}
 
 
 def sha256_of(path: Path) -> str:
@@ -26,6 +37,19 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def pinned_files(stem: str) -> dict[str, str]:
+    """The pinned sha256 of one network's two files (``stem`` e.g. "face_recognition_model")."""
+    return {name: sha for name, sha in PINNED_SHA256.items() if name.startswith(f"{stem}.") or name.startswith(f"{stem}-")}
+
+
+def read_pinned_weights(package_dir: Path, stem: str) -> dict[str, "np.ndarray"]:
+    """One network's tfjs weights from the package, after checking both files' sha256."""
+    from affect_live.model.tfjs_weights import read_faceapi_weights
+
+    paths = verify_model_files(package_dir, pinned_files(stem))
+    return read_faceapi_weights(paths[f"{stem}-weights_manifest.json"], paths[f"{stem}.bin"])
 
 
 def verify_model_files(package_dir: Path, pinned: dict[str, str]) -> dict[str, Path]:
