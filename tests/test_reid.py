@@ -77,6 +77,19 @@ def test_a_changed_or_missing_model_is_one_clear_error(tmp_path):
         FaceDescriptor(folder)
 
 
+def test_a_bad_model_turns_reid_off_with_one_line_and_faces_still_come(tmp_path, monkeypatch, caplog):
+    import affect_live.faces.descriptor as descriptor_module
+
+    (tmp_path / "descriptor.json").write_text("{not json")
+    monkeypatch.setattr(descriptor_module, "FACE_RECOGNITION_DIR", tmp_path)
+    image = cv2.imread(str(FIXTURES / "images" / "astronaut.png"))
+    with caplog.at_level("ERROR"), FaceStage(CropStyle("box", (112, 112))) as stage:
+        faces, _, timings = stage.process(Frame(0, 0.0, image))
+    assert stage.identities is None and len(faces) == 1 and "reid" not in timings
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith("re-identification is off:") and "\n" not in errors[0]
+
+
 def _detection(tag: float) -> Detection:
     return Detection(box=(tag, 0.0, 10.0, 10.0), score=1.0, keypoints=np.zeros((6, 2)))
 

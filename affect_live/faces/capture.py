@@ -6,19 +6,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from affect_live.faces.align import CropStyle, make_crop
+from affect_live.faces.descriptor import FaceDescriptor
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.identity import Identities
 from affect_live.faces.landmarks import FiveLandmarks
 from affect_live.faces.tracker import FaceTracker
+from affect_live.model.manifest import BundleError
 from affect_live.types import Detection, Frame, TrackedFace
-
-if TYPE_CHECKING:
-    from affect_live.faces.descriptor import FaceDescriptor
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +44,17 @@ class FaceStage:
         self._closed = False
         self._tracker = FaceTracker(max_missed=max_missed)
         self._landmarks: FiveLandmarks | None = None
-        # Re-identification (faces/identity.py); its descriptor model is made on first use.
-        self._identities: Identities | None = Identities(self._describe) if reid else None
+        # Re-identification (faces/identity.py). The descriptor model's file is checked now (a
+        # bad one turns re-identification off with one error line); interpreters come later,
+        # on the thread that runs them.
+        self._identities: Identities | None = None
         self._descriptor: FaceDescriptor | None = None
+        if reid:
+            try:
+                self._descriptor = FaceDescriptor()
+                self._identities = Identities(self._describe)
+            except BundleError as exc:
+                logger.error("re-identification is off: %s", exc)
         self._style = style
         self._max_faces = 1
         self.set_max_faces(max_faces)
@@ -126,10 +132,8 @@ class FaceStage:
         return self._identities
 
     def _describe(self, image: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
-        if self._descriptor is None:  # created on the thread that runs it
-            from affect_live.faces.descriptor import FaceDescriptor
-
-            self._descriptor = FaceDescriptor()
+        if self._descriptor is None:
+            raise RuntimeError("FaceStage is closed")
         return self._descriptor.describe(image, detections)
 
     def close(self) -> None:

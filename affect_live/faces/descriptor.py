@@ -51,9 +51,10 @@ class DescriptorInfo:
     provenance: dict[str, object]
 
 
-def read_info(folder: Path = FACE_RECOGNITION_DIR) -> DescriptorInfo:
-    """The model's description; one-line ``BundleError`` when it is missing or malformed."""
-    path = Path(folder) / INFO_FILE
+def read_info(folder: Path | None = None) -> DescriptorInfo:
+    """The model's description (default: the shipped one); one-line ``BundleError`` when it is
+    missing or malformed."""
+    path = Path(folder or FACE_RECOGNITION_DIR) / INFO_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return DescriptorInfo(
@@ -81,9 +82,10 @@ def face_chip(image_bgr: np.ndarray, detection: Detection) -> np.ndarray:
 class FaceDescriptor:
     """Descriptors for the faces of a frame, batched; one instance per thread (LiteRT)."""
 
-    def __init__(self, folder: Path = FACE_RECOGNITION_DIR, num_threads: int = 1) -> None:
+    def __init__(self, folder: Path | None = None, num_threads: int = 1) -> None:
+        folder = Path(folder or FACE_RECOGNITION_DIR)
         self.info = read_info(folder)
-        path = Path(folder) / self.info.file
+        path = folder / self.info.file
         try:
             content = path.read_bytes()
         except OSError as exc:

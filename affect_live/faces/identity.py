@@ -92,7 +92,7 @@ class Identities:
         self.stats.frames += 1
         ended_people = [self._tracks.pop(t).person for t in ended if t in self._tracks]
         for track_id, _, is_new in assigned:
-            if is_new:
+            if is_new or track_id not in self._tracks:
                 self._tracks[track_id] = _Track(person=0)
             else:
                 self._tracks[track_id].age += 1
@@ -102,7 +102,7 @@ class Identities:
             descriptors = self._describe(image, [assigned[i][1] for i in wanted])
             self.stats.descriptors += len(wanted)
             by_track = {assigned[i][0]: descriptors[k] for k, i in enumerate(wanted)}
-            self._match(by_track, assigned, ended_people, restart)
+            self._match(by_track, ended_people, restart)
         out = [(self._tracks[t].person, det, is_new or t in restart) for t, det, is_new in assigned]
         return out, ended_people
 
@@ -130,7 +130,9 @@ class Identities:
         on_screen = {track.person for track in self._tracks.values()}
         return set(self._people) - on_screen
 
-    def _match(self, by_track: dict[int, np.ndarray], assigned, ended_people: list[int], restart: set[int]) -> None:
+    def _match(self, by_track: dict[int, np.ndarray], ended_people: list[int], restart: set[int]) -> None:
+        """Give tracks that seek an id (new, or provisional) the closest absent person below the
+        threshold; the rest become (or stay) their own person. Updates exemplars."""
         absent = self._absent()
         seeking = [t for t in by_track if self._tracks[t].person == 0 or self._tracks[t].provisional]
         # Greedy one-to-one: closest (track, absent person) pairs first, below the threshold.
