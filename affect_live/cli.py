@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--startup", action="store_true", help="measure start-up instead: first CSV row, the app's first prediction, peak RSS")
     bench.add_argument("--runs", type=_positive_int, default=3, help="runs per figure with --startup; the minimum is reported (default 3)")
     bench.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
+    bench.add_argument("--no-reid", dest="reid", action="store_false", help="measure without re-identification")
     return parser
 
 

@@ -212,7 +212,7 @@ def run_bench(args: argparse.Namespace) -> int:
         return run_app_benchmark(args.seconds, weights=args.weights, device=pick_device(args.device), lsl=args.lsl)
     from affect_live.benchmarks.throughput import run_benchmark
 
-    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device))
+    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device), reid=args.reid)
 
 
 def run_app(args: argparse.Namespace) -> int:
