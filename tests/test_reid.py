@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -19,7 +20,8 @@ from affect_live.faces.descriptor import FaceDescriptor
 from affect_live.faces.identity import DEFAULT_THRESHOLD, Identities
 from affect_live.model.engine import AffectEngine
 from affect_live.model.manifest import BundleError
-from affect_live.pipeline import PipelineSettings
+from affect_live.pipeline import PipelineSettings, carry_track_events
+from affect_live.queues import LatestSlot
 from affect_live.resources import FACE_RECOGNITION_DIR, face_crop_names, face_crops
 from affect_live.types import Detection, FacePacket, Frame, TrackedFace
 from conftest import CLIPS, FIXTURES
@@ -259,3 +261,23 @@ def test_face_stage_on_leave_return(clips_truth):
     assert a1 < ended_at[astronaut] < returned[0] <= b0
     assert stats.frames == len(truth["frames"]) and stats.reidentified >= 1
     assert 2 <= stats.descriptors <= faces_seen / 3, (stats, faces_seen)
+
+
+def test_the_live_slot_keeps_track_events_of_the_packets_it_drops(default_bundle):
+    """Live sources keep only the newest packet: a returning face's restart and the end of its
+    old track must survive being overwritten, or its window could bridge the gap."""
+    crop = face_crops()[0][..., ::-1]
+    slot = LatestSlot(carry_track_events)
+    slot.put(_packet(1, [crop], new=False, ended=(1,)))  # the old track ends (face 1 is the return)
+    returned = _packet(2, [crop], new=True)
+    slot.put(returned)
+    slot.put(replace(_packet(3, [crop], new=False), ended_ids=(7,)))
+    got = slot.get(timeout=0)
+    assert slot.dropped == 2 and got.frame_index == 3
+    assert got.ended_ids == (1, 7) and [f.new_track for f in got.faces] == [True]
+    restarted, fresh = AffectEngine(default_bundle), AffectEngine(default_bundle)
+    for k in range(3):
+        restarted.process(_packet(k, [face_crops()[4][..., ::-1]], new=k == 0))
+    a = restarted.process(got).predictions[0]
+    b = fresh.process(_packet(0, [crop], new=True)).predictions[0]
+    assert (a.valence, a.arousal) == pytest.approx((b.valence, b.arousal), abs=1e-6)

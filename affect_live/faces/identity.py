@@ -11,7 +11,9 @@ bridge the gap.
 Why a returning id is safe although the tracker never reuses ids: the old track's end reached
 the engine as ``ended_ids`` (its ring buffers were dropped) in this frame's packet or an
 earlier one, and packets are processed in order, so every frame carrying the old track's rows
-is processed before the first frame of the new one, which restarts the window anyway. After
+is processed before the first frame of the new one, which restarts the window anyway (live
+sources drop packets, but the one that replaces another keeps its ended ids and new tracks:
+``pipeline.carry_track_events``). After
 ``reset()`` (a new source, a seek) the gallery is forgotten and ids keep counting up, so frames
 still in flight from before never share an id with a face after it.
 
