@@ -97,7 +97,13 @@ class Identities:
             if is_new or track_id not in self._tracks:
                 self._tracks[track_id] = _Track(person=0)
             else:
-                self._tracks[track_id].age += 1
+                track = self._tracks[track_id]
+                track.age += 1
+                # Only a young track may still turn out to be someone absent. Whoever is absent
+                # was last seen more than max_missed frames ago, so with confirm_frames <=
+                # max_missed (10 and 10 by default) a late match never merges two faces that
+                # were on screen in the same frame.
+                track.provisional = track.provisional and track.age <= self.confirm_frames
         restart: set[int] = set()
         wanted = self._wanted(assigned)
         if wanted:
@@ -121,7 +127,7 @@ class Identities:
         someone is absent (else there is nobody they could turn out to be); one refresh."""
         anyone_absent = bool(self._absent())
         wanted = [i for i, (t, _, is_new) in enumerate(assigned)
-                  if is_new or (anyone_absent and self._tracks[t].provisional and self._tracks[t].age <= self.confirm_frames)]
+                  if is_new or (anyone_absent and self._tracks[t].provisional)]
         settled = [i for i in range(len(assigned)) if i not in wanted]
         if settled and self.stats.frames % self.refresh_every == 0:
             self._refresh_cursor = (self._refresh_cursor + 1) % len(settled)
@@ -164,5 +170,3 @@ class Identities:
                 person = self._people[track.person]
                 if person.distance(descriptor) < self.threshold:  # guard against a tracker swap
                     person.add(descriptor, self.exemplars)
-            if track.age >= self.confirm_frames:
-                track.provisional = False
