@@ -19,12 +19,8 @@ Network (input 112x112x3, already normalised, see :func:`faceapi_preprocess`):
 
 from __future__ import annotations
 
-import logging
-
 import keras
 import numpy as np
-
-LOG = logging.getLogger(__name__)
 
 FACEAPI_CLASSES = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
 FACEAPI_MEAN_RGB = (122.782, 117.001, 104.298)
