@@ -38,6 +38,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window", type=_positive_int, help="temporal window T in frames (default: the bundle's, 16)")
     parser.add_argument("--max-faces", type=_positive_int, default=4, help="faces per frame, largest first (default 4)")
     parser.add_argument("--min-score", type=float, default=0.5, help="face detection threshold 0..1 (default 0.5)")
+    parser.add_argument("--no-reid", dest="reid", action="store_false",
+                        help="do not re-identify faces that leave and return (each return gets a new id)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--startup", action="store_true", help="measure start-up instead: first CSV row, the app's first prediction, peak RSS")
     bench.add_argument("--runs", type=_positive_int, default=3, help="runs per figure with --startup; the minimum is reported (default 3)")
     bench.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
+    bench.add_argument("--no-reid", dest="reid", action="store_false", help="measure without re-identification")
     return parser
 
 

@@ -89,7 +89,9 @@ def run_analyze(args: argparse.Namespace) -> int:
         except BundleError as exc:
             raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     tracking = {"detect_every": args.detect_every} if args.detect_every else {}
-    settings = PipelineSettings(max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, **tracking)
+    settings = PipelineSettings(
+        max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, reid=args.reid, **tracking
+    )
     lsl = open_lsl(engine.info.label) if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
@@ -211,7 +213,7 @@ def run_bench(args: argparse.Namespace) -> int:
         return run_app_benchmark(args.seconds, weights=args.weights, device=pick_device(args.device), lsl=args.lsl)
     from affect_live.benchmarks.throughput import run_benchmark
 
-    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device))
+    return run_benchmark(load_weights(args.weights), frames=args.frames, long_frames=args.long, device=pick_device(args.device), reid=args.reid)
 
 
 def run_app(args: argparse.Namespace) -> int:

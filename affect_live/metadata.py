@@ -16,6 +16,23 @@ from affect_live.recording import csv_columns, now_iso, package_versions
 from affect_live.sources import SourceInfo
 
 
+def reid_summary(settings: PipelineSettings) -> dict[str, Any]:
+    """Whether faces that return get their id back, and by which model and threshold."""
+    if not settings.reid:
+        return {"enabled": False}
+    from affect_live.faces.descriptor import read_info
+    from affect_live.faces.identity import DEFAULT_THRESHOLD
+    from affect_live.model.manifest import BundleError
+
+    summary: dict[str, Any] = {"enabled": True, "threshold": DEFAULT_THRESHOLD, "metric": "Euclidean distance of 128-d descriptors"}
+    try:
+        info = read_info()
+        summary["model"] = {"name": "face-api FaceRecognitionNet (dlib ResNet)", "sha256": info.sha256, **info.provenance}
+    except BundleError as exc:
+        summary["model"] = str(exc)
+    return summary
+
+
 def model_summary(engine: AffectEngine) -> dict[str, Any]:
     """What the sidecar says about the model (each fused model too), including prior heads."""
     summary = bundle_summary(engine.bundle, engine.info.device)
@@ -59,6 +76,7 @@ def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettin
             "max_faces": settings.max_faces,
             "min_score": settings.min_score,
             "max_missed": settings.max_missed,
+            "reidentification": reid_summary(settings),
             "window": engine.windows.window,
             "crop": engine.manifest.input.crop,
             "actions": settings.actions,

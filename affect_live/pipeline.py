@@ -16,7 +16,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 from affect_live.faces.actions import ActionStage
 from affect_live.faces.align import CropStyle
@@ -37,6 +38,7 @@ class PipelineSettings:
     max_faces: int = 4
     min_score: float = 0.5
     max_missed: int = 10  # frames a face may go undetected and keep its id
+    reid: bool = True  # a face that returns after a longer gap gets its id back (faces/identity.py)
     lossless: bool = True  # False for live sources: only the newest frame is processed
     keep_images: bool = False  # pass frames through for a display
     actions: bool = True  # mesh, pose, gaze, blendshapes (and tracking from landmarks)
@@ -47,6 +49,16 @@ class PipelineSettings:
 # The crop faces get while no model is there yet (the app's start-up); the model's own crop
 # takes over with its first frame.
 WAITING_CROP = CropStyle(kind="box", size=(112, 112), margin=0.0)
+
+
+def carry_track_events(dropped: FacePacket, newer: FacePacket) -> FacePacket:
+    """The packet that replaces an unread one in the live slot keeps its track events: ids that
+    ended, and new_track for faces whose first frame was dropped. A re-identified face returns
+    with its old id, so without this a dropped return could let its window bridge the gap."""
+    started = {face.face_id for face in dropped.faces if face.new_track}
+    faces = tuple(replace(face, new_track=True) if face.face_id in started else face for face in newer.faces)
+    ended = tuple(dict.fromkeys((*dropped.ended_ids, *newer.ended_ids)))
+    return replace(newer, faces=faces, ended_ids=ended)
 
 
 def crop_style(manifest: Manifest) -> CropStyle:
@@ -76,9 +88,10 @@ class Pipeline:
             max_missed=settings.max_missed,
             actions=settings.actions,
             detect_every=settings.detect_every,
+            reid=settings.reid,
         )
         self._actions = ActionStage()  # used by the inference thread only
-        make_queue: Callable[[], LosslessQueue | LatestSlot] = LosslessQueue if settings.lossless else LatestSlot
+        make_queue: Callable[[], LosslessQueue | LatestSlot] = LosslessQueue if settings.lossless else partial(LatestSlot, carry_track_events)
         self._packets = make_queue()
         self._results = LosslessQueue(maxsize=64)
         self._stop = threading.Event()

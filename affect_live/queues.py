@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 CLOSED = object()
@@ -49,7 +50,11 @@ class LosslessQueue:
 
 
 class LatestSlot:
-    def __init__(self) -> None:
+    """``merge(old, new)``, when given, makes the item that replaces an unread one (so what the
+    overwritten item alone carried, such as ended face tracks, is not lost)."""
+
+    def __init__(self, merge: Callable[[Any, Any], Any] | None = None) -> None:
+        self._merge = merge
         self._item: Any = None
         self._has_item = False
         self._closed = False
@@ -60,6 +65,8 @@ class LatestSlot:
         with self._condition:
             if self._has_item:
                 self.dropped += 1
+                if self._merge is not None:
+                    item = self._merge(self._item, item)
             self._item, self._has_item = item, True
             self._condition.notify()
         return True

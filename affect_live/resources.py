@@ -31,6 +31,8 @@ CHECKOUT_MODELS_DIR = PACKAGE_DIR.parent / "models"  # only in a checkout
 MODELS_DIR = PACKAGED_MODELS_DIR if PACKAGED_MODELS_DIR.is_dir() else CHECKOUT_MODELS_DIR
 """Folder whose `*/*.affect` files are the bundled models."""
 DEFAULT_BUNDLE = MODELS_DIR / "faceapi-expression" / "faceapi-expression.affect"
+FACE_RECOGNITION_DIR = MODELS_DIR / "face-recognition"
+"""face-api's FaceRecognitionNet as `face_recognition.tflite` + `descriptor.json` (re-identification)."""
 
 CLIPS_DIR = ASSETS_DIR / "clips"
 """Real-face clips made by `tools/make_fixtures.py` (ground truth: tests/fixtures/clips/clips.json)."""

@@ -108,14 +108,15 @@ def test_one_face_in_photo_matches_mediapipe(detector, mp_solutions, photo):
     assert face.keypoints[0, 0] < face.keypoints[1, 0]
 
 
-@pytest.mark.parametrize("clip", ["astronaut_motion.mp4", "two_faces.mp4", "three_faces.mp4"])
+@pytest.mark.parametrize("clip", ["astronaut_motion.mp4", "two_faces.mp4", "three_faces.mp4", "leave_return.mp4", "swap_return.mp4"])
 def test_clip_face_counts_match_ground_truth(detector, clips_truth, clip):
-    truth = clips_truth[clip]["frames"]
-    frames = read_clip(clip)
-    assert len(frames) == len(truth)
+    # Frames with a face partly out of the frame are left out: finding it or not are both right.
+    pairs = [(image, expected) for image, expected in zip(read_clip(clip), clips_truth[clip]["frames"], strict=True) if not expected.get("partial")]
+    assert len(pairs) >= 0.8 * len(clips_truth[clip]["frames"])
+    frames = [image for image, _ in pairs]
     right = 0
     found_per_name: dict[str, list[bool]] = {}
-    for image, expected in zip(frames, truth):
+    for image, expected in pairs:
         found = detector.detect(image)
         boxes = [d.box for d in found]
         assert boxes == sorted(boxes, key=lambda b: -b[2] * b[3])  # largest first
@@ -329,7 +330,7 @@ def test_face_stage_on_three_faces(clips_truth):
         ids = set()
         for index in range(10):
             faces, ended, timings = stage.process(Frame(index, index / 30, frames[index]))
-            assert set(timings) == {"detect", "align"} and all(v >= 0 for v in timings.values())
+            assert set(timings) == {"detect", "reid", "align"} and all(v >= 0 for v in timings.values())
             assert ended == ()
             assert len(faces) == 2 and all(isinstance(f, TrackedFace) for f in faces)
             areas = [f.detection.box[2] * f.detection.box[3] for f in faces]

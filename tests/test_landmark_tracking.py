@@ -8,7 +8,7 @@ import pytest
 
 from affect_live.faces.align import CropStyle
 from affect_live.faces.capture import FaceStage
-from affect_live.faces.landmark_tracking import BoxCalibration, LandmarkTracking
+from affect_live.faces.landmark_tracking import SEARCH_EVERY, SEARCH_FRAMES, BoxCalibration, LandmarkTracking
 from affect_live.types import Frame
 from test_faces import iou, read_clip
 
@@ -59,6 +59,14 @@ def test_detector_schedule():
         due.append(tracking.detector_due(following=1, lost=False, searching=False))
         tracking.count(due[-1])
     assert due == [False, False, True, False, False, True]
+    # A track that ended starts a search: every SEARCH_EVERY frames for SEARCH_FRAMES frames.
+    tracking.count(True, tracks_ended=1)
+    due = []
+    for _ in range(SEARCH_FRAMES + 3):
+        due.append(tracking.detector_due(following=1, lost=False, searching=False))
+        tracking.count(due[-1])
+    searched = due[:SEARCH_FRAMES - 1]
+    assert sum(searched) >= (SEARCH_FRAMES - 1) // SEARCH_EVERY and not all(due[SEARCH_FRAMES:])
     assert tracking.detector_due(following=1, lost=True, searching=False)
     assert tracking.detector_due(following=1, lost=False, searching=True)
     with pytest.raises(ValueError):

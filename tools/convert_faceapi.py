@@ -22,12 +22,8 @@ face-api does: ``(RGB - (122.782, 117.001, 104.298)) / 255``
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
-import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -44,76 +40,20 @@ from affect_live.model.faceapi_net import (  # noqa: E402
     FACEAPI_MEAN_RGB,
     FACEAPI_STD,
     build_faceapi_expression_net,
-    read_faceapi_weights,
 )
 from affect_live.model.manifest import InputSpec, Manifest  # noqa: E402
 from affect_live.model.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, pinned_files, read_pinned_weights  # noqa: E402
+
 LOG = logging.getLogger("convert_faceapi")
 
-PACKAGE_SPEC = "@vladmandic/face-api@1.7.15"
-BIN_NAME = "face_expression_model.bin"
-MANIFEST_NAME = "face_expression_model-weights_manifest.json"
-PINNED_SHA256 = {
-    BIN_NAME: "9a9840f2cf1f4c7eab95f197512569345c00d2426754d4608b92af30e0300f3d",
-    MANIFEST_NAME: "5b349c17c7836da506e03422cd6461c74085d8bb2713ad4114647dc5d28174c8",
-}
+STEM = "face_expression_model"
+PINNED_SHA256 = pinned_files(STEM)
 DEFAULT_OUT = REPO_ROOT / "models" / "faceapi-expression" / "faceapi-expression.affect"
 MODEL_CARD = REPO_ROOT / "models" / "faceapi-expression" / "MODEL_CARD.md"
 LICENSE_OUT = REPO_ROOT / "models" / "faceapi-expression" / "LICENSE-face-api.txt"
-
-
-def sha256_of(path: Path) -> str:
-    """Return the hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_model_files(package_dir: Path) -> tuple[Path, Path]:
-    """Check both weight files against the pinned sha256; return (manifest, bin).
-
-    Raises:
-        FileNotFoundError: a file is missing.
-        ValueError: a file's sha256 differs from the pinned value.
-    """
-    model_dir = Path(package_dir) / "model"
-    for name, expected in PINNED_SHA256.items():
-        path = model_dir / name
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: is {package_dir} an unpacked {PACKAGE_SPEC}?")
-        actual = sha256_of(path)
-        if actual != expected:
-            raise ValueError(f"refusing {path}: sha256 {actual} != pinned {expected}")
-        LOG.info("sha256 ok: %s", name)
-    return model_dir / MANIFEST_NAME, model_dir / BIN_NAME
-
-
-def fetch_package(dest: Path) -> Path:
-    """``npm pack`` the pinned face-api into ``dest`` and unpack it; return the package dir."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm not found: install Node.js or pass --package-dir")
-    LOG.info("npm pack %s", PACKAGE_SPEC)
-    result = subprocess.run([npm, "pack", PACKAGE_SPEC, "--silent"], cwd=dest, check=True,
-                            capture_output=True, text=True)
-    tarball = dest / result.stdout.strip().splitlines()[-1]
-    with tarfile.open(tarball, "r:gz") as tar:
-        tar.extractall(dest, filter="data")
-    return dest / "package"
-
-
-def copy_license(package_dir: Path, target: Path = LICENSE_OUT) -> Path:
-    """Copy the package's MIT LICENSE text (copyright line included) to ``target``."""
-    text = (Path(package_dir) / "LICENSE").read_text(encoding="utf-8")
-    if "Copyright" not in text or "MIT" not in text:
-        raise ValueError(f"{package_dir}/LICENSE does not look like the MIT licence of face-api")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    LOG.info("licence copied to %s", target)
-    return target
 
 
 def convert(package_dir: str | Path) -> keras.Model:
@@ -125,8 +65,7 @@ def convert(package_dir: str | Path) -> keras.Model:
     Returns:
         the ``faceapi_expression_net`` model with face-api's weights loaded.
     """
-    manifest_path, bin_path = verify_model_files(Path(package_dir))
-    weights = read_faceapi_weights(manifest_path, bin_path)
+    weights = read_pinned_weights(Path(package_dir), STEM)
     model = build_faceapi_expression_net(weights)
     LOG.info("built %s with %d parameters", model.name, model.count_params())
     return model

@@ -13,14 +13,22 @@ and the clips themselves under ``affect_live/assets/clips/`` (``--clips-out``; p
 the app's demo clip and the benchmark clips ship in the wheel: ``affect_live.resources``):
 
 * ``astronaut_motion.mp4`` -- 640x480, 120 frames: face 0-59, no face 60-89, face 90-119.
-* ``two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right);
-  Hopper hidden 30-32, astronaut hidden 50-79. Also the app's demo clip.
+* ``two_faces.mp4``        -- 640x360, 90 frames: astronaut (left) and Hopper (right) as
+  portraits over a plain background; Hopper hidden 30-32, the astronaut walks out of the frame
+  to the left (44-49), stays out and comes back (74-79). Also the app's demo clip.
+* ``leave_return.mp4``     -- 480x270, 72 frames: the astronaut leaves to the left (18-23) and
+  comes back (48-53); meanwhile Hopper, a newcomer, walks in from the right (30-35) and stays.
+* ``swap_return.mp4``      -- 480x270, 72 frames: astronaut (left) and Hopper (right) both
+  leave (18-23) and come back in swapped places (48-53).
 * ``three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
   Hopper (~20%) and a mirrored small astronaut (~10%, 66-70 px face), all visible throughout.
 
 Every frame is made by affine warps (scale, optional mirror, translation; no rotation) of the
 two photos, so each ground-truth box is the known face box of the source photo mapped through
-the same warp. Motion follows smooth sinusoids of the frame index: the output is deterministic
+the same warp. Clips where people leave the frame show them as soft-edged portraits (an
+ellipse around head and shoulders) over a plain background; a frame's ``faces`` lists the faces
+at least 90% inside the frame, ``partial`` those partly inside (the detector may or may not
+find them; tests leave those frames out of exact counts). Motion follows smooth sinusoids of the frame index: the output is deterministic
 (no randomness). Videos use OpenCV's VideoWriter with fourcc ``mp4v`` at 30 fps.
 
 Run from the repository root::
@@ -39,6 +47,7 @@ import math
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import cv2
@@ -46,21 +55,23 @@ import numpy as np
 
 from affect_live.resources import CLIPS_DIR
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_geometry import (  # noqa: E402
+    SOURCE_BOXES,
+    background,
+    face_affine,
+    grow,
+    map_box,
+    place,
+    portrait,
+    ramp,
+    warp,
+    wave,
+)
+
 FPS = 30
 FOURCC = "mp4v"
 GREY = (128, 128, 128)
-
-# Face boxes [x, y, w, h] in the source photos, in source pixels. Measured once with
-# mediapipe 0.10.21 ``mediapipe.solutions.face_detection`` (model_selection=0, short range,
-# min_detection_confidence=0.5) on the full photos (run this script with --measure to redo it):
-#   astronaut (512x512):    score 0.92, box [177.6, 82.9, 95.3, 95.3]
-#   grace_hopper (512x600): score 0.94, box [171.4, 146.9, 194.5, 194.5]
-# (model_selection=1 gives [173.7, 67.8, 103.9, 103.9] and [165.9, 128.4, 200.4, 200.4].)
-# The box width matches the ear-to-ear (tragion keypoint) distance within ~5%.
-SOURCE_BOXES = {
-    "astronaut": (177.6, 82.9, 95.3, 95.3),
-    "hopper": (171.4, 146.9, 194.5, 194.5),
-}
 
 
 # --------------------------------------------------------------------------- sources
@@ -101,51 +112,6 @@ def measure_sources() -> None:
                 print(f"{name} model_selection={model} score={det.score[0]:.2f} box={box}")
 
 
-# --------------------------------------------------------------------------- geometry
-
-def face_center(name: str) -> tuple[float, float]:
-    x, y, w, h = SOURCE_BOXES[name]
-    return x + w / 2.0, y + h / 2.0
-
-
-def face_affine(name: str, face_w: float, cx: float, cy: float, mirror: bool = False) -> np.ndarray:
-    """2x3 matrix that maps photo ``name`` so its face box is ``face_w`` px wide, centred at (cx, cy)."""
-    sx, sy = face_center(name)
-    s = face_w / SOURCE_BOXES[name][2]
-    fx = -s if mirror else s
-    return np.array([[fx, 0.0, cx - fx * sx], [0.0, s, cy - s * sy]], dtype=np.float64)
-
-
-def map_box(name: str, m: np.ndarray) -> list[float]:
-    """Source face box of ``name`` through affine ``m``, as an axis-aligned [x, y, w, h]."""
-    x, y, w, h = SOURCE_BOXES[name]
-    pts = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], dtype=np.float64)
-    out = pts @ m.T
-    x0, y0 = out.min(axis=0)
-    x1, y1 = out.max(axis=0)
-    return [round(float(x0), 1), round(float(y0), 1), round(float(x1 - x0), 1), round(float(y1 - y0), 1)]
-
-
-def warp(src: np.ndarray, m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Warp ``src`` by ``m`` into a (width, height) frame, pre-smoothing when shrinking."""
-    scale = math.hypot(m[0, 0], m[1, 0])
-    if scale < 0.9:  # anti-alias: blur the source to roughly the output sampling rate
-        sigma = 0.5 * (1.0 / scale - 1.0) + 0.3
-        src = cv2.GaussianBlur(src, (0, 0), sigma)
-    return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-
-
-def wave(i: int, period: float, phase: float = 0.0) -> float:
-    return math.sin(2.0 * math.pi * i / period + phase)
-
-
-def grow(box: list[float], frac: float) -> tuple[int, int, int, int]:
-    """Integer rectangle (x0, y0, x1, y1) of ``box`` grown by ``frac`` of its size on each side."""
-    x, y, w, h = box
-    return (int(math.floor(x - frac * w)), int(math.floor(y - frac * h)),
-            int(math.ceil(x + w + frac * w)), int(math.ceil(y + h + frac * h)))
-
-
 # --------------------------------------------------------------------------- clips
 
 def make_astronaut_motion(src: dict[str, np.ndarray]):
@@ -171,38 +137,84 @@ def make_astronaut_motion(src: dict[str, np.ndarray]):
             oy = 295.0
             m = np.array([[s, 0.0, -s * ox], [0.0, s, -s * oy]], dtype=np.float64)
             frame = warp(src["astronaut"], m, size)
-        yield frame, faces
+        yield frame, faces, []
 
 
 def make_two_faces(src: dict[str, np.ndarray]):
-    """640x360, 90 frames: astronaut in the left half, Hopper in the right half."""
+    """640x360, 90 frames: astronaut on the left, Hopper on the right; the astronaut walks out of
+    the frame to the left and comes back (the app's demo clip shows re-identification)."""
     size = (640, 360)
     w, h = size
-    half = w // 2
     n = 90
     for i in range(n):
-        frame = np.empty((h, w, 3), np.uint8)
-        faces = []
+        frame = background(size)
+        faces: list[dict] = []
+        partial: list[dict] = []
+        away = ramp(i, 44, 49) - ramp(i, 74, 79)  # 0 in place .. 1 out of the frame
         layout = [
-            # name, face width, centre x, centre y, hidden frames, x range of its half
-            # (centres kept high enough that the photo covers the top of the frame)
-            ("astronaut", 125.0 + 6.0 * wave(i, 90.0), 160.0 + 30.0 * wave(i, 90.0),
-             160.0 + 15.0 * wave(i, 75.0, 1.0), range(50, 80), (0, half)),
+            # name, face width, centre x, centre y, hidden frames
+            ("astronaut", 125.0 + 6.0 * wave(i, 90.0), 160.0 + 30.0 * wave(i, 90.0) - 340.0 * away,
+             160.0 + 15.0 * wave(i, 75.0, 1.0), range(0)),
             ("hopper", 140.0 + 6.0 * wave(i, 80.0, 2.0), 480.0 + 30.0 * wave(i, 85.0, 2.5),
-             160.0 + 8.0 * wave(i, 70.0, 0.3), range(30, 33), (half, w)),
+             160.0 + 8.0 * wave(i, 70.0, 0.3), range(30, 33)),
         ]
-        for name, face_w, cx, cy, hidden, (x0, x1) in layout:
+        for name, face_w, cx, cy, hidden in layout:
             m = face_affine(name, face_w, cx, cy)
-            frame[:, x0:x1] = warp(src[name], m, size)[:, x0:x1]
+            portrait(frame, src[name], name, m)
             box = map_box(name, m)
             if i in hidden:
-                # opaque grey occluder over the face, grown by 35% per side, kept in its half
+                # opaque grey occluder over the face, grown by 35% per side
                 gx0, gy0, gx1, gy1 = grow(box, 0.35)
-                cv2.rectangle(frame, (max(gx0, x0), max(gy0, 0)),
-                              (min(gx1, x1 - 1), min(gy1, h - 1)), GREY, thickness=-1)
+                cv2.rectangle(frame, (max(gx0, w // 2), max(gy0, 0)), (min(gx1, w - 1), min(gy1, h - 1)),
+                              GREY, thickness=-1)
             else:
-                faces.append({"name": name, "box": box})
-        yield frame, faces
+                place(faces, partial, name, box, size)
+        yield frame, faces, partial
+
+
+def _walkers(src: dict[str, np.ndarray], paths) -> object:
+    """480x270 frames of portraits moving along ``paths``: name -> f(i) = (face_w, cx, cy) or
+    None (not in the scene)."""
+    size = (480, 270)
+    for i in range(72):
+        frame = background(size)
+        faces: list[dict] = []
+        partial: list[dict] = []
+        for name, path in paths.items():
+            pose = path(i)
+            if pose is None:
+                continue
+            m = face_affine(name, *pose)
+            portrait(frame, src[name], name, m)
+            place(faces, partial, name, map_box(name, m), size)
+        yield frame, faces, partial
+
+
+def make_leave_return(src: dict[str, np.ndarray]):
+    """The astronaut leaves to the left and returns; Hopper (a newcomer) walks in meanwhile."""
+    def astronaut(i: int):
+        away = ramp(i, 18, 23) - ramp(i, 48, 53)
+        return 96.0 + 3.0 * wave(i, 72.0), 130.0 + 12.0 * wave(i, 60.0) - 260.0 * away, 125.0 + 6.0 * wave(i, 50.0)
+
+    def hopper(i: int):
+        return 100.0, 350.0 + 240.0 * (1.0 - ramp(i, 30, 35)) + 10.0 * wave(i, 64.0), 120.0
+
+    return _walkers(src, {"astronaut": astronaut, "hopper": hopper})
+
+
+def make_swap_return(src: dict[str, np.ndarray]):
+    """Astronaut (left) and Hopper (right) leave at the sides and return in swapped places."""
+    def astronaut(i: int):  # out to the left, back in from the right
+        if i < 36:
+            return 96.0, 130.0 - 260.0 * ramp(i, 18, 23), 125.0
+        return 96.0, 350.0 + 260.0 * (1.0 - ramp(i, 48, 53)) + 8.0 * wave(i, 60.0), 125.0
+
+    def hopper(i: int):  # out to the right, back in from the left
+        if i < 36:
+            return 100.0, 350.0 + 260.0 * ramp(i, 18, 23), 120.0
+        return 100.0, 130.0 - 260.0 * (1.0 - ramp(i, 48, 53)) + 8.0 * wave(i, 66.0), 120.0
+
+    return _walkers(src, {"astronaut": astronaut, "hopper": hopper})
 
 
 def make_three_faces(src: dict[str, np.ndarray]):
@@ -228,15 +240,23 @@ def make_three_faces(src: dict[str, np.ndarray]):
             m = face_affine(photo, face_w, cx, cy, mirror=mirror)
             frame[y0:y1, x0:x1] = warp(src[photo], m, size)[y0:y1, x0:x1]
             faces.append({"name": name, "box": map_box(photo, m)})
-        yield frame, faces
+        yield frame, faces, []
 
 
 CLIPS = {
     "astronaut_motion.mp4": (make_astronaut_motion, (640, 480), 120,
                              "Astronaut face with slow pan and zoom; no face in frames 60-89."),
     "two_faces.mp4": (make_two_faces, (640, 360), 90,
-                      "Astronaut (left half) and Hopper (right half) drifting; Hopper hidden by a "
-                      "grey patch in frames 30-32, astronaut hidden in frames 50-79."),
+                      "Astronaut (left) and Hopper (right) drifting; Hopper hidden by a grey patch "
+                      "in frames 30-32; the astronaut walks out of the frame to the left (44-49) "
+                      "and comes back (74-79)."),
+    "leave_return.mp4": (make_leave_return, (480, 270), 72,
+                         "The astronaut leaves to the left (18-23), out longer than the tracker's "
+                         "grace, and comes back (48-53); Hopper, a newcomer, walks in from the "
+                         "right (30-35) and stays."),
+    "swap_return.mp4": (make_swap_return, (480, 270), 72,
+                        "Astronaut (left) and Hopper (right) both leave at their sides (18-23) "
+                        "and come back in swapped places (48-53): astronaut right, Hopper left."),
     "three_faces.mp4": (make_three_faces, (640, 480), 90,
                         "Three faces at once: astronaut ~30%, Hopper ~20% and mirrored "
                         "astronaut_small ~10% of the frame width (66-70 px face)."),
@@ -264,10 +284,13 @@ def write_clip(path: Path, maker, size, n, src) -> list[dict]:
     frames = []
     count = 0
     try:
-        for i, (frame, faces) in enumerate(maker(src)):
+        for i, (frame, faces, partial) in enumerate(maker(src)):
             assert frame.shape == (size[1], size[0], 3), frame.shape
             writer.write(frame)
-            frames.append({"index": i, "faces": faces})
+            record = {"index": i, "faces": faces}
+            if partial:
+                record["partial"] = partial
+            frames.append(record)
             count += 1
     finally:
         writer.release()
@@ -324,8 +347,9 @@ def main(argv: list[str] | None = None) -> int:
         "_about": ("Ground truth of the affect-live test clips, made by tools/make_fixtures.py. "
                    "Boxes are [x, y, w, h] in pixels: the MediaPipe short-range face box of the "
                    "source photo mapped through the affine warp of each frame. 'frames' lists, "
-                   "for every frame index, the faces that are visible; 'visible' gives "
-                   "inclusive [first, last] frame ranges per face name."),
+                   "for every frame index, the faces that are visible (at least 90% inside the "
+                   "frame) and, under 'partial', those only partly inside; 'visible' gives "
+                   "inclusive [first, last] frame ranges of visible faces per face name."),
         "source_boxes": {k: list(v) for k, v in SOURCE_BOXES.items()},
         "clips": {},
     }
@@ -347,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dump_frames is not None:
             d = args.dump_frames / Path(name).stem
             d.mkdir(parents=True, exist_ok=True)
-            for i, (frame, _) in enumerate(maker(src)):
+            for i, (frame, *_) in enumerate(maker(src)):
                 cv2.imwrite(str(d / f"{i:03d}.png"), frame)
 
     with open(truth_dir / "clips.json", "w", encoding="utf-8") as f:

@@ -27,7 +27,7 @@ from affect_live.recording import sidecar_path
 from affect_live.resources import clip, face_crops
 from affect_live.sources import LoopingVideoSource
 
-STAGES = ("decode", "detect", "mesh", "align", "blendsh", "pose", "model", "heads", "write")
+STAGES = ("decode", "detect", "mesh", "reid", "align", "blendsh", "pose", "model", "heads", "write")
 _STAGE_KEYS = {"blendsh": "blendshapes"}  # short column names
 
 
@@ -53,10 +53,10 @@ def current_rss_mb() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 1024**2
 
 
-def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path, actions: bool = True) -> dict:
+def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path, actions: bool = True, reid: bool = True) -> dict:
     source = LoopingVideoSource(clip(case.clip), frames, case.loop_frames)
     csv_path = out_dir / f"{case.clip}.{frames}.{actions}.csv"
-    outcome = analyze_source(source, csv_path, engine, PipelineSettings(actions=actions), quiet=True)
+    outcome = analyze_source(source, csv_path, engine, PipelineSettings(actions=actions, reid=reid), quiet=True)
     meta = json.loads(sidecar_path(csv_path).read_text())
     stage = meta["timing"]["stage_ms_mean"]
     faces_per_frame = outcome.rows / max(outcome.frames, 1)
@@ -88,17 +88,17 @@ def model_only_ms_per_face(engine: AffectEngine, faces: int, repeats: int = 300)
     return (time.perf_counter() - started) / repeats * 1000 / faces
 
 
-def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 3000, device: str = "CPU") -> int:
+def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 3000, device: str = "CPU", reid: bool = True) -> int:
     """Same engine for every run, so the peak RSS after the long run shows any growth."""
     engine = AffectEngine(bundle, device=device)
     results = []
     with tempfile.TemporaryDirectory(prefix="affect-live-bench-") as tmp:
         for actions in (False, True):
             for case in CASES:
-                results.append(measure(engine, case, frames, Path(tmp), actions))
-        results.append(measure(engine, CASES[0], long_frames, Path(tmp)) | {"case": f"1 face, {long_frames} frames"})
+                results.append(measure(engine, case, frames, Path(tmp), actions, reid))
+        results.append(measure(engine, CASES[0], long_frames, Path(tmp), reid=reid) | {"case": f"1 face, {long_frames} frames"})
     header = f"{'case':<24}{'fps':>8}{'faces':>7}" + "".join(f"{s:>8}" for s in STAGES) + f"{'det/frame':>10}{'ms/face':>9}{'peak RSS':>10}{'RSS now':>9}"
-    print(f"affect-live bench ({bundle.manifest.name}, {engine.info.device}); stage columns are ms per frame")
+    print(f"affect-live bench ({bundle.manifest.name}, {engine.info.device}, re-identification {'on' if reid else 'off'}); stage columns are ms per frame")
     print(header)
     for r in results:
         stages = "".join(f"{r['stage_ms'][s]:>8.2f}" for s in STAGES)

@@ -5,6 +5,8 @@ Modules, one job each:
     landmarks  FiveLandmarks: 5 points from the face mesh model, for aligned crops
     align      CropStyle, crop_box, crop_aligned, make_crop
     tracker    FaceTracker: stable ids across frames (pure numpy)
+    descriptor FaceDescriptor: 128-d face descriptors (face-api's FaceRecognitionNet)
+    identity   Identities: a returning face gets its id back (session gallery)
     capture    FaceStage: the per-frame stage the capture thread runs
     face_mesh  FaceMesh478, Blendshapes, MeshPool: MediaPipe Face Landmarker's models
     landmark_tracking  when the detector runs; faces followed from their landmarks
@@ -29,6 +31,8 @@ _EXPORTS = {
     "make_crop": "align",
     "ALIGNED_TEMPLATE_112": "align",
     "FaceTracker": "tracker",
+    "FaceDescriptor": "descriptor",
+    "Identities": "identity",
     "FaceStage": "capture",
 }
 

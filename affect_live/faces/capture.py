@@ -1,17 +1,21 @@
 """The per-frame face stage the capture thread runs: detect, keep the largest faces, track,
 crop; with actions on, also the 478-point mesh of every face, which then also tracks the faces
-(faces/landmark_tracking.py) so that the detector runs only now and then."""
+(faces/landmark_tracking.py) so that the detector runs only now and then; re-identify (a
+returning person gets their face id back, faces/identity.py)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from affect_live.faces.align import CropStyle, crop_aligned, make_crop
+from affect_live.faces.descriptor import FaceDescriptor
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.face_mesh import MeshPool, roi_from_landmarks
+from affect_live.faces.identity import Identities
 from affect_live.faces.landmark_tracking import (
     DETECT_EVERY,
     MIN_PRESENCE,
@@ -24,7 +28,8 @@ from affect_live.faces.landmark_tracking import (
 )
 from affect_live.faces.landmarks import FiveLandmarks, five_from_mesh, roi_matrix
 from affect_live.faces.tracker import FaceTracker
-from affect_live.types import Frame, TrackedFace
+from affect_live.model.manifest import BundleError
+from affect_live.types import Detection, Frame, TrackedFace
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class FaceStage:
         max_missed: int = 10,
         actions: bool = False,
         detect_every: int = DETECT_EVERY,
+        reid: bool = True,
     ) -> None:
         # Interpreters are created by the first `process` call, on the thread that runs them.
         self._detector: FaceDetector | None = None
@@ -53,12 +59,23 @@ class FaceStage:
         self._closed = False
         self._tracker = FaceTracker(max_missed=max_missed)
         self._landmarks: FiveLandmarks | None = None
-        # With actions: the 478-point meshes, and the faces followed from them (by face id).
+        # With actions: the 478-point meshes, and the faces followed from them (by tracker id).
         self.actions = actions
         self.tracking = LandmarkTracking(detect_every)
         self._meshes: MeshPool | None = None
         self._followed: dict[int, MeshedFace] = {}
         self._searching = False  # a face id is in the tracker's grace period
+        # Re-identification (faces/identity.py). The descriptor model's file is checked now (a
+        # bad one turns re-identification off with one error line); interpreters come later,
+        # on the thread that runs them.
+        self._identities: Identities | None = None
+        self._descriptor: FaceDescriptor | None = None
+        if reid:
+            try:
+                self._descriptor = FaceDescriptor()
+                self._identities = Identities(self._describe)
+            except BundleError as exc:
+                logger.error("re-identification is off: %s", exc)
         self._style = style
         self._max_faces = 1
         self.set_max_faces(max_faces)
@@ -104,6 +121,9 @@ class FaceStage:
         detections = self._detector.detect(image)[:max_faces]
         assigned, ended = self._tracker.update(detections)
         detected = time.perf_counter()
+        if self._identities is not None:
+            assigned, ended = self._identities.resolve(image, assigned, ended)
+        identified = time.perf_counter()
 
         landmarks = None
         if style.kind == "aligned":
@@ -120,7 +140,9 @@ class FaceStage:
             for face_id, detection, is_new in assigned
         )
         aligned = time.perf_counter()
-        timings = {"detect": (detected - start) * 1e3, "align": (aligned - detected) * 1e3}
+        timings = {"detect": (detected - start) * 1e3, "align": (aligned - identified) * 1e3}
+        if self._identities is not None:
+            timings["reid"] = (identified - detected) * 1e3
         return faces, tuple(ended), timings
 
     def _process_with_mesh(
@@ -155,10 +177,13 @@ class FaceStage:
         faces = sorted(drop_duplicates(faces), key=lambda f: -f.detection.box[2] * f.detection.box[3])[:max_faces]
         tracked = time.perf_counter()
         assigned, ended = self._tracker.update([f.detection for f in faces])
-        self._followed = {face_id: face for (face_id, _, _), face in zip(assigned, faces)}
+        self._followed = {track_id: face for (track_id, _, _), face in zip(assigned, faces)}
         self._searching = len(self._tracker.live_ids) > len(assigned)
-        self.tracking.count(ran)
+        self.tracking.count(ran, len(ended))
         updated = time.perf_counter()
+        if self._identities is not None:
+            assigned, ended = self._identities.resolve(image, assigned, ended)
+        identified = time.perf_counter()
         out = tuple(
             TrackedFace(
                 face_id=face_id,
@@ -176,17 +201,31 @@ class FaceStage:
         timings = {
             "detect": (detect_s + updated - tracked) * 1e3,  # detector and tracker, as without actions
             "mesh": mesh_s * 1e3,
-            "align": (done - updated) * 1e3,
+            "align": (done - identified) * 1e3,
             "detector_runs": float(ran),
         }
+        if self._identities is not None:
+            timings["reid"] = (identified - updated) * 1e3
         return out, tuple(ended), timings
 
     def reset(self) -> tuple[int, ...]:
-        """Forget all tracks (a new source or a seek); returns the ids that ended."""
+        """Forget all tracks (a new source or a seek) and the people seen; returns the ids that
+        ended."""
         self._followed = {}
         self._searching = False
         self.tracking.reset()
-        return tuple(self._tracker.reset())
+        ended = self._tracker.reset()
+        return tuple(self._identities.reset(ended) if self._identities is not None else ended)
+
+    @property
+    def identities(self) -> Identities | None:
+        """The re-identification state (None when it is off), for its counters."""
+        return self._identities
+
+    def _describe(self, image: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
+        if self._descriptor is None:
+            raise RuntimeError("FaceStage is closed")
+        return self._descriptor.describe(image, detections)
 
     def close(self) -> None:
         """Free the models; ``process`` raises afterwards."""
@@ -196,7 +235,7 @@ class FaceStage:
             self._landmarks.close()
         if self._meshes is not None:
             self._meshes.close()
-        self._detector = self._landmarks = self._meshes = None
+        self._detector = self._landmarks = self._meshes = self._descriptor = None
         self._closed = True
 
     def __enter__(self) -> FaceStage:

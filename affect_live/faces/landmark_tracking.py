@@ -8,9 +8,12 @@ The detector runs on a frame (``LandmarkTracking.detector_due``) when
 * a followed face's landmark presence dropped below ``MIN_PRESENCE`` in this frame (the face
   left its ROI: occlusion, a fast turn, leaving the frame);
 * a face id is inside the tracker's grace period (missed, not yet ended): it may come back;
+* for ``SEARCH_FRAMES`` frames after a face's track ended (someone left: people who leave
+  tend to come back soon, and re-identification wants them from their first frame), every
+  ``SEARCH_EVERY`` frames;
 * ``detect_every`` frames have passed since it last ran (``DETECT_EVERY`` by default), to
   find faces that entered meanwhile. A face that enters while others are followed is thus
-  found up to ``detect_every - 1`` frames late.
+  found up to ``detect_every - 1`` frames late (``SEARCH_EVERY - 1`` soon after a loss).
 
 On frames without the detector a followed face's box (the CSV's x, y, w, h) is its landmarks'
 bounding box mapped through the offset and scale between that bounding box and the detector's
@@ -31,6 +34,8 @@ from affect_live.types import Box, Detection
 
 DETECT_EVERY = 10  # frames between detector runs while faces are followed (1/3 s at 30 fps)
 MIN_PRESENCE = 0.5  # MediaPipe's default min_tracking_confidence / face presence threshold
+SEARCH_FRAMES = 60  # after a track ended: look for returning faces more often for 2 s at 30 fps
+SEARCH_EVERY = 2  # ...on every other frame
 SAME_FACE_IOU = 0.5  # a detection overlapping a followed face this much is that face
 
 
@@ -134,16 +139,22 @@ class LandmarkTracking:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         self.detect_every = int(detect_every)
         self._since_detection = self.detect_every  # the first frame detects
+        self._search_left = 0  # frames left of the search after a track ended
         self.frames = 0
         self.detector_runs = 0
 
     def detector_due(self, following: int, lost: bool, searching: bool) -> bool:
-        return following == 0 or lost or searching or self._since_detection >= self.detect_every
+        """`searching`: a face id is in the tracker's grace period."""
+        every = min(SEARCH_EVERY, self.detect_every) if self._search_left > 0 else self.detect_every
+        return following == 0 or lost or searching or self._since_detection >= every
 
-    def count(self, ran_detector: bool) -> None:
+    def count(self, ran_detector: bool, tracks_ended: int = 0) -> None:
+        """Book one frame: whether the detector ran, and how many tracks ended in it."""
         self.frames += 1
         self.detector_runs += int(ran_detector)
         self._since_detection = 1 if ran_detector else self._since_detection + 1
+        self._search_left = SEARCH_FRAMES if tracks_ended else max(self._search_left - 1, 0)
 
     def reset(self) -> None:
         self._since_detection = self.detect_every
+        self._search_left = 0

@@ -6,7 +6,9 @@ to face size, which catches motion too fast for boxes to overlap. A track surviv
 ``max_missed`` consecutive frames without a detection (a face briefly hidden keeps its id); a
 face gone longer gets a new id, so its temporal window starts fresh. Ids start at 1 and are
 never reused, not even after ``reset()``: frames still in flight in the inference worker may
-carry old ids, and a reused id would mix two faces' windows.
+carry old ids, and a reused id would mix two faces' windows. (Re-identification,
+faces/identity.py, maps these track ids to the ids users see and may give a returning person
+their old id back, but only after that id's track ended, with ``new_track`` set: see there.)
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Keras 3 rebuild of face-api's FaceExpressionNet and its weight reader.
+"""Keras 3 rebuild of face-api's FaceExpressionNet.
 
 face-api (``@vladmandic/face-api``, MIT) ships a small expression classifier as
-a tfjs weights manifest plus a binary file of uint8-quantised weights.  This
-module reads those files and rebuilds the same network with standard Keras
+a tfjs weights manifest plus a binary file of uint8-quantised weights (read by
+:mod:`affect_live.model.tfjs_weights`).  This module rebuilds the same network with standard Keras
 layers only, so the model saves as ``.keras`` and reloads with
 ``safe_mode=True`` and no ``custom_objects``.
 
@@ -19,14 +19,8 @@ Network (input 112x112x3, already normalised, see :func:`faceapi_preprocess`):
 
 from __future__ import annotations
 
-import json
-import logging
-from pathlib import Path
-
 import keras
 import numpy as np
-
-LOG = logging.getLogger(__name__)
 
 FACEAPI_CLASSES = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
 FACEAPI_MEAN_RGB = (122.782, 117.001, 104.298)
@@ -35,10 +29,6 @@ FACEAPI_INPUT_SIZE = 112
 
 _BLOCK_CHANNELS = (32, 64, 128, 256)
 _CONVS_PER_BLOCK = 4
-
-# numpy dtypes of the raw and quantised storage types a tfjs weights manifest may use.
-_RAW_DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
-_QUANT_DTYPES = {"uint8": np.uint8, "uint16": np.uint16, "float16": np.float16}
 
 
 def faceapi_preprocess(crops: np.ndarray) -> np.ndarray:
@@ -55,79 +45,6 @@ def faceapi_preprocess(crops: np.ndarray) -> np.ndarray:
     if x.shape[-3:] != (FACEAPI_INPUT_SIZE, FACEAPI_INPUT_SIZE, 3):
         raise ValueError(f"expected (..., 112, 112, 3) RGB crops, got shape {x.shape}")
     return (x - np.asarray(FACEAPI_MEAN_RGB, np.float32)) / np.float32(FACEAPI_STD)
-
-
-def _decode_entry(entry: dict, buffer: bytes, offset: int) -> tuple[np.ndarray, int]:
-    """Decode one manifest entry starting at ``offset``; return (array, new offset)."""
-    name = entry["name"]
-    shape = tuple(int(d) for d in entry["shape"])
-    count = int(np.prod(shape, dtype=np.int64))
-    quant = entry.get("quantization")
-    if quant is not None:
-        qdtype = quant.get("dtype")
-        if qdtype not in _QUANT_DTYPES:
-            raise ValueError(f"weight {name!r}: unsupported quantisation dtype {qdtype!r}")
-        stored = np.dtype(_QUANT_DTYPES[qdtype]).newbyteorder("<")
-    else:
-        if entry["dtype"] not in _RAW_DTYPES:
-            raise ValueError(f"weight {name!r}: unsupported dtype {entry['dtype']!r}")
-        stored = np.dtype(_RAW_DTYPES[entry["dtype"]]).newbyteorder("<")
-    nbytes = count * stored.itemsize
-    if offset + nbytes > len(buffer):
-        raise ValueError(
-            f"weights file too short: {name!r} needs bytes {offset}..{offset + nbytes} "
-            f"but the file has {len(buffer)} bytes")
-    raw = np.frombuffer(buffer, dtype=stored, count=count, offset=offset)
-    if quant is None:
-        values = raw.astype(_RAW_DTYPES[entry["dtype"]])
-    elif quant["dtype"] == "float16":
-        values = raw.astype(np.float32)
-    else:
-        # tfjs computes q * scale + min in double precision, then stores float32.
-        values = (raw.astype(np.float64) * float(quant["scale"]) + float(quant["min"]))
-        values = values.astype(np.float32)
-    return values.reshape(shape), offset + nbytes
-
-
-def read_faceapi_weights(manifest_path: str | Path, bin_path: str | Path) -> dict[str, np.ndarray]:
-    """Read a face-api tfjs weights manifest and its single ``.bin`` shard.
-
-    uint8/uint16-quantised weights are dequantised as ``q * scale + min``
-    (float32 result), float16-quantised ones are widened, raw float32 is kept.
-
-    Args:
-        manifest_path: the ``*-weights_manifest.json`` file.
-        bin_path: the weights binary the manifest's single path refers to.
-
-    Returns:
-        mapping of tfjs weight name (e.g. ``"dense0/conv0/filters"``) to array.
-
-    Raises:
-        ValueError: malformed manifest, unsupported dtype, several shards, or
-            the binary's length differs from what the manifest describes.
-    """
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    if not isinstance(manifest, list) or not manifest:
-        raise ValueError(f"{manifest_path}: expected a non-empty list of weight groups")
-    paths = [p for group in manifest for p in group.get("paths", [])]
-    if len(paths) != 1:
-        raise ValueError(f"{manifest_path}: expected exactly one weights shard, found {paths}")
-    if Path(paths[0]).name != Path(bin_path).name:
-        LOG.warning("manifest names shard %r but reading %s", paths[0], bin_path)
-    buffer = Path(bin_path).read_bytes()
-    weights: dict[str, np.ndarray] = {}
-    offset = 0
-    for group in manifest:
-        for entry in group["weights"]:
-            if entry["name"] in weights:
-                raise ValueError(f"{manifest_path}: duplicate weight name {entry['name']!r}")
-            weights[entry["name"]], offset = _decode_entry(entry, buffer, offset)
-    if offset != len(buffer):
-        raise ValueError(
-            f"{bin_path}: manifest describes {offset} bytes but the file has {len(buffer)} "
-            "bytes (wrong or corrupt weights file?)")
-    LOG.debug("read %d tensors (%d bytes) from %s", len(weights), offset, bin_path)
-    return weights
 
 
 def _dense_block(x: keras.KerasTensor, index: int, channels: int) -> keras.KerasTensor:
@@ -191,7 +108,7 @@ def build_faceapi_expression_net(weights: dict[str, np.ndarray] | None = None) -
     """Build face-api's FaceExpressionNet as a functional Keras model.
 
     Args:
-        weights: optional output of :func:`read_faceapi_weights`; when given
+        weights: optional output of :func:`affect_live.model.tfjs_weights.read_faceapi_weights`; when given
             every tensor must be used and every shape must match.
 
     Returns:
