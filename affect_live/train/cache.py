@@ -6,6 +6,8 @@ where the fingerprint identifies the per-frame model (its weights and input spec
 different models never mix and a trained bundle (same per-frame model, new heads) finds the
 cache its features came from. One file per video, written atomically: an interrupted run
 resumes at the first video without a file. Training the heads never touches images again.
+With `actions`, the facial actions (head pose, blendshapes) of the same frames come along from
+their own cache (`action_cache.py`: they depend on the Face Landmarker, not on this model).
 """
 
 from __future__ import annotations
@@ -17,16 +19,17 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.frame_model import FrameModel
-from affect_live.train.affwild2 import AffWild2, DatasetError
+from affect_live.train.action_cache import ActionCache, VideoActions
+from affect_live.train.affwild2 import AffWild2, DatasetError, read_frame_image
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +59,16 @@ class VideoOutputs:
     features: np.ndarray  # (n, F) float32
     probabilities: np.ndarray  # (n, 7) float32, Aff-Wild2 order
     valence_arousal: np.ndarray | None = None  # (n, 2) float32: the per-frame model's own, if it gives them
+    actions: VideoActions | None = None  # head pose and blendshapes of the same frames, when asked for
 
 
 class FeatureCache:
-    def __init__(self, cache_root: Path, bundle: LoadedBundle) -> None:
+    def __init__(self, cache_root: Path, bundle: LoadedBundle, actions: bool = False) -> None:
+        """`actions`: also extract and load the facial actions (heads --with-actions)."""
         self.fingerprint = frame_model_fingerprint(bundle)
         self.folder = Path(cache_root) / self.fingerprint
         self.bundle = bundle
+        self.actions = ActionCache(cache_root) if actions else None
 
     def path(self, video: str) -> Path:
         return self.folder / f"{video}.npz"
@@ -79,9 +85,15 @@ class FeatureCache:
         try:
             with np.load(path, allow_pickle=False) as data:
                 va = data["valence_arousal"] if "valence_arousal" in data.files else None
-                return VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], va)
+                outputs = VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], va)
         except (OSError, KeyError, ValueError) as exc:
             raise DatasetError(f"{path} is damaged ({exc}); delete it and run extract again") from None
+        if self.actions is None:
+            return outputs
+        actions = self.actions.load(video)
+        if not np.array_equal(actions.frames, outputs.frames):
+            raise DatasetError(f"{video}: the cached facial actions and outputs cover different frames (images changed?); delete {self.actions.path(video)}")
+        return replace(outputs, actions=actions)
 
     def _save(self, outputs: VideoOutputs) -> None:
         tmp = self.path(outputs.video).with_suffix(".partial.npz")
@@ -102,10 +114,17 @@ class FeatureCache:
         }
         (self.folder / "cache.json").write_text(json.dumps(index, indent=2))
 
-    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False) -> dict[str, int]:
+    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False) -> dict[str, Any]:
         """Run the per-frame model over the frame images of `videos` (default: all) that are not
-        cached yet. Returns counts: videos done now, skipped (cached), frames processed, and
-        frames/s (reading and inference, without the one-off model conversion)."""
+        cached yet (and their facial actions, with `actions`). Returns counts: videos done now,
+        skipped (cached), frames processed, and frames/s (reading and inference, without the
+        one-off model conversion); with actions, also "actions" (the same counts for them)."""
+        done = self._extract_outputs(dataset, videos, quiet)
+        if self.actions is not None:
+            done["actions"] = self.actions.extract(dataset, videos, quiet)
+        return done
+
+    def _extract_outputs(self, dataset: AffWild2, videos: Sequence[str] | None, quiet: bool) -> dict[str, Any]:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._write_index()
         wanted = list(videos) if videos is not None else dataset.image_videos()
@@ -145,14 +164,3 @@ class FeatureCache:
 def _batches(items: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def read_frame_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """A cropped_aligned frame (already a face crop) at the model's input size, BGR uint8."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DatasetError(f"{path} is not an image OpenCV can read")
-    if (image.shape[1], image.shape[0]) != size:
-        shrinking = image.shape[1] > size[0]
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-    return image
