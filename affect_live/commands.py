@@ -82,7 +82,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.landmarks and args.no_actions:
         raise UserError("--landmarks needs the face mesh, which --no-actions turns off")
     if args.no_actions and engine.needs_actions:  # refused before any frame, rather than wrong numbers
-        from affect_live.model.engine import actions_needed_message
+        from affect_live.model.action_inputs import actions_needed_message
 
         raise UserError(actions_needed_message(engine.needs_actions))
     if not args.no_actions:

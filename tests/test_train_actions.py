@@ -63,6 +63,9 @@ def test_extract_caches_pose_and_blendshapes_of_every_crop(mini, cache_dir):
         tilt = truth.tilt[actions.frames - 1]
         slope = np.polyfit(tilt, actions.pose[:, 2], 1)[0]
         assert -1.3 < slope < -0.7, (video, slope)
+        if truth.mirror:  # yaw changes sign when the face is flipped horizontally
+            plain = next(v for v in mini.videos.values() if v.crop == truth.crop and not v.mirror)
+            assert np.sign(actions.pose[:, 0].mean()) == -np.sign(cache.load(plain.name).pose[:, 0].mean())
         for face in smiles:
             if truth.crop.startswith(face):
                 smiles[face] += actions.blendshapes[:, SMILE].mean(axis=1).tolist()

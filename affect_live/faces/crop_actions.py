@@ -23,7 +23,6 @@ from affect_live.faces.landmarks import rotated_roi_matrix
 from affect_live.types import FaceActions
 
 
-
 def crop_roi_matrix(width: int, height: int, input_size: int) -> np.ndarray:
     """MediaPipe's ROI for a detection box covering the whole crop, unrotated."""
     middle = height / 2.0

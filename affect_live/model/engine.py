@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from affect_live.model.action_inputs import ACTION_DIM, rows_of_actions
+from affect_live.model.action_inputs import ACTION_DIM, actions_needed_message, rows_of_actions
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.frame_model import FrameModel
 from affect_live.model.heads import HeadOutputs, Heads, heads_runner
@@ -49,14 +49,6 @@ def heads_label(name: str, prior_heads: tuple[str, ...], per_frame_heads: tuple[
         [f"learned per frame: {', '.join(per_frame_heads)}"] if per_frame_heads else []
     )
     return f"{name} [{'; '.join(parts)}]" if parts else f"{name} [learned heads]"
-
-
-def actions_needed_message(names: Sequence[str]) -> str:
-    """The one line for running heads that take facial actions with the face mesh off."""
-    return (
-        f"{', '.join(names)}: its heads take the facial actions (trained with --with-actions), "
-        "so the face mesh must run: drop --no-actions (or turn facial actions on)"
-    )
 
 
 @dataclass

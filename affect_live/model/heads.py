@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from affect_live.model.action_inputs import actions_needed_message
 from affect_live.model.manifest import N_CLASSES, BundleError, Manifest, heads_input_dim, join_heads_input
 from affect_live.types import EXPRESSIONS
 
@@ -122,7 +123,7 @@ class Heads:
         learned = None
         if self._run is not None and len(stats):
             if self.needs_actions and action_stats is None:
-                raise BundleError(f"{self._name}: its heads take facial actions (train --with-actions), which are not being measured")
+                raise BundleError(actions_needed_message((self._name,)))
             extra = (action_stats,) if self.needs_actions else ()
             flat = join_heads_input(self.heads_input, stats, features, probabilities, extra)
             learned = self._run({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)

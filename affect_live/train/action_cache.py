@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from affect_live.faces.landmarker_files import SHIPPED_SHA256, check_landmarker_files
-from affect_live.train.affwild2 import AffWild2, DatasetError
-from affect_live.train.affwild2 import read_frame_image
+from affect_live.train.affwild2 import AffWild2, DatasetError, read_frame_image
+from affect_live.train.npz_folder import NpzFolder, extract_counts
 from affect_live.types import BLENDSHAPE_NAMES
 
 METHOD = "crop as the face box, then the ROI from the mesh's landmarks (2 mesh passes)"
@@ -46,50 +46,37 @@ class VideoActions:
     presence: np.ndarray  # (n,) float32 the mesh's face-presence probability
 
 
-class ActionCache:
+class ActionCache(NpzFolder):
     def __init__(self, cache_root: Path) -> None:
         self.fingerprint = actions_fingerprint()
-        self.folder = Path(cache_root) / f"actions-{self.fingerprint}"
-
-    def path(self, video: str) -> Path:
-        return self.folder / f"{video}.npz"
-
-    def has(self, video: str) -> bool:
-        return self.path(video).is_file()
+        super().__init__(Path(cache_root) / f"actions-{self.fingerprint}")
 
     def load(self, video: str) -> VideoActions:
-        path = self.path(video)
-        if not path.is_file():
-            raise DatasetError(f"no cached facial actions for {video} in {self.folder} (run `affect-live extract` without --no-actions)")
+        missing = f"no cached facial actions for {video} in {self.folder} (run `affect-live extract` without --no-actions)"
+        data = self.read(video, missing)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                loaded = VideoActions(video, data["frames"], data["pose"], data["blendshapes"], data["presence"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise DatasetError(f"{path} is damaged ({exc}); delete it and run extract again") from None
+            loaded = VideoActions(video, data["frames"], data["pose"], data["blendshapes"], data["presence"])
+        except KeyError as exc:
+            raise DatasetError(f"{self.path(video)} lacks {exc.args[0]!r}; delete it and run extract again") from None
         n = len(loaded.frames)
         if loaded.pose.shape != (n, 3) or loaded.blendshapes.shape != (n, len(BLENDSHAPE_NAMES)) or loaded.presence.shape != (n,):
-            raise DatasetError(f"{path} has arrays of the wrong shape; delete it and run extract again")
+            raise DatasetError(f"{self.path(video)} has arrays of the wrong shape; delete it and run extract again")
         return loaded
 
     def _save(self, actions: VideoActions) -> None:
-        tmp = self.path(actions.video).with_suffix(".partial.npz")
-        np.savez(tmp, frames=actions.frames, pose=actions.pose, blendshapes=actions.blendshapes, presence=actions.presence)
-        os.replace(tmp, self.path(actions.video))
+        self.write(actions.video, frames=actions.frames, pose=actions.pose, blendshapes=actions.blendshapes, presence=actions.presence)
 
     def _write_index(self) -> None:
         index = {"fingerprint": self.fingerprint, "landmarker_sha256": SHIPPED_SHA256, "method": METHOD, "blendshapes": list(BLENDSHAPE_NAMES)}
         (self.folder / "cache.json").write_text(json.dumps(index, indent=2))
 
-    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False, workers: int = 2) -> dict[str, float]:
+    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False, workers: int = 2) -> dict[str, Any]:
         """Measure the frame images of `videos` (default: all) not cached yet, on `workers`
         threads (each with its own interpreters). Counts as `FeatureCache.extract`."""
         check_landmarker_files()  # a bad shipped file is one line before any work
-        self.folder.mkdir(parents=True, exist_ok=True)
+        wanted, todo = self.plan(dataset, videos)
         self._write_index()
-        wanted = list(videos) if videos is not None else dataset.image_videos()
-        todo = [v for v in wanted if not self.has(v)]
-        frames_per_video = {v: dataset.image_frames(v) for v in todo}
-        total = int(sum(len(f) for f in frames_per_video.values()))
+        total = int(sum(len(f) for f in todo.values()))
         local = threading.local()
 
         def measure(path: Path) -> tuple[float, ...]:
@@ -103,8 +90,7 @@ class ActionCache:
         bar = tqdm(total=total, unit="frame", desc="actions", disable=quiet or total == 0, dynamic_ncols=True)
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="actions") as pool:
-            for video in todo:
-                frames = frames_per_video[video]
+            for video, frames in todo.items():
                 rows = []
                 for row in pool.map(lambda n: measure(dataset.image_path(video, int(n))), frames):
                     rows.append(row)
@@ -112,5 +98,4 @@ class ActionCache:
                 table = np.asarray(rows, np.float32).reshape(len(frames), 4 + len(BLENDSHAPE_NAMES))
                 self._save(VideoActions(video, frames.astype(np.int64), table[:, :3], table[:, 4:], table[:, 3]))
         bar.close()
-        seconds = time.perf_counter() - started
-        return {"videos": len(todo), "skipped": len(wanted) - len(todo), "frames": total, "frames_per_s": total / seconds if total else 0.0}
+        return extract_counts(wanted, todo, time.perf_counter() - started)

@@ -30,6 +30,7 @@ from affect_live.model.bundle import LoadedBundle
 from affect_live.model.frame_model import FrameModel
 from affect_live.train.action_cache import ActionCache, VideoActions
 from affect_live.train.affwild2 import AffWild2, DatasetError, read_frame_image
+from affect_live.train.npz_folder import NpzFolder, extract_counts
 
 log = logging.getLogger(__name__)
 
@@ -62,32 +63,20 @@ class VideoOutputs:
     actions: VideoActions | None = None  # head pose and blendshapes of the same frames, when asked for
 
 
-class FeatureCache:
+class FeatureCache(NpzFolder):
     def __init__(self, cache_root: Path, bundle: LoadedBundle, actions: bool = False) -> None:
         """`actions`: also extract and load the facial actions (heads --with-actions)."""
         self.fingerprint = frame_model_fingerprint(bundle)
-        self.folder = Path(cache_root) / self.fingerprint
+        super().__init__(Path(cache_root) / self.fingerprint)
         self.bundle = bundle
         self.actions = ActionCache(cache_root) if actions else None
 
-    def path(self, video: str) -> Path:
-        return self.folder / f"{video}.npz"
-
-    def has(self, video: str) -> bool:
-        return self.path(video).is_file()
-
     def load(self, video: str) -> VideoOutputs:
-        path = self.path(video)
-        if not path.is_file():
-            raise DatasetError(
-                f"no cached outputs for {video} in {self.folder} (run `affect-live extract` with these weights first)"
-            )
+        data = self.read(video, f"no cached outputs for {video} in {self.folder} (run `affect-live extract` with these weights first)")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                va = data["valence_arousal"] if "valence_arousal" in data.files else None
-                outputs = VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], va)
-        except (OSError, KeyError, ValueError) as exc:
-            raise DatasetError(f"{path} is damaged ({exc}); delete it and run extract again") from None
+            outputs = VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], data.get("valence_arousal"))
+        except KeyError as exc:
+            raise DatasetError(f"{self.path(video)} is damaged ({exc}); delete it and run extract again") from None
         if self.actions is None:
             return outputs
         actions = self.actions.load(video)
@@ -96,11 +85,9 @@ class FeatureCache:
         return replace(outputs, actions=actions)
 
     def _save(self, outputs: VideoOutputs) -> None:
-        tmp = self.path(outputs.video).with_suffix(".partial.npz")
         # float16 features halve the cache (Aff-Wild2 has ~2.6M frames); probabilities stay float32.
         extra = {} if outputs.valence_arousal is None else {"valence_arousal": outputs.valence_arousal.astype(np.float32)}
-        np.savez(tmp, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities, **extra)
-        os.replace(tmp, self.path(outputs.video))
+        self.write(outputs.video, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities, **extra)
 
     def _write_index(self) -> None:
         manifest = self.bundle.manifest
@@ -125,19 +112,15 @@ class FeatureCache:
         return done
 
     def _extract_outputs(self, dataset: AffWild2, videos: Sequence[str] | None, quiet: bool) -> dict[str, Any]:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        wanted, todo = self.plan(dataset, videos)
         self._write_index()
-        wanted = list(videos) if videos is not None else dataset.image_videos()
-        todo = [v for v in wanted if not self.has(v)]
-        frames_per_video = {v: dataset.image_frames(v) for v in todo}
-        total = int(sum(len(f) for f in frames_per_video.values()))
+        total = int(sum(len(f) for f in todo.values()))
         model = FrameModel(self.bundle, threads=os.cpu_count() or 1)
         size = (self.bundle.manifest.input.width, self.bundle.manifest.input.height)
         bar = tqdm(total=total, unit="frame", desc="extract", disable=quiet or total == 0, dynamic_ncols=True)
         started = time.perf_counter()  # after the one-off model conversion
         with ThreadPoolExecutor(max_workers=2) as readers:  # JPEG decoding overlaps inference
-            for video in todo:
-                frames = frames_per_video[video]
+            for video, frames in todo.items():
                 features, probabilities, va = [], [], []
                 for batch in _batches(frames, BATCH):
                     crops = list(readers.map(lambda n: read_frame_image(dataset.image_path(video, int(n)), size), batch))
@@ -157,8 +140,7 @@ class FeatureCache:
                     )
                 )
         bar.close()
-        seconds = time.perf_counter() - started
-        return {"videos": len(todo), "skipped": len(wanted) - len(todo), "frames": total, "frames_per_s": total / seconds if total else 0.0}
+        return extract_counts(wanted, todo, time.perf_counter() - started)
 
 
 def _batches(items: np.ndarray, size: int) -> Iterator[np.ndarray]:

@@ -40,7 +40,6 @@ def run_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def run_train(args: argparse.Namespace) -> int:
     from affect_live.train.cache import FeatureCache
     from affect_live.train.runs import TrainingVideos, load_training_data, train_bundle
