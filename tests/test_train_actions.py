@@ -164,7 +164,7 @@ def test_without_the_face_mesh_it_is_refused_with_one_line(with_actions, tmp_pat
     assert outcome.status == "failed" and "--with-actions" in outcome.message and "\n" not in outcome.message
 
 
-def test_evaluation_feeds_the_cached_actions_to_the_heads(with_actions, mini, cache_dir, tmp_path):
+def test_evaluation_and_submissions_feed_the_cached_actions_to_the_heads(with_actions, mini, cache_dir, tmp_path):
     bundle = load_bundle(with_actions)
     runner = BundleRunner(bundle, cache_dir)
     assert runner.cache.actions is not None
@@ -189,3 +189,9 @@ def test_evaluation_feeds_the_cached_actions_to_the_heads(with_actions, mini, ca
     assert cli_main(["evaluate", "--affwild2", str(mini.root), "--cache", str(cache_dir), "--weights", str(with_actions),
                      "--json", str(report), "--quiet"]) == 0  # fmt: skip
     assert "va" in json.loads(report.read_text())
+    submission = tmp_path / "submission"
+    assert cli_main(["predict-set", "--affwild2", str(mini.root), "--cache", str(cache_dir), "--weights", str(with_actions),
+                     "--out", str(submission), "--quiet"]) == 0  # fmt: skip
+    for video in dataset.videos("VA", "Validation_Set"):
+        lines = (submission / "VA" / f"{video}.txt").read_text().splitlines()
+        assert lines[0] == "valence,arousal" and len(lines) == 1 + dataset.frame_counts(video)
