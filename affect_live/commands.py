@@ -81,6 +81,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     if args.landmarks and args.no_actions:
         raise UserError("--landmarks needs the face mesh, which --no-actions turns off")
+    if args.no_actions and engine.needs_actions:  # refused before any frame, rather than wrong numbers
+        from affect_live.model.action_inputs import actions_needed_message
+
+        raise UserError(actions_needed_message(engine.needs_actions))
     if not args.no_actions:
         from affect_live.faces.landmarker_files import check_landmarker_files
 
@@ -180,6 +184,7 @@ def describe(manifest: Manifest) -> str:
         f"{manifest.name} {manifest.version} ({manifest.license}); input {spec.width}x{spec.height} {spec.color}, "
         f"{spec.crop} crop; window {manifest.window}; prior heads: {priors}{per_frame}"
         + ("; learned heads read the current frame only (no window statistics)" if manifest.heads_input == "current_frame" else "")
+        + ("; learned heads also take the facial actions (needs the face mesh)" if manifest.needs_actions else "")
     )
 
 

@@ -256,7 +256,7 @@ def test_extract_caches_the_per_frame_valence_arousal_and_train_uses_it(mini, hs
     from affect_live.train.cache import FeatureCache, read_frame_image
 
     cache = tmp_path / "cache"
-    assert main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--quiet"]) == 0
+    assert main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--no-actions", "--quiet"]) == 0
     dataset = AffWild2(mini.root)
     video = dataset.image_videos()[0]
     outputs = FeatureCache(cache, load_bundle(hse_bundle)).load(video)

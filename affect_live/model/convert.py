@@ -86,15 +86,35 @@ def check_inputs(manifest: Manifest) -> np.ndarray:
     return preprocess(crops, spec)
 
 
+def check_actions() -> np.ndarray:
+    """The facial actions (`action_rows`) of the shipped real face crops, in `check_inputs`
+    order, measured as `extract` measures Aff-Wild2's crops (the crop is the face)."""
+    from affect_live.faces.crop_actions import CropActions
+    from affect_live.model.action_inputs import rows_of_actions
+    from affect_live.resources import face_crops
+
+    measurer = CropActions()
+    try:
+        return rows_of_actions([measurer.measure(np.ascontiguousarray(crop[..., ::-1])) for crop in face_crops()])
+    finally:
+        measurer.close()
+
+
+def _causal_windows(values: np.ndarray, length: int) -> np.ndarray:
+    """(N, T, D): row k's window is rows up to k, start-padded with row 0 (as the ring buffers)."""
+    rows = np.maximum(np.arange(len(values))[:, None] - np.arange(length - 1, -1, -1)[None, :], 0)
+    return values[rows].astype(np.float32)
+
+
 def _window_inputs(manifest: Manifest, probabilities: np.ndarray, features: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
-    """Heads inputs from real per-frame outputs: each crop's window is the crops up to it."""
-    stats, sequences = [], []
-    for k in range(len(probabilities)):
-        window = probabilities[max(0, k - manifest.window + 1) : k + 1]
-        sequences.append(np.concatenate([np.repeat(window[:1], manifest.window - len(window), axis=0), window]))
-        stats.append(np.concatenate([window.max(0), window.min(0), window.mean(0)]))
-    flat = join_heads_input(manifest.heads_input, np.asarray(stats, dtype=np.float32), features, probabilities)
-    return heads_batch(manifest, flat, np.asarray(sequences, dtype=np.float32))
+    """Heads inputs from real per-frame outputs (and, for heads that take them, the crops' real
+    facial actions): each crop's window is the crops up to it."""
+    from affect_live.model.action_inputs import window_stats_of
+
+    sequences = _causal_windows(probabilities, manifest.window)
+    extra = [window_stats_of(_causal_windows(check_actions(), manifest.window))] if manifest.needs_actions else []
+    flat = join_heads_input(manifest.heads_input, window_stats_of(sequences), features, probabilities, extra)
+    return heads_batch(manifest, flat, sequences)
 
 
 def _max_diff(reference: dict[str, np.ndarray], converted: dict[str, np.ndarray], names: tuple[str, ...]) -> float:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect_live.model.action_inputs import ACTION_DIM, actions_needed_message, rows_of_actions
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.frame_model import FrameModel
 from affect_live.model.heads import HeadOutputs, Heads, heads_runner
@@ -59,10 +60,16 @@ class _Member:
     heads: Heads
     windows: FaceWindows
     va_windows: FaceWindows | None  # the per-frame valence/arousal, when the model gives them
+    # The facial actions (`action_inputs`, 55 per frame), when the heads take them.
+    action_windows: FaceWindows | None = None
 
     def restart(self, length: int) -> None:
         self.windows = FaceWindows(length)
         self.va_windows = FaceWindows(length, 2) if self.frame_model.has_va else None
+        self.action_windows = FaceWindows(length, ACTION_DIM) if self.bundle.manifest.needs_actions else None
+
+    def all_windows(self) -> list[FaceWindows]:
+        return [w for w in (self.windows, self.va_windows, self.action_windows) if w is not None]
 
 
 class AffectEngine:
@@ -119,11 +126,16 @@ class AffectEngine:
                 log.warning("%s keeps its window of %d frames (its LSTM was trained on it)", member.bundle.manifest.name, length)
             member.restart(length)
 
+    @property
+    def needs_actions(self) -> tuple[str, ...]:
+        """Names of the fused bundles whose heads take the facial actions (`train
+        --with-actions`): they cannot run with the face mesh off (--no-actions)."""
+        return tuple(m.bundle.manifest.name for m in self.members if m.bundle.manifest.needs_actions)
+
     def reset(self) -> None:
         for member in self.members:
-            member.windows.clear()
-            if member.va_windows is not None:
-                member.va_windows.clear()
+            for windows in member.all_windows():
+                windows.clear()
 
     def _run(self, member: _Member, packet: FacePacket, ids: list[int], clock: dict[str, float]) -> HeadOutputs:
         started = time.perf_counter()
@@ -135,17 +147,23 @@ class AffectEngine:
         if member.va_windows is not None and va is not None:
             member.va_windows.push(ids, va, restart)
             va_mean = member.va_windows.means(ids)
+        action_stats = None
+        if member.action_windows is not None:
+            measured = [face.actions for face in packet.faces]
+            if any(a is None for a in measured):
+                raise BundleError(actions_needed_message((member.bundle.manifest.name,)))
+            member.action_windows.push(ids, rows_of_actions(measured), restart)
+            action_stats = member.action_windows.stats(ids)
         sequences = member.windows.sequences(ids) if member.heads.temporal != "none" else None
-        out = member.heads(member.windows.stats(ids), features, probabilities, sequences, va_mean)
+        out = member.heads(member.windows.stats(ids), features, probabilities, sequences, va_mean, action_stats)
         clock["model"] += (after_model - started) * 1000
         clock["heads"] += (time.perf_counter() - after_model) * 1000
         return out
 
     def process(self, packet: FacePacket) -> FrameResult:
         for member in self.members:
-            member.windows.drop(packet.ended_ids)
-            if member.va_windows is not None:
-                member.va_windows.drop(packet.ended_ids)
+            for windows in member.all_windows():
+                windows.drop(packet.ended_ids)
         stage_ms = dict(packet.stage_ms)
         predictions: tuple[FacePrediction, ...] = ()
         if packet.faces:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from affect_live.model.manifest import N_CLASSES, Manifest, heads_input_dim, join_heads_input
+from affect_live.model.action_inputs import actions_needed_message
+from affect_live.model.manifest import N_CLASSES, BundleError, Manifest, heads_input_dim, join_heads_input
 from affect_live.types import EXPRESSIONS
 
 if TYPE_CHECKING:
@@ -41,18 +42,20 @@ def build_heads_model(
     window: int = 16,
     lstm_units: int = 1024,
     heads_input: str = "window_stats",
+    extra_inputs: tuple[str, ...] = (),
 ) -> Any:
     """The paper's heads: separate MLPs, no shared hidden layer, dropout between layers.
 
     With temporal="bilstm", a 2-layer bidirectional LSTM reads the window's probabilities as a
     sequence (window x 7) and its output joins the heads' input (the "with LSTM" variant).
-    `heads_input` says what the flat input holds (`join_heads_input`).
+    `heads_input` and `extra_inputs` (the manifest's heads_extra_inputs) say what the flat
+    input holds (`join_heads_input`).
     """
     import keras
 
     if heads_input == "current_frame" and temporal != "none":
         raise ValueError("heads on the current frame only cannot have a temporal module (it reads the window)")
-    inputs: Any = keras.Input((heads_input_dim(feature_dim, heads_input),), name="window_input")
+    inputs: Any = keras.Input((heads_input_dim(feature_dim, heads_input, extra_inputs),), name="window_input")
     joined = inputs
     if temporal == "bilstm":
         sequence = keras.Input((window, N_CLASSES), name="window_sequence")
@@ -94,6 +97,8 @@ class Heads:
         self.kinds = {name: spec.kind for name, spec in manifest.heads.items()}
         self.temporal = manifest.temporal
         self.heads_input = manifest.heads_input
+        self.needs_actions = manifest.needs_actions
+        self._name = manifest.name
         self._positions = np.array(
             [manifest.va_positions.get(name, (0.0, 0.0)) for name in EXPRESSIONS], dtype=np.float32
         )
@@ -106,16 +111,21 @@ class Heads:
         probabilities: np.ndarray,
         sequences: np.ndarray | None = None,
         va_mean: np.ndarray | None = None,
+        action_stats: np.ndarray | None = None,
     ) -> HeadOutputs:
         """`stats` (N, 21) [max, min, mean] of each window (the priors and "window_stats" heads
         read them); `sequences` (N, T, 7), the window in time order, only for temporal="bilstm";
         `va_mean` (N, 2), the window mean of the per-frame model's own valence/arousal, for
-        "per_frame" heads."""
+        "per_frame" heads; `action_stats` (N, 165), [max, min, mean] of each window's facial
+        actions (`action_inputs`), for heads trained --with-actions (required by them)."""
         window_mean = stats[:, 2 * N_CLASSES : 3 * N_CLASSES]
         prior_va = window_mean @ self._positions
         learned = None
         if self._run is not None and len(stats):
-            flat = join_heads_input(self.heads_input, stats, features, probabilities)
+            if self.needs_actions and action_stats is None:
+                raise BundleError(actions_needed_message((self._name,)))
+            extra = (action_stats,) if self.needs_actions else ()
+            flat = join_heads_input(self.heads_input, stats, features, probabilities, extra)
             learned = self._run({"window_input": flat, "window_sequence": sequences} if self.temporal == "bilstm" else flat)
 
         def pick(name: str, prior: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -7,11 +7,13 @@ A bundle's manifest is untrusted input, so `Manifest.from_dict` validates every 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from affect_live.model.action_inputs import EXTRA_INPUTS
 from affect_live.model.classes import aff_wild2_order, canonical_class
 from affect_live.types import EXPRESSIONS
 
@@ -41,19 +43,25 @@ def _check_heads_input(heads_input: str) -> None:
         raise ValueError(f"heads input {heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
 
 
-def heads_input_dim(feature_dim: int, heads_input: str = "window_stats") -> int:
-    """Width of the heads' flat input (`join_heads_input`)."""
+def heads_input_dim(feature_dim: int, heads_input: str = "window_stats", extra: tuple[str, ...] = ()) -> int:
+    """Width of the heads' flat input (`join_heads_input`); `extra`: the manifest's
+    `heads_extra_inputs`, each adding [max, min, mean] of its per-frame values."""
     _check_heads_input(heads_input)
-    return (3 * N_CLASSES if heads_input == "window_stats" else 0) + feature_dim + N_CLASSES
+    width = (3 * N_CLASSES if heads_input == "window_stats" else 0) + feature_dim + N_CLASSES
+    return width + sum(3 * EXTRA_INPUTS[name] for name in extra)
 
 
-def join_heads_input(heads_input: str, stats: np.ndarray | None, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+def join_heads_input(
+    heads_input: str, stats: np.ndarray | None, features: np.ndarray, probabilities: np.ndarray, extra_stats: Sequence[np.ndarray] = ()
+) -> np.ndarray:
     """The heads' flat input, in the spec's order: [max, min, mean] of the window's
-    probabilities (only for "window_stats"), the current frame's features, its probabilities.
-    The one definition used by training, conversion checks, evaluation and the live engine."""
+    probabilities (only for "window_stats"), the current frame's features, its probabilities,
+    then [max, min, mean] of each extra per-frame input (`heads_extra_inputs`, e.g. the facial
+    actions). The one definition used by training, conversion checks, evaluation and the live
+    engine."""
     _check_heads_input(heads_input)
     parts = [features, probabilities] if heads_input == "current_frame" else [stats, features, probabilities]
-    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)  # no second copy per frame
+    return np.concatenate([*parts, *extra_stats], axis=1).astype(np.float32, copy=False)  # no second copy per frame
 
 
 class BundleError(ValueError):
@@ -119,6 +127,10 @@ class Manifest:
     # outputs map onto expression/valence/arousal/features (`output_map.OutputMap`). Empty: the
     # per-frame model outputs "features" and "probabilities" itself.
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Per-frame inputs the learned heads take besides the per-frame model's outputs, each as its
+    # [max, min, mean] over the window, after the paper's inputs (EXTRA_INPUTS: "actions", the
+    # head pose and blendshapes of `train --with-actions`). Absent in older bundles: none.
+    heads_extra_inputs: tuple[str, ...] = ()
 
     def effective_window(self, requested: int | None) -> int:
         """The window the heads will use: LSTM heads were built for their own length, other
@@ -127,7 +139,12 @@ class Manifest:
 
     @property
     def heads_input_width(self) -> int:
-        return heads_input_dim(self.feature_dim, self.heads_input)
+        return heads_input_dim(self.feature_dim, self.heads_input, self.heads_extra_inputs)
+
+    @property
+    def needs_actions(self) -> bool:
+        """The heads take the facial actions: the face mesh must run (no --no-actions)."""
+        return "actions" in self.heads_extra_inputs
 
     @property
     def prior_heads(self) -> tuple[str, ...]:
@@ -244,12 +261,17 @@ def _parse(data: Any) -> Manifest:
         runtime=dict(data.get("runtime", {})),
         format_version=version,
         outputs=dict(data.get("outputs", {})),
+        heads_extra_inputs=_extra_inputs(data.get("heads_extra_inputs", [])),
     )
     _require(manifest.temporal in TEMPORAL_MODULES, f"temporal {manifest.temporal!r} is not one of {', '.join(TEMPORAL_MODULES)}")
     _require(manifest.heads_input in HEADS_INPUTS, f"heads_input {manifest.heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
     _require(
         not (manifest.heads_input == "current_frame" and manifest.temporal != "none"),
         "heads_input 'current_frame' cannot go with a temporal module (it reads the window)",
+    )
+    _require(
+        not (manifest.heads_extra_inputs and (manifest.heads_input != "window_stats" or not manifest.has_learned_heads)),
+        "heads_extra_inputs need learned heads on the window statistics (heads_input 'window_stats')",
     )
     _require(manifest.name.strip() != "", "name is empty")
     _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
@@ -266,6 +288,14 @@ def _parse(data: Any) -> Manifest:
             "va_positions must lie in [-1, 1]",
         )
     return manifest
+
+
+def _extra_inputs(values: Any) -> tuple[str, ...]:
+    _require(isinstance(values, (list, tuple)) and all(isinstance(v, str) for v in values), "heads_extra_inputs must be a list of names")
+    unknown = [v for v in values if v not in EXTRA_INPUTS]
+    _require(not unknown, f"heads_extra_inputs: {', '.join(map(repr, unknown))} is not one of {', '.join(EXTRA_INPUTS)}")
+    _require(len(set(values)) == len(values), "heads_extra_inputs lists a name twice")
+    return tuple(values)
 
 
 def _check_outputs(manifest: Manifest) -> None:

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -252,3 +253,15 @@ class AffWild2:
                 if path.is_file():
                     return len(self._read_body(path, header))
         return None
+
+
+def read_frame_image(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A cropped_aligned frame (already a face crop), BGR uint8, at `size` (a model's input
+    size; None: as stored)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"{path} is not an image OpenCV can read")
+    if size is not None and (image.shape[1], image.shape[0]) != size:
+        shrinking = image.shape[1] > size[0]
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return image

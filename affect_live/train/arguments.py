@@ -19,6 +19,10 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int: Callable[[st
     extract = commands.add_parser("extract", help="run the per-frame model once over every Aff-Wild2 frame image (resumable)")
     common(extract)
     extract.add_argument("--weights", type=Path, help="bundle whose per-frame model to run (default: the bundled one)")
+    extract.add_argument(
+        "--no-actions", action="store_true",
+        help="skip the facial actions (head pose and blendshapes of every crop, which `train --with-actions` needs; faster)",
+    )  # fmt: skip
 
     def training_options(parser: argparse.ArgumentParser) -> None:
         """The options `train` and `reproduce` share (`commands.training_settings` reads them)."""
@@ -43,6 +47,10 @@ def add_parsers(commands: argparse._SubParsersAction, positive_int: Callable[[st
     train.add_argument(
         "--no-stat", action="store_true",
         help="heads on the current frame's features and probabilities only, no window statistics (the paper's 'Emotion VA Image')",
+    )  # fmt: skip
+    train.add_argument(
+        "--with-actions", action="store_true",
+        help="the heads also take max/min/mean over the window of head pose and the 52 blendshapes (3 x 55 more inputs)",
     )  # fmt: skip
     training_options(train)
 

@@ -6,6 +6,8 @@ where the fingerprint identifies the per-frame model (its weights and input spec
 different models never mix and a trained bundle (same per-frame model, new heads) finds the
 cache its features came from. One file per video, written atomically: an interrupted run
 resumes at the first video without a file. Training the heads never touches images again.
+With `actions`, the facial actions (head pose, blendshapes) of the same frames come along from
+their own cache (`action_cache.py`: they depend on the Face Landmarker, not on this model).
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.frame_model import FrameModel
-from affect_live.train.affwild2 import AffWild2, DatasetError
+from affect_live.train.action_cache import ActionCache, VideoActions
+from affect_live.train.affwild2 import AffWild2, DatasetError, read_frame_image
+from affect_live.train.npz_folder import NpzFolder, extract_counts
 
 log = logging.getLogger(__name__)
 
@@ -56,39 +60,34 @@ class VideoOutputs:
     features: np.ndarray  # (n, F) float32
     probabilities: np.ndarray  # (n, 7) float32, Aff-Wild2 order
     valence_arousal: np.ndarray | None = None  # (n, 2) float32: the per-frame model's own, if it gives them
+    actions: VideoActions | None = None  # head pose and blendshapes of the same frames, when asked for
 
 
-class FeatureCache:
-    def __init__(self, cache_root: Path, bundle: LoadedBundle) -> None:
+class FeatureCache(NpzFolder):
+    def __init__(self, cache_root: Path, bundle: LoadedBundle, actions: bool = False) -> None:
+        """`actions`: also extract and load the facial actions (heads --with-actions)."""
         self.fingerprint = frame_model_fingerprint(bundle)
-        self.folder = Path(cache_root) / self.fingerprint
+        super().__init__(Path(cache_root) / self.fingerprint)
         self.bundle = bundle
-
-    def path(self, video: str) -> Path:
-        return self.folder / f"{video}.npz"
-
-    def has(self, video: str) -> bool:
-        return self.path(video).is_file()
+        self.actions = ActionCache(cache_root) if actions else None
 
     def load(self, video: str) -> VideoOutputs:
-        path = self.path(video)
-        if not path.is_file():
-            raise DatasetError(
-                f"no cached outputs for {video} in {self.folder} (run `affect-live extract` with these weights first)"
-            )
+        data = self.read(video, f"no cached outputs for {video} in {self.folder} (run `affect-live extract` with these weights first)")
         try:
-            with np.load(path, allow_pickle=False) as data:
-                va = data["valence_arousal"] if "valence_arousal" in data.files else None
-                return VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], va)
-        except (OSError, KeyError, ValueError) as exc:
-            raise DatasetError(f"{path} is damaged ({exc}); delete it and run extract again") from None
+            outputs = VideoOutputs(video, data["frames"], data["features"].astype(np.float32), data["probabilities"], data.get("valence_arousal"))
+        except KeyError as exc:
+            raise DatasetError(f"{self.path(video)} is damaged ({exc}); delete it and run extract again") from None
+        if self.actions is None:
+            return outputs
+        actions = self.actions.load(video)
+        if not np.array_equal(actions.frames, outputs.frames):
+            raise DatasetError(f"{video}: the cached facial actions and outputs cover different frames (images changed?); delete {self.actions.path(video)}")
+        return replace(outputs, actions=actions)
 
     def _save(self, outputs: VideoOutputs) -> None:
-        tmp = self.path(outputs.video).with_suffix(".partial.npz")
         # float16 features halve the cache (Aff-Wild2 has ~2.6M frames); probabilities stay float32.
         extra = {} if outputs.valence_arousal is None else {"valence_arousal": outputs.valence_arousal.astype(np.float32)}
-        np.savez(tmp, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities, **extra)
-        os.replace(tmp, self.path(outputs.video))
+        self.write(outputs.video, frames=outputs.frames, features=outputs.features.astype(np.float16), probabilities=outputs.probabilities, **extra)
 
     def _write_index(self) -> None:
         manifest = self.bundle.manifest
@@ -102,23 +101,26 @@ class FeatureCache:
         }
         (self.folder / "cache.json").write_text(json.dumps(index, indent=2))
 
-    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False) -> dict[str, int]:
+    def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False) -> dict[str, Any]:
         """Run the per-frame model over the frame images of `videos` (default: all) that are not
-        cached yet. Returns counts: videos done now, skipped (cached), frames processed, and
-        frames/s (reading and inference, without the one-off model conversion)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        cached yet (and their facial actions, with `actions`). Returns counts: videos done now,
+        skipped (cached), frames processed, and frames/s (reading and inference, without the
+        one-off model conversion); with actions, also "actions" (the same counts for them)."""
+        done = self._extract_outputs(dataset, videos, quiet)
+        if self.actions is not None:
+            done["actions"] = self.actions.extract(dataset, videos, quiet)
+        return done
+
+    def _extract_outputs(self, dataset: AffWild2, videos: Sequence[str] | None, quiet: bool) -> dict[str, Any]:
+        wanted, todo = self.plan(dataset, videos)
         self._write_index()
-        wanted = list(videos) if videos is not None else dataset.image_videos()
-        todo = [v for v in wanted if not self.has(v)]
-        frames_per_video = {v: dataset.image_frames(v) for v in todo}
-        total = int(sum(len(f) for f in frames_per_video.values()))
+        total = int(sum(len(f) for f in todo.values()))
         model = FrameModel(self.bundle, threads=os.cpu_count() or 1)
         size = (self.bundle.manifest.input.width, self.bundle.manifest.input.height)
         bar = tqdm(total=total, unit="frame", desc="extract", disable=quiet or total == 0, dynamic_ncols=True)
         started = time.perf_counter()  # after the one-off model conversion
         with ThreadPoolExecutor(max_workers=2) as readers:  # JPEG decoding overlaps inference
-            for video in todo:
-                frames = frames_per_video[video]
+            for video, frames in todo.items():
                 features, probabilities, va = [], [], []
                 for batch in _batches(frames, BATCH):
                     crops = list(readers.map(lambda n: read_frame_image(dataset.image_path(video, int(n)), size), batch))
@@ -138,21 +140,9 @@ class FeatureCache:
                     )
                 )
         bar.close()
-        seconds = time.perf_counter() - started
-        return {"videos": len(todo), "skipped": len(wanted) - len(todo), "frames": total, "frames_per_s": total / seconds if total else 0.0}
+        return extract_counts(wanted, todo, time.perf_counter() - started)
 
 
 def _batches(items: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def read_frame_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """A cropped_aligned frame (already a face crop) at the model's input size, BGR uint8."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DatasetError(f"{path} is not an image OpenCV can read")
-    if (image.shape[1], image.shape[0]) != size:
-        shrinking = image.shape[1] > size[0]
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-    return image

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from affect_live.commands import load_weights
-from affect_live.errors import EXIT_BAD_INPUT, UserError
+from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, UserError
+from affect_live.model.manifest import BundleError
 from affect_live.train.affwild2 import AffWild2, DatasetError
 
 if TYPE_CHECKING:
@@ -29,10 +30,13 @@ def run_extract(args: argparse.Namespace) -> int:
     from affect_live.train.cache import FeatureCache
 
     dataset, bundle = _dataset(args), load_weights(args.weights)
-    cache = FeatureCache(args.cache, bundle)
+    cache = FeatureCache(args.cache, bundle, actions=not args.no_actions)
     done = _guard(lambda: cache.extract(dataset, quiet=args.quiet))
     rate = done["frames_per_s"]
     print(f"extracted {done['frames']} frames of {done['videos']} videos ({done['skipped']} already cached) into {cache.folder}: {rate:.0f} frames/s")
+    if "actions" in done:
+        acts = done["actions"]
+        print(f"facial actions of {acts['frames']} frames ({acts['skipped']} videos already cached) into {cache.actions.folder}: {acts['frames_per_s']:.0f} frames/s")
     return 0
 
 
@@ -41,9 +45,9 @@ def run_train(args: argparse.Namespace) -> int:
     from affect_live.train.runs import TrainingVideos, load_training_data, train_bundle
 
     settings = training_settings(args, window=args.window, random_window=args.random_window, lstm=args.lstm,
-                                 heads_input="current_frame" if args.no_stat else "window_stats")  # fmt: skip
+                                 heads_input="current_frame" if args.no_stat else "window_stats", with_actions=args.with_actions)  # fmt: skip
     dataset, base = _dataset(args), load_weights(args.weights)
-    cache = FeatureCache(args.cache, base)
+    cache = FeatureCache(args.cache, base, actions=args.with_actions)
     videos = _guard(lambda: TrainingVideos.of(dataset))
     _guard(lambda: cache.extract(dataset, videos.names, quiet=args.quiet))  # only what is missing
     data = _guard(lambda: load_training_data(cache, videos))
@@ -157,11 +161,14 @@ def run_finetune(args: argparse.Namespace) -> int:
 
 
 def _guard(action):  # noqa: ANN001, ANN202
-    """Dataset problems and failed reads or writes (disk full, permissions) end as one line."""
+    """Dataset problems, failed reads or writes (disk full, permissions) and bad model files (a
+    changed Face Landmarker file, a failed conversion check) end as one line."""
     try:
         return action()
     except DatasetError as exc:
         raise UserError(str(exc), EXIT_BAD_INPUT) from None
+    except BundleError as exc:
+        raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise UserError(f"{where}{exc.strerror or exc}", EXIT_BAD_INPUT) from None

@@ -42,14 +42,18 @@ class BundleRunner:
         """`cache`: the cache of this bundle's per-frame model when the caller has it already
         (heads trained on one base share it), which spares loading the Keras model to find it."""
         self.bundle = bundle
-        self.cache = cache or FeatureCache(cache_root, bundle)
+        needs_actions = bundle.manifest.needs_actions  # heads --with-actions: their cache comes too
+        if cache is None or (needs_actions and cache.actions is None):
+            cache = FeatureCache(cache_root, bundle, actions=needs_actions)
+        self.cache = cache
         self.window = bundle.manifest.effective_window(window)
         self.heads = Heads(bundle.manifest, heads_runner(bundle, threads=os.cpu_count() or 1))
 
     def predict(self, cached: CachedRows, rows: np.ndarray) -> Predictions:
         sequences = cached.sequences(rows, self.window) if self.heads.temporal != "none" else None
         va_mean = cached.va_means(rows, self.window)
-        out = self.heads(cached.window_stats(rows, self.window), cached.features[rows], cached.probabilities[rows], sequences, va_mean)
+        actions = cached.action_stats(rows, self.window) if self.heads.needs_actions else None
+        out = self.heads(cached.window_stats(rows, self.window), cached.features[rows], cached.probabilities[rows], sequences, va_mean, actions)
         return Predictions(out.expression, out.valence, out.arousal)
 
 

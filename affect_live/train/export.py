@@ -24,6 +24,12 @@ def trained_manifest(base: LoadedBundle, name: str, outcome: TrainOutcome, setti
         f"an expression and a valence/arousal label), {reads}"
         + (f", with a 2-layer BiLSTM ({settings.lstm_units} units each way) over the window" if settings.lstm else "")
         + (" (random T in 4/8/16/32 during training)" if settings.random_window else "")
+        + (
+            ", plus the window's max/min/mean of head pose and the 52 Face Landmarker blendshapes (measured on the 112x112 "
+            "face crops, which is less accurate than on full frames)"
+            if settings.with_actions
+            else ""
+        )
         + f", trained with affect-live on the cached outputs of {base.manifest.name}"
     )
     best = outcome.best_metrics
@@ -46,6 +52,7 @@ def trained_manifest(base: LoadedBundle, name: str, outcome: TrainOutcome, setti
         window=settings.window,
         temporal=settings.temporal,
         heads_input=settings.heads_input,
+        heads_extra_inputs=settings.extra_inputs,
         heads={head: HeadSpec(kind="learned", description=trained_on) for head in HEAD_NAMES},
         metrics=metrics,
         provenance=base.manifest.provenance

@@ -22,8 +22,7 @@ from affect_live.model.classes import aff_wild2_order
 from affect_live.model.frame_model import preprocess
 from affect_live.model.manifest import Manifest
 from affect_live.model.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
-from affect_live.train.affwild2 import AffWild2, LabelledVideo
-from affect_live.train.cache import read_frame_image
+from affect_live.train.affwild2 import AffWild2, LabelledVideo, read_frame_image
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +115,7 @@ def write_finetuned(path: Path, model: Any, base: Manifest, name: str, history: 
         name=name,
         frame_model=f"{base.frame_model}; then fine-tuned end to end on Aff-Wild2 EXPR Training_Set ({history['train_frames'][0]} frames)",
         heads=prior_heads(),
+        heads_extra_inputs=(),  # prior heads take no facial actions
         va_positions=base.va_positions or dict(VA_POSITIONS),
         va_positions_source=base.va_positions_source or VA_POSITIONS_SOURCE,
         metrics={"finetune_history": history},

@@ -44,6 +44,9 @@ class TrainSettings:
     # "window_stats" (STAT, the paper's "Emotion VA Frame") or "current_frame" (its "Emotion VA
     # Image": the heads see the current frame's features and probabilities only).
     heads_input: str = "window_stats"
+    # --with-actions: the heads also take [max, min, mean] over the window of the head pose and
+    # the 52 blendshapes (manifest heads_extra_inputs ["actions"]).
+    with_actions: bool = False
 
     def __post_init__(self) -> None:
         """Combinations that cannot be trained raise ValueError with one line for the user."""
@@ -53,10 +56,17 @@ class TrainSettings:
             raise ValueError("the LSTM heads are built for one window length: use --window, not --random-window")
         if self.heads_input == "current_frame" and (self.lstm or self.random_window):
             raise ValueError("heads without window statistics (--no-stat) read no window: drop --lstm / --random-window")
+        if self.heads_input == "current_frame" and self.with_actions:
+            raise ValueError("--with-actions adds window statistics of the facial actions, which --no-stat heads do not read: drop one")
 
     @property
     def temporal(self) -> str:
         return "bilstm" if self.lstm else "none"
+
+    @property
+    def extra_inputs(self) -> tuple[str, ...]:
+        """The manifest's heads_extra_inputs for these settings."""
+        return ("actions",) if self.with_actions else ()
 
 
 @dataclass
@@ -91,11 +101,12 @@ def build_training_model(feature_dim: int, settings: TrainSettings) -> tuple[Any
     import keras
 
     heads = build_heads_model(
-        feature_dim, settings.hidden, settings.dropout, settings.temporal, settings.window, settings.lstm_units, settings.heads_input
-    )
+        feature_dim, settings.hidden, settings.dropout, settings.temporal, settings.window, settings.lstm_units, settings.heads_input,
+        settings.extra_inputs,
+    )  # fmt: skip
     if not settings.auxiliary:
         return heads, heads
-    flat = keras.Input((heads_input_dim(feature_dim, settings.heads_input),), name="window_input")
+    flat = keras.Input((heads_input_dim(feature_dim, settings.heads_input, settings.extra_inputs),), name="window_input")
     inputs: Any = flat
     if settings.lstm:
         inputs = {"window_input": flat, "window_sequence": keras.Input((settings.window, N_CLASSES), name="window_sequence")}
@@ -146,7 +157,7 @@ def make_batches(cached: CachedRows, samples: LabelledRows, settings: TrainSetti
 
 
 def model_inputs(cached: CachedRows, rows: np.ndarray, window: int, settings: TrainSettings) -> Any:
-    flat = cached.heads_inputs(rows, window, settings.heads_input)
+    flat = cached.heads_inputs(rows, window, settings.heads_input, settings.with_actions)
     return {"window_input": flat, "window_sequence": cached.sequences(rows, window)} if settings.lstm else flat
 
 

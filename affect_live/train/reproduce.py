@@ -66,7 +66,10 @@ class VariantRun:
 
 def settings_fingerprint(settings: TrainSettings, base: LoadedBundle, videos: TrainingVideos) -> str:
     """16 hex digits over the settings, the base bundle and the training data with its labels."""
-    digest = hashlib.sha256(json.dumps({"settings": dataclasses.asdict(settings), "base_bundle": base.sha256}, sort_keys=True).encode())
+    fields = dataclasses.asdict(settings)
+    if not settings.with_actions:  # a later field: runs made before it keep their fingerprint
+        del fields["with_actions"]
+    digest = hashlib.sha256(json.dumps({"settings": fields, "base_bundle": base.sha256}, sort_keys=True).encode())
     for video in videos.train + videos.validation:
         digest.update(video.video.encode())
         for values in (video.frames, video.expression, video.valence, video.arousal):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect_live.model.action_inputs import action_rows, window_stats_of
 from affect_live.model.manifest import join_heads_input
 from affect_live.train.affwild2 import LabelledVideo
 from affect_live.train.cache import FeatureCache, VideoOutputs
@@ -31,6 +32,7 @@ class CachedRows:
     offsets: dict[str, int]  # first row of each video
     lengths: dict[str, int]  # rows of each video
     valence_arousal: np.ndarray | None = None  # (N, 2): the per-frame model's own, when it gives them
+    actions: np.ndarray | None = None  # (N, 55): the facial actions as heads inputs (`action_rows`), when loaded
 
     @classmethod
     def from_outputs(cls, outputs: Sequence[VideoOutputs]) -> CachedRows:
@@ -46,6 +48,9 @@ class CachedRows:
             offsets={o.video: int(first) for o, first in zip(outputs, firsts)},
             lengths={o.video: n for o, n in zip(outputs, sizes)},
             valence_arousal=np.concatenate([o.valence_arousal for o in outputs]) if outputs and all(o.valence_arousal is not None for o in outputs) else None,
+            actions=np.concatenate([action_rows(o.actions.pose, o.actions.blendshapes) for o in outputs])
+            if outputs and all(o.actions is not None for o in outputs)
+            else None,
         )
 
     def rows_of(self, video: str, frames: np.ndarray) -> np.ndarray:
@@ -64,8 +69,14 @@ class CachedRows:
 
     def window_stats(self, rows: np.ndarray, window: int) -> np.ndarray:
         """[max, min, mean] of the window's probabilities: (B, 21)."""
-        seq = self.probabilities[self.window_rows(rows, window)]
-        return np.concatenate([seq.max(axis=1), seq.min(axis=1), seq.mean(axis=1)], axis=1)
+        return window_stats_of(self.probabilities[self.window_rows(rows, window)])
+
+    def action_stats(self, rows: np.ndarray, window: int) -> np.ndarray | None:
+        """[max, min, mean] of the window's facial actions, (B, 165), as the live engine's ring
+        buffers give them; None when the actions were not loaded."""
+        if self.actions is None:
+            return None
+        return window_stats_of(self.actions[self.window_rows(rows, window)])
 
     def va_means(self, rows: np.ndarray, window: int) -> np.ndarray | None:
         """The window mean of the per-frame valence/arousal, (B, 2), as the app's "per_frame"
@@ -74,12 +85,19 @@ class CachedRows:
             return None
         return self.valence_arousal[self.window_rows(rows, window)].mean(axis=1)
 
-    def heads_inputs(self, rows: np.ndarray, window: int, heads_input: str = "window_stats") -> np.ndarray:
+    def heads_inputs(self, rows: np.ndarray, window: int, heads_input: str = "window_stats", with_actions: bool = False) -> np.ndarray:
         """The heads' flat input (`join_heads_input`): [max, min, mean of the window's
-        probabilities, features, probabilities], (B, 28 + F); without the window statistics,
-        (B, F + 7), for "current_frame" heads."""
+        probabilities, features, probabilities], (B, 28 + F), then with_actions the window's
+        action statistics (B, 28 + F + 165); without the window statistics, (B, F + 7), for
+        "current_frame" heads."""
         stats = self.window_stats(rows, window) if heads_input == "window_stats" else None
-        return join_heads_input(heads_input, stats, self.features[rows], self.probabilities[rows])
+        extra = ()
+        if with_actions:
+            actions = self.action_stats(rows, window)
+            if actions is None:
+                raise ValueError("these rows were loaded without their facial actions")
+            extra = (actions,)
+        return join_heads_input(heads_input, stats, self.features[rows], self.probabilities[rows], extra)
 
     def sequences(self, rows: np.ndarray, window: int) -> np.ndarray:
         """The window's probabilities in time order, (B, T, 7), for a temporal module."""
