@@ -58,13 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
-    analyze.add_argument("inputs", nargs="+", help="video file, folder of images, camera index or stream URL")
+    analyze.add_argument("inputs", nargs="+", help="video file, folder of videos or of images, camera index or stream URL")
     analyze.add_argument("--out", type=Path, help="CSV file (one input) or folder (one CSV per input); default: next to each input")
     analyze.add_argument("--lsl-markers", metavar="NAME", help="record the markers of another program's LSL stream NAME into the events file")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.add_argument("--lsl", action="store_true", help="publish the results and markers as Lab Streaming Layer streams (affect-live, affect-live-markers)")
     analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
+    analyze.add_argument("--video-out", type=Path, metavar="PATH", help="also write an annotated copy (.mp4): a file for one input, a folder for many")
+    analyze.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="analyse N inputs at once in local worker processes (default 1)")
+    analyze.add_argument("--ray", metavar="ADDRESS", help="run one task per input on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT (pip install affect-live[cluster])")
+    analyze.add_argument("--force", action="store_true", help="analyse again inputs whose sidecar says complete with the same model and settings")
     _add_model_options(analyze)
+
+    report = commands.add_parser("report", help="plots and a summary (index.html) of recordings made by analyze or the app")
+    report.add_argument("csvs", nargs="+", type=Path, metavar="CSV", help="recordings (their .meta.json sidecars are read too)")
+    report.add_argument("--out", type=Path, required=True, help="folder for index.html and the PNG plots")
 
     imp = commands.add_parser("import-weights", help="wrap a plain Keras per-frame classifier into a weight bundle")
     imp.add_argument("model", type=Path, help="Keras classifier (.keras or .h5/.hdf5)")
@@ -140,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finetune": training.run_finetune,
         "reproduce": training.run_reproduce,
         "analyze": commands.run_analyze,
+        "report": commands.run_report,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,
         "bench": commands.run_bench,

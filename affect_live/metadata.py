@@ -41,6 +41,17 @@ def bundle_summary(bundle: LoadedBundle, device: str) -> dict[str, Any]:
     }
 
 
+def session_settings(settings: PipelineSettings, engine: AffectEngine) -> dict[str, Any]:
+    """The settings a sidecar records (a batch compares them to skip finished inputs)."""
+    return {
+        "max_faces": settings.max_faces,
+        "min_score": settings.min_score,
+        "max_missed": settings.max_missed,
+        "window": engine.windows.window,
+        "crop": engine.manifest.input.crop,
+    }
+
+
 def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettings, engine: AffectEngine) -> dict[str, Any]:
     """The sidecar's content when a recording starts; the caller adds the outcome at the end."""
     return {
@@ -50,13 +61,7 @@ def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettin
         "csv": csv_name,
         "columns": list(CSV_COLUMNS),
         "source": asdict(source),
-        "settings": {
-            "max_faces": settings.max_faces,
-            "min_score": settings.min_score,
-            "max_missed": settings.max_missed,
-            "window": engine.windows.window,
-            "crop": engine.manifest.input.crop,
-        },
+        "settings": session_settings(settings, engine),
         "model": model_summary(engine),
         "packages": package_versions(),
     }
