@@ -40,12 +40,12 @@ def run_serial(items: list[BatchItem], job: JobSpec, quiet: bool, **live: Any) -
 def _init_worker(reports: Any, verbosity: int) -> None:  # noqa: ANN401
     global _reports
     _reports = reports
-    from affect_live.cli import configure_logging
     from affect_live.native_logs import quiet_native_logs
 
     if verbosity < 2:
         quiet_native_logs()
-    configure_logging(verbosity)
+    # As the CLI logs (cli.configure_logging; the package must not import the CLI back).
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)], format="affect-live: %(levelname)s: %(message)s")
 
 
 def _report(kind: str, index: int, value: Any) -> None:  # noqa: ANN401

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -69,13 +70,23 @@ def connect(address: str) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     runtime_env = {"py_modules": [str(PACKAGE_DIR)], "excludes": ["__pycache__", "*.pyc"], "env_vars": WORKER_ENV}
     options: dict[str, Any] = {"address": address, "runtime_env": runtime_env, "logging_level": logging.WARNING, "log_to_driver": False}
-    host = address.split("://")[-1].rsplit(":", 1)[0]
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if host and port.isdigit():
+        _check_reachable(address, host, int(port))
     if host in ("127.0.0.1", "localhost") and not address.startswith("ray://"):
         options["_node_ip_address"] = "127.0.0.1"  # a local cluster: the driver listens on loopback only
     try:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise UserError(f"cannot connect to the Ray cluster at {address}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def _check_reachable(address: str, host: str, port: int, timeout_s: float = 10.0) -> None:
+    """Ray keeps retrying an address nobody listens on for minutes; one TCP connect says it."""
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UserError(f"cannot connect to the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def run_ray(items: list[BatchItem], job: JobSpec, address: str) -> Iterator[Event]:

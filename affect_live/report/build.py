@@ -64,7 +64,13 @@ def make_report(csvs: list[Path], out: Path) -> tuple[Path, list[str], int]:
     for n, recording in enumerate(recordings):
         prefix = f"{n + 1:02d}_{_safe(recording.name)}_"
         for face in recording.faces:
-            faces.append(FaceReport(n, recording.name, face, face_plots(recording, face, out, prefix)))
+            try:
+                images = face_plots(recording, face, out, prefix)
+            except (ValueError, OverflowError) as exc:  # odd values in a hand-edited CSV, say
+                log.debug("plots of %s face %d", recording.csv, face.face_id, exc_info=True)
+                problems.append(f"{recording.csv}: face {face.face_id} could not be plotted: {exc}")
+                images = ()
+            faces.append(FaceReport(n, recording.name, face, images))
     index = out / "index.html"
     index.write_text(render(recordings, faces, problems))
     log.info("report: %d recordings, %d faces -> %s", len(recordings), len(faces), index)

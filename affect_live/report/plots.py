@@ -108,7 +108,8 @@ def pose_over_time(face: FaceSeries, path: Path) -> Path | None:
 
 
 def blendshape_summary(face: FaceSeries, path: Path) -> Path | None:
-    """The blendshapes with the highest mean score, with their 10th-90th percentile range."""
+    """The blendshapes with the highest mean score, with their 10th-90th percentile range (a
+    skewed score's mean can lie outside it: that side's bar is then empty)."""
     if not face.blendshapes:
         return None
     names = list(face.blendshapes)
@@ -119,7 +120,7 @@ def blendshape_summary(face: FaceSeries, path: Path) -> Path | None:
     figure = Figure(figsize=(6, 0.3 * len(order) + 1.2))
     axes = figure.add_subplot()
     y = np.arange(len(order))
-    axes.barh(y, means[order], color=_rgb(face.face_id), xerr=[means[order] - low, high - means[order]], ecolor="0.4", capsize=2)
+    axes.barh(y, means[order], color=_rgb(face.face_id), xerr=[np.clip(means[order] - low, 0, None), np.clip(high - means[order], 0, None)], ecolor="0.4", capsize=2)
     axes.set_yticks(y, [names[k] for k in order], fontsize=8)
     axes.set_xlim(0, 1)
     axes.set_xlabel("mean score (bars: 10th-90th percentile)")
