@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=60.0, help="seconds per case with --app (default 60)")
     bench.add_argument("--lsl", action="store_true", help="with --app: stream on LSL and measure samples/s and capture-to-inlet lag at a local inlet")
     bench.add_argument("--startup", action="store_true", help="measure start-up instead: first CSV row, the app's first prediction, peak RSS")
+    bench.add_argument("--batch", action="store_true", help="measure a batch instead: serial vs --jobs 2 vs --ray on a local cluster (--frames per input)")
     bench.add_argument("--runs", type=_positive_int, default=3, help="runs per figure with --startup; the minimum is reported (default 3)")
     bench.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
     return parser

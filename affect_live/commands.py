@@ -182,6 +182,10 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.batch:
+        from affect_live.benchmarks.batch import run_batch_benchmark
+
+        return run_batch_benchmark(frames=args.frames)
     if args.startup:
         from affect_live.benchmarks.startup import run_startup_benchmark
 

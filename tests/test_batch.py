@@ -11,15 +11,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import cv2
 import pytest
 
 from affect_live.batch.local_cluster import READY_LINE, local_cluster
 from affect_live.cli import main
 from conftest import CLIPS, REPO, running
+from test_analyze import _long_clip, _wait_for_rows
 
 CLIP_NAMES = ("astronaut_motion", "three_faces", "two_faces")
 TIMES = ("started_at", "finished_at", "timing")  # the only sidecar fields that may differ
@@ -110,57 +109,34 @@ def test_unreachable_ray_cluster_is_one_line(tmp_path):
     assert lines[-1].startswith("affect-live: error: cannot connect to the Ray cluster"), proc.stderr
 
 
-def _long_clip(path: Path, frames: int) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 360))
-    capture = cv2.VideoCapture(str(CLIPS / "two_faces.mp4"))
-    images = []
-    ok, image = capture.read()
-    while ok:
-        images.append(image)
-        ok, image = capture.read()
-    for n in range(frames):
-        writer.write(images[n % len(images)])
-    writer.release()
-    return path
-
-
-def _wait_for_rows(csv_path: Path, rows: int, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 180  # a guard against a hang, not a speed figure
-    while time.monotonic() < deadline and proc.poll() is None:
-        if csv_path.exists() and csv_path.read_bytes().count(b"\n") > rows:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no {rows} rows in {csv_path} before the run ended: {proc.poll()}")
-
-
 def test_interrupted_batch_resumes_and_a_corrupt_input_fails_alone(tmp_path):
     sessions, results = tmp_path / "sessions", tmp_path / "results"
     sessions.mkdir()
     shutil.copy(CLIPS / "two_faces.mp4", sessions / "a.mp4")
-    _long_clip(sessions / "b.avi", 900)
-    (sessions / "c.mp4").write_bytes(b"not a video at all")
+    (sessions / "b.mp4").write_bytes(b"not a video at all")
+    _long_clip(sessions, 900)  # sessions/long.avi
     command = [sys.executable, str(REPO / "main.py"), "analyze", str(sessions), "--out", str(results), "--quiet"]
     with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        _wait_for_rows(results / "b.csv", 50, proc)  # a.mp4 is done, b.avi under way
+        _wait_for_rows(results / "long.csv", 50, proc)  # a.mp4 done, b.mp4 failed, long.avi under way
         os.kill(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in stderr
     batch = json.loads((results / "batch.json").read_text())
-    assert [item["status"] for item in batch["items"]] == ["complete", "interrupted", "pending"]
+    assert [item["status"] for item in batch["items"]] == ["complete", "failed", "interrupted"]
     a_written = (results / "a.csv").stat().st_mtime_ns
 
     proc = _cli(["analyze", str(sessions), "--out", str(results), "--jobs", "2", "--quiet"])
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("affect-live: error: 1 of 3 inputs failed"), proc.stderr
-    assert sum("c.mp4" in line and "not a video" in line for line in lines) == 1
+    assert sum("b.mp4" in line and "not a video" in line for line in lines) == 1  # failed again, alone
     assert (results / "a.csv").stat().st_mtime_ns == a_written  # skipped, not redone
     batch = json.loads((results / "batch.json").read_text())
-    a, b, c = batch["items"]
+    a, bad, long = batch["items"]
     assert a["skipped"] and a["status"] == "complete"
-    assert b["status"] == "complete" and not b["skipped"] and b["frames"] == 900
-    assert json.loads((results / "b.meta.json").read_text())["status"] == "complete"
-    assert c["status"] == "failed" and batch["failed"] == 1
+    assert long["status"] == "complete" and not long["skipped"] and long["frames"] == 900
+    assert json.loads((results / "long.meta.json").read_text())["status"] == "complete"
+    assert bad["status"] == "failed" and batch["failed"] == 1
 
     # Other settings: the finished input is analysed again; --force redoes it with the same ones.
     assert main(["analyze", str(sessions / "a.mp4"), "--out", str(results), "--quiet", "--max-faces", "1"]) == 0

@@ -13,19 +13,15 @@ import pytest
 
 from affect_live.cli import main
 from affect_live.overlay import face_color_bgr
+from affect_live.sources import read_frames
 from conftest import CLIPS
 
 
 def _frames(path: Path) -> tuple[list[np.ndarray], float]:
     capture = cv2.VideoCapture(str(path))
     fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    ok, image = capture.read()
-    while ok:
-        frames.append(image)
-        ok, image = capture.read()
     capture.release()
-    return frames, fps
+    return read_frames(path), fps
 
 
 @pytest.fixture(scope="module")

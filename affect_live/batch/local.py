@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
+import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +41,9 @@ def run_serial(items: list[BatchItem], job: JobSpec, quiet: bool, **live: Any) -
 def _init_worker(reports: Any, verbosity: int) -> None:  # noqa: ANN401
     global _reports
     _reports = reports
+    # Ctrl-C is the driver's: it ends the workers (their inputs are redone next time) instead of
+    # each worker printing its own KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from affect_live.native_logs import quiet_native_logs
 
     if verbosity < 2:
@@ -66,9 +70,14 @@ def run_processes(items: list[BatchItem], job: JobSpec, jobs: int, verbosity: in
     try:
         while pending:
             pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_init_worker, initargs=(reports, verbosity))
+            drained = False
             try:
                 pending = yield from _drain_pool(pool, pending, job, reports, attempts)
+                drained = True
             finally:
+                if not drained:  # interrupted (or the driver failed): do not wait for whole videos
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.terminate()
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         reports.close()

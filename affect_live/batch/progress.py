@@ -57,6 +57,11 @@ class BatchProgress:
         running = ", ".join(f"{self._names[i]}@{w}" for i, w in sorted(self._running.items()))
         self._bar.set_postfix_str(f"inputs {self._done}/{self._total_inputs}" + (f"; running {running}" if running else ""), refresh=True)
 
+    @property
+    def running(self) -> list[int]:
+        """Items started and not done."""
+        return sorted(self._running)
+
     def write(self, line: str) -> None:
         """A line above the bar (stderr)."""
         self._bar.write(line, file=sys.stderr)

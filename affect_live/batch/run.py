@@ -12,7 +12,7 @@ from typing import Any
 
 from affect_live.batch.plan import BatchItem, finished
 from affect_live.batch.progress import BatchProgress
-from affect_live.batch.summary import BATCH_FILE, BatchSummary, mark_sidecar_failed
+from affect_live.batch.summary import BATCH_FILE, BatchSummary, mark_sidecar
 from affect_live.batch.worker import ItemResult, JobSpec
 from affect_live.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError
 
@@ -93,6 +93,11 @@ def run_batch(items: list[BatchItem], job: JobSpec, expected: dict[str, Any], op
                 interrupted |= value.status == "interrupted"
     except KeyboardInterrupt:
         interrupted = True
+        by_index = {item.index: item for item in todo}
+        for index in progress.running:  # workers ended mid-input: their rows so far are kept
+            item = by_index[index]
+            mark_sidecar(item.csv, "interrupted", "interrupted by the user")
+            summary.results[index] = ItemResult(index, item.spec, item.csv, "interrupted", "interrupted by the user")
     finally:
         progress.close()
         summary.write()
@@ -109,7 +114,7 @@ def run_batch(items: list[BatchItem], job: JobSpec, expected: dict[str, Any], op
 
 def _finish(result: ItemResult, summary: BatchSummary, options: BatchOptions, progress: BatchProgress) -> None:
     if result.status == "failed" and result.attempts > 1:
-        mark_sidecar_failed(result.csv, result.message)
+        mark_sidecar(result.csv, "failed", result.message)
     summary.add(result)
     line, error = _outcome_line(result)
     if error or not options.quiet:

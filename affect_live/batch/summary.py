@@ -72,15 +72,16 @@ class BatchSummary:
             log.warning("cannot write %s: %s", self.path, exc)
 
 
-def mark_sidecar_failed(csv: str, message: str) -> None:
-    """A worker that died left its sidecar `running`: say it failed and why (it is redone)."""
+def mark_sidecar(csv: str, status: str, message: str) -> None:
+    """A worker that died or was ended left its sidecar `running`: say how it ended and why (it
+    is redone next time)."""
     path = sidecar_path(Path(csv))
     try:
         meta = json.loads(path.read_text())
     except (OSError, ValueError):
         return
     if isinstance(meta, dict) and meta.get("status") == "running":
-        meta.update(status="failed", message=message, finished_at=now_iso())
+        meta.update(status=status, message=message, finished_at=now_iso())
         try:
             write_sidecar(path, meta)
         except RecordingError as exc:

@@ -78,33 +78,38 @@ def _unit_circle():  # noqa: ANN202 (a matplotlib patch)
     return Circle((0, 0), 1.0, fill=False, color="0.7", linewidth=0.8)
 
 
-def expression_shares(face: FaceSeries, path: Path, fps: float | None) -> Path:
-    """The expression probabilities over time, stacked (they sum to 1), smoothed over ~1 s."""
+def _series_figure(title: str, ylabel: str):  # noqa: ANN202 (a Figure and its Axes)
+    """A wide plot over time with its legend on the right."""
     figure = Figure(figsize=(8, 3))
     axes = figure.add_subplot()
+    axes.set_xlabel("time (s)")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    return figure, axes
+
+
+def _save_with_legend(figure: Figure, axes, path: Path) -> Path:  # noqa: ANN001
+    axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    return _save(figure, path)
+
+
+def expression_shares(face: FaceSeries, path: Path, fps: float | None) -> Path:
+    """The expression probabilities over time, stacked (they sum to 1), smoothed over ~1 s."""
+    figure, axes = _series_figure(f"face {face.face_id}: expression probabilities over time (1 s moving mean)", "share")
     shares = smooth(face.probabilities, max(int(round(fps or 30)), 1))
     axes.stackplot(face.time_s, shares.T, labels=EXPRESSIONS, colors=EXPRESSION_COLORS, alpha=0.9)
     axes.set_ylim(0, 1)
-    axes.set_xlabel("time (s)")
-    axes.set_ylabel("share")
-    axes.set_title(f"face {face.face_id}: expression probabilities over time (1 s moving mean)")
-    axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    return _save(figure, path)
+    return _save_with_legend(figure, axes, path)
 
 
 def pose_over_time(face: FaceSeries, path: Path) -> Path | None:
     if not face.pose:
         return None
-    figure = Figure(figsize=(8, 3))
-    axes = figure.add_subplot()
+    figure, axes = _series_figure(f"face {face.face_id}: head pose and gaze", "degrees")
     for name, values in face.pose.items():
         axes.plot(face.time_s, values, label=name, linewidth=1.0, linestyle="--" if name.startswith("gaze") else "-")
     axes.axhline(0, color="0.8", linewidth=0.8)
-    axes.set_xlabel("time (s)")
-    axes.set_ylabel("degrees")
-    axes.set_title(f"face {face.face_id}: head pose and gaze")
-    axes.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    return _save(figure, path)
+    return _save_with_legend(figure, axes, path)
 
 
 def blendshape_summary(face: FaceSeries, path: Path) -> Path | None:
