@@ -106,10 +106,9 @@ def run_batch(items: list[BatchItem], job: JobSpec, expected: dict[str, Any], op
         left = len(items) - sum(r.ok for r in summary.results.values())
         _say(f"affect-live: interrupted; {left} input(s) not complete: the same command again goes on from there")
         return EXIT_INTERRUPTED
-    if failed:
+    if failed and len(items) > 1:  # one input: its own error line says it all
         _say(f"affect-live: error: {len(failed)} of {len(items)} inputs failed" + (f" (see {summary.path})" if summary.path else ""))
-        return EXIT_BAD_INPUT
-    return 0
+    return EXIT_BAD_INPUT if failed else 0
 
 
 def _finish(result: ItemResult, summary: BatchSummary, options: BatchOptions, progress: BatchProgress) -> None:
