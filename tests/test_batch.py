@@ -144,3 +144,35 @@ def test_interrupted_batch_resumes_and_a_corrupt_input_fails_alone(tmp_path):
     frames = [r["frame"] for r in _rows(results / "a.csv")]
     assert len(frames) == len(set(frames)) > 0  # one face per frame now
     assert (results / "a.csv").stat().st_mtime_ns != a_written
+
+
+def _spawned_workers(parent: int) -> list[int]:
+    """Pids of the multiprocessing workers a process started (from /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if ppid == parent and b"spawn_main" in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_a_worker_that_dies_has_its_input_retried_once(tmp_path):
+    sessions, results = tmp_path / "sessions", tmp_path / "results"
+    sessions.mkdir()
+    _long_clip(sessions, 600)
+    command = [sys.executable, str(REPO / "main.py"), "analyze", str(sessions), "--out", str(results), "--jobs", "2", "--quiet"]
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _wait_for_rows(results / "long.csv", 50, proc)  # the worker is half-way
+        workers = _spawned_workers(proc.pid)
+        assert len(workers) == 1  # one input: one worker
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert "the worker process died" in stderr and "trying it again" in stderr
+    item = json.loads((results / "batch.json").read_text())["items"][0]
+    assert item["status"] == "complete" and item["attempts"] == 2 and item["frames"] == 600
+    assert json.loads((results / "long.meta.json").read_text())["status"] == "complete"
