@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from affect_live.metadata import session_metadata
 from affect_live.recorder import Recording, RecordingOutcome, end_status
 from affect_live.recording import RecordingError
 from affect_live.sources import FrameSource, RealTimePlayback, open_source
+from affect_live.video_out import AnnotatedVideoWriter
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +32,16 @@ def analyze_source(
     realtime: bool = False,
     lsl: LslStreams | None = None,
     markers: MarkerInlet | None = None,
+    video_out: Path | None = None,
+    on_frame: Callable[[int], None] | None = None,
 ) -> RecordingOutcome:
     """Analyse one source. Never raises for bad input: the outcome says what happened.
 
     `realtime` plays a file at its own frame rate, as a camera would: only the newest frame is
     analysed, and frames the model is too slow for are dropped (and counted). `lsl` publishes
     every result and the session's markers; `markers` (another program's LSL marker stream) is
-    recorded into the events file."""
+    recorded into the events file. `video_out` writes an annotated copy (affect_live.overlay,
+    as the app draws it); `on_frame(frames_done)` is called after every frame (batch progress)."""
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
@@ -45,8 +50,10 @@ def analyze_source(
         source = RealTimePlayback(source)
     live = realtime or source.info.kind in ("camera", "stream")
     engine.reset()
-    pipeline = Pipeline(source, engine, PipelineSettings(**{**asdict(settings), "lossless": not live}))
+    keep = video_out is not None
+    pipeline = Pipeline(source, engine, PipelineSettings(**{**asdict(settings), "lossless": not live, "keep_images": keep}))
     try:
+        video = AnnotatedVideoWriter(video_out, source.info.fps, bool(engine.info.prior_heads)) if keep else None
         meta = session_metadata(csv_path.name, source.info, settings, engine)
         meta["settings"]["realtime"] = realtime
         recording = Recording(csv_path, meta)
@@ -65,12 +72,16 @@ def analyze_source(
     try:
         for result in pipeline.results():
             recording.write(result)
+            if video is not None:
+                video.write(result)
             if lsl is not None:
                 lsl.push(result)
             for text in faces.update(result):
                 mark(text, OWN, recording, lsl)
             bar.update(1)
             bar.set_postfix(faces=len(result.predictions), refresh=False)
+            if on_frame is not None:
+                on_frame(recording.frames)
         status, message = end_status(pipeline.error, pipeline.ended_early, source.info.kind)
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
@@ -79,6 +90,8 @@ def analyze_source(
     finally:
         bar.close()
         pipeline.stop()
+        if video is not None:
+            video.close()
         if markers is not None:
             markers.target = None
     mark(f"recording stopped: {status}", OWN, recording, lsl)

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
-    analyze.add_argument("inputs", nargs="+", help="video file, folder of images, camera index or stream URL")
+    analyze.add_argument("inputs", nargs="+", help="video file, folder of videos or of images, camera index or stream URL")
     analyze.add_argument("--out", type=Path, help="CSV file (one input) or folder (one CSV per input); default: next to each input")
     analyze.add_argument("--lsl-markers", metavar="NAME", help="record the markers of another program's LSL stream NAME into the events file")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -69,7 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-actions", action="store_true", help="skip the face mesh, head pose, gaze and blendshapes (faster; the CSV has only the affect columns)")
     analyze.add_argument("--landmarks", action="store_true", help="also write the 478 face points per face and frame to <name>.landmarks.csv")
     analyze.add_argument("--detect-every", type=_positive_int, help="frames between face detector runs while faces are tracked from their landmarks (default 10, docs/actions.md)")
+    analyze.add_argument("--video-out", type=Path, metavar="PATH", help="also write an annotated copy (.mp4): a file for one input, a folder for many")
+    analyze.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="analyse N inputs at once in local worker processes (default 1)")
+    analyze.add_argument("--ray", metavar="ADDRESS", help="run one task per input on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT (pip install affect-live[cluster])")
+    analyze.add_argument("--force", action="store_true", help="analyse again inputs whose sidecar says complete with the same model and settings")
     _add_model_options(analyze)
+
+    report = commands.add_parser("report", help="plots and a summary (index.html) of recordings made by analyze or the app")
+    report.add_argument("csvs", nargs="+", type=Path, metavar="CSV", help="recordings (their .meta.json sidecars are read too)")
+    report.add_argument("--out", type=Path, required=True, help="folder for index.html and the PNG plots")
 
     imp = commands.add_parser("import-weights", help="wrap a per-frame model (Keras, ONNX or TFLite) into a weight bundle")
     imp.add_argument("model", type=Path, help="per-frame model: Keras (.keras, .h5/.hdf5), ONNX (.onnx) or TFLite (.tflite)")
@@ -111,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=60.0, help="seconds per case with --app (default 60)")
     bench.add_argument("--lsl", action="store_true", help="with --app: stream on LSL and measure samples/s and capture-to-inlet lag at a local inlet")
     bench.add_argument("--startup", action="store_true", help="measure start-up instead: first CSV row, the app's first prediction, peak RSS")
+    bench.add_argument("--batch", action="store_true", help="measure a batch instead: serial vs --jobs 2 vs --ray on a local cluster (--frames per input)")
     bench.add_argument("--runs", type=_positive_int, default=3, help="runs per figure with --startup; the minimum is reported (default 3)")
     bench.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto", help=DEVICE_HELP)
     bench.add_argument("--no-reid", dest="reid", action="store_false", help="measure without re-identification")
@@ -154,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finetune": training.run_finetune,
         "reproduce": training.run_reproduce,
         "analyze": commands.run_analyze,
+        "report": commands.run_report,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,
         "bench": commands.run_bench,

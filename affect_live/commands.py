@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, EXIT_INTERRUPTED, UserError
+from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, UserError
 from affect_live.model.bundle import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest
 from affect_live.model.manifest import BundleError, Manifest
 
@@ -28,36 +28,6 @@ def pick_device(requested: str) -> str:
         raise UserError(str(exc)) from None
 
 
-def _default_csv_name(spec: str) -> str:
-    if spec.isdigit():
-        return f"camera{spec}.csv"
-    if "://" in spec:
-        return "stream.csv"
-    return (Path(spec).stem or Path(spec).name or "input") + ".csv"
-
-
-def plan_outputs(inputs: list[str], out: Path | None) -> list[Path]:
-    """The CSV path of each input: --out file, --out folder, or next to the input."""
-    if out is not None and out.suffix.lower() == ".csv":
-        if len(inputs) > 1:
-            raise UserError("with several inputs, --out must be a folder (one CSV per input)")
-        return [out]
-    paths: list[Path] = []
-    for spec in inputs:
-        if out is None:
-            path = Path(spec)
-            folder = Path.cwd() if spec.isdigit() or "://" in spec else (path.parent if not path.is_dir() else path.parent)
-        else:
-            folder = out
-        candidate = folder / _default_csv_name(spec)
-        stem, n = candidate.stem, 2
-        while candidate in paths:  # two inputs with the same name: clip.csv, clip-2.csv
-            candidate = folder / f"{stem}-{n}.csv"
-            n += 1
-        paths.append(candidate)
-    return paths
-
-
 def open_lsl(model: str = ""):  # noqa: ANN201 (LslStreams, imported lazily)
     """The LSL outlets for --lsl (`model`: the engine's label for the stream metadata);
     unavailable LSL is one error line."""
@@ -70,13 +40,21 @@ def open_lsl(model: str = ""):  # noqa: ANN201 (LslStreams, imported lazily)
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    from affect_live.batch.plan import fingerprint, plan_batch
+    from affect_live.batch.run import BatchOptions, run_batch
+    from affect_live.batch.worker import JobSpec, preload
+    from affect_live.metadata import model_summary, session_settings
     from affect_live.model.engine import AffectEngine
     from affect_live.pipeline import PipelineSettings
 
-    outputs = plan_outputs(args.inputs, args.out)
+    parallel = args.jobs > 1 or args.ray is not None
+    if parallel and (args.lsl or args.lsl_markers or args.realtime):
+        raise UserError("--lsl, --lsl-markers and --realtime work in one process only (not with --jobs or --ray)")
+    items = plan_batch(args.inputs, args.out, args.video_out)
     device = pick_device(args.device)
+    bundles = [load_weights(path.absolute() if path else None) for path in args.weights or [None]]
     try:
-        engine = AffectEngine([load_weights(path) for path in args.weights or [None]], window=args.window, device=device)
+        engine = AffectEngine(bundles, window=args.window, device=device)
     except BundleError as exc:  # bundles that cannot be fused
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     if args.landmarks and args.no_actions:
@@ -96,13 +74,37 @@ def run_analyze(args: argparse.Namespace) -> int:
     settings = PipelineSettings(
         max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, reid=args.reid, **tracking
     )
+    job = JobSpec(tuple(str(b.path) for b in bundles), args.window, device, settings, args.realtime)
+    expected = fingerprint({"model": model_summary(engine), "settings": {**session_settings(settings, engine), "realtime": args.realtime}})
+    folder = args.out if args.out is not None and args.out.suffix.lower() != ".csv" else None
+    options = BatchOptions(args.jobs, args.ray, args.force, args.quiet, args.verbose, folder)
+    if parallel:
+        del engine  # the workers load their own
+        return run_batch(items, job, expected, options)
+    preload(job, engine)
     lsl = open_lsl(engine.info.label) if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
-        return _analyze_each(args, outputs, engine, settings, lsl, markers)
+        return run_batch(items, job, expected, options, lsl=lsl, markers=markers)
     finally:
         if markers is not None:
             markers.close()
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from affect_live.report.build import make_report
+
+    try:
+        index, problems, reported = make_report(args.csvs, args.out)
+    except OSError as exc:
+        raise UserError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
+    for problem in problems:
+        print(f"affect-live: error: {problem}", file=sys.stderr)
+    if not reported:
+        print("affect-live: error: no recording could be read", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {index}")
+    return EXIT_BAD_INPUT if problems else 0
 
 
 def follow_lsl_markers(name: str):  # noqa: ANN201 (MarkerInlet, imported lazily)
@@ -114,28 +116,6 @@ def follow_lsl_markers(name: str):  # noqa: ANN201 (MarkerInlet, imported lazily
         return MarkerInlet(name)
     except LslError as exc:
         raise UserError(str(exc)) from None
-
-
-def _analyze_each(args: argparse.Namespace, outputs: list[Path], engine, settings, lsl, markers) -> int:  # noqa: ANN001
-    from affect_live.analyze import analyze_source
-
-    status = 0
-    for spec, csv_path in zip(args.inputs, outputs):
-        outcome = analyze_source(spec, csv_path, engine, settings, quiet=args.quiet, realtime=args.realtime, lsl=lsl, markers=markers)
-        if outcome.status == "failed" and outcome.frames == 0 and outcome.rows == 0 and not csv_path.exists():
-            print(f"affect-live: error: {outcome.message}", file=sys.stderr)
-            status = EXIT_BAD_INPUT
-            continue
-        summary = f"{spec}: {outcome.frames} frames, {outcome.rows} rows, {len(outcome.face_ids)} face ids -> {csv_path}"
-        if outcome.ok:
-            if not args.quiet:
-                print(summary, file=sys.stderr)
-            continue
-        print(f"affect-live: error: {outcome.message} ({summary})", file=sys.stderr)
-        if outcome.status == "interrupted":
-            return EXIT_INTERRUPTED
-        status = EXIT_BAD_INPUT
-    return status
 
 
 def _parse_numbers(text: str | None, what: str) -> tuple[float, ...] | None:
@@ -208,6 +188,10 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.batch:
+        from affect_live.benchmarks.batch import run_batch_benchmark
+
+        return run_batch_benchmark(frames=args.frames)
     if args.startup:
         from affect_live.benchmarks.startup import run_startup_benchmark
 

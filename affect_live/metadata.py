@@ -62,6 +62,21 @@ def bundle_summary(bundle: LoadedBundle, device: str) -> dict[str, Any]:
     }
 
 
+def session_settings(settings: PipelineSettings, engine: AffectEngine) -> dict[str, Any]:
+    """The settings a sidecar records (a batch compares them to skip finished inputs)."""
+    return {
+        "max_faces": settings.max_faces,
+        "min_score": settings.min_score,
+        "max_missed": settings.max_missed,
+        "reidentification": reid_summary(settings),
+        "window": engine.windows.window,
+        "crop": engine.manifest.input.crop,
+        "actions": settings.actions,
+        "detect_every": settings.detect_every if settings.actions else 1,
+        "landmarks": settings.landmarks,
+    }
+
+
 def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettings, engine: AffectEngine) -> dict[str, Any]:
     """The sidecar's content when a recording starts; the caller adds the outcome at the end."""
     return {
@@ -72,16 +87,7 @@ def session_metadata(csv_name: str, source: SourceInfo, settings: PipelineSettin
         "columns": list(csv_columns(settings.actions)),
         "outputs": action_outputs(csv_name, settings),
         "source": asdict(source),
-        "settings": {
-            "max_faces": settings.max_faces,
-            "min_score": settings.min_score,
-            "max_missed": settings.max_missed,
-            "reidentification": reid_summary(settings),
-            "window": engine.windows.window,
-            "crop": engine.manifest.input.crop,
-            "actions": settings.actions,
-            "detect_every": settings.detect_every if settings.actions else 1,
-        },
+        "settings": session_settings(settings, engine),
         "model": model_summary(engine),
         "packages": package_versions(),
     }
@@ -94,7 +100,8 @@ def action_outputs(csv_name: str, settings: PipelineSettings) -> dict[str, Any]:
     from affect_live.faces.landmarker_files import BLENDSHAPE_MODEL, CANONICAL_FACE, LANDMARKER_DIR, MESH_MODEL, SHIPPED_SHA256
 
     def model(name: str) -> dict[str, str]:
-        return {"file": str(LANDMARKER_DIR / name), "sha256": SHIPPED_SHA256[name]}
+        # Named within the shipped models (the same on every machine of a batch), not by path.
+        return {"file": f"{LANDMARKER_DIR.name}/{name}", "sha256": SHIPPED_SHA256[name]}
 
     source = "Google MediaPipe Face Landmarker (face_landmarker.task of 2023-05-03, Apache-2.0), run on LiteRT; see models/face-landmarker/MODEL_CARD.md"
     return {

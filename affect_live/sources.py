@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from affect_live.types import Frame
 
@@ -164,6 +165,20 @@ def open_source(spec: str | int, folder_fps: float = 30.0) -> FrameSource:
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSequenceSource(text, [path], folder_fps)
     return VideoCaptureSource(text, "video", str(path))
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a (short) video file, decoded into memory: for fixtures and benchmarks."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    try:
+        ok, image = capture.read()
+        while ok:
+            frames.append(image)
+            ok, image = capture.read()
+    finally:
+        capture.release()
+    return frames
 
 
 class LoopingVideoSource(FrameSource):

@@ -6,13 +6,13 @@ import atexit
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports nothing heavy)
+from affect_live.process_group import stop_group  # noqa: E402  (stdlib only)
 from affect_live.resources import LSL_MACHINE_CONFIG  # noqa: E402  (stdlib only)
 
 # Before TensorFlow, MediaPipe, OpenCV or Qt are imported anywhere.
@@ -103,20 +103,6 @@ def running(command: list[str], **popen: object) -> Iterator[subprocess.Popen]:
         yield proc
     finally:
         stop_group(proc)
-
-
-def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM to the child's process group, SIGKILL to what is left after 30 s or after the
-    leader has gone."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 @contextlib.contextmanager

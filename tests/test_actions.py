@@ -20,6 +20,7 @@ from affect_live.faces.landmarks import roi_matrix
 from affect_live.model.flatbuffer import check_graph, sha256_hex
 from affect_live.model.manifest import BundleError
 from affect_live.recording import ACTION_COLUMNS, CSV_COLUMNS
+from affect_live.resources import MODELS_DIR
 from affect_live.types import BLENDSHAPE_NAMES, POSE_COLUMNS, FaceActions
 from conftest import CLIPS, IMAGES
 
@@ -164,7 +165,7 @@ def test_no_actions_writes_only_the_fixed_columns_and_the_sidecar_says_what_was_
     assert outputs["actions"] is True and outputs["landmarks_csv"] == "with.landmarks.csv"
     assert outputs["mesh"]["sha256"] == SHIPPED_SHA256[MESH_MODEL]
     for name in ("mesh", "blendshapes", "head_pose"):
-        assert Path(outputs[name]["file"]).is_file() and len(outputs[name]["sha256"]) == 64
+        assert (MODELS_DIR / outputs[name]["file"]).is_file() and len(outputs[name]["sha256"]) == 64
     assert meta["columns"] == [*CSV_COLUMNS, *ACTION_COLUMNS]
     assert 0 < meta["timing"]["stage_ms_mean"]["detector_runs"] < 0.5
 

@@ -133,7 +133,8 @@ def test_bad_inputs_one_line_and_nonzero_exit_keep_rows(tmp_path):
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if line.strip()]
     assert "Traceback" not in proc.stderr
-    assert len(errors) == 5, proc.stderr
+    assert len(errors) == 6, proc.stderr  # one per input, then how many failed
+    assert errors[-1].startswith("affect-live: error: 5 of 5 inputs failed")
     for fragment in ("no such file", "not a video", "no images", "ended early", "camera 99 could not be opened"):
         assert sum(fragment in line for line in errors) == 1, (fragment, errors)
     rows = read_rows(tmp_path / "out" / "cut.csv")  # what could be read was analysed and kept

@@ -1,5 +1,6 @@
-"""The video pane: the current frame, letterboxed, with each face's box, keypoints and labels,
-and (the Mesh toggle) its face mesh contours."""
+"""The video pane: the current frame, letterboxed, with each face's box, keypoints and labels
+and (the Mesh toggle) its face mesh contours, drawn by affect_live.overlay, the same code
+`analyze --video-out` uses."""
 
 from __future__ import annotations
 
@@ -9,31 +10,16 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from PyQt5.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
-from PyQt5.QtGui import (
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPen,
-)
+from PyQt5.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from affect_live.overlay_mesh import draw_mesh_contours
+from affect_live.overlay import DEFAULT_LAYERS, MESH_LAYERS, draw_faces, scaled_frame
 from affect_live.types import Box, FacePrediction
-from affect_live.ui.colors import face_color, face_color_tuple
 
 log = logging.getLogger(__name__)
 
 _BACKGROUND = QColor(18, 18, 18)
-_LABEL_BACKGROUND = QColor(0, 0, 0, 170)  # dark but see-through, so the label reads on any frame
 _PLACEHOLDER_COLOR = QColor(150, 150, 150)
-_BOX_WIDTH = 2.0
-_SELECTED_BOX_WIDTH = 4.0
-_KEYPOINT_RADIUS = 2.5
-_LABEL_PAD = 3.0
 
 
 def _checked_frame(image: np.ndarray) -> np.ndarray:
@@ -51,17 +37,12 @@ class VideoView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._frame: np.ndarray | None = None  # kept by reference, never modified
-        self._scaled: tuple[QImage, np.ndarray] | None = None  # the frame at its drawn size
+        self._scaled: tuple[QImage, np.ndarray] | None = None  # the annotated frame at its drawn size
         self._predictions: tuple[FacePrediction, ...] = ()
         self._selected_id: int | None = None
         self._prior_heads = False
         self._show_mesh = False
         self._placeholder = "No video"
-        self._label_font = QFont(self.font())
-        self._label_font.setPointSizeF(9.0)
-        self._label_font.setBold(True)
-        self._small_font = QFont(self.font())
-        self._small_font.setPointSizeF(8.0)
         self._placeholder_font = QFont(self.font())
         self._placeholder_font.setPointSizeF(13.0)
         self.setAttribute(Qt.WA_OpaquePaintEvent)  # paintEvent fills every pixel itself
@@ -196,71 +177,21 @@ class VideoView(QWidget):
                 return
             rect = self.image_rect()
             painter.drawImage(rect.topLeft(), self._frame_at(round(rect.width()), round(rect.height())))
-            painter.setRenderHint(QPainter.Antialiasing)
-            painter.setClipRect(self.image_rect())  # labels of faces at the edge stay on the frame
-            # Selected face last, so its box and label are on top where faces overlap.
-            ordered = sorted(self._predictions, key=lambda p: p.face_id == self._selected_id)
-            for pred in ordered:
-                self._paint_face(painter, pred)
         finally:
             painter.end()
 
     def _frame_at(self, width: int, height: int) -> QImage:
-        """The frame scaled to its drawn size, in the painter's native 32-bit format.
+        """The frame scaled to its drawn size with the faces drawn on it, in the painter's native
+        32-bit format; made once per shown frame (and widget size).
 
-        OpenCV scales and converts in well under a millisecond; a smooth-scaled drawImage of a
-        BGR888 image costs Qt several milliseconds of the GUI thread per frame.
+        OpenCV scales, draws and converts in about a millisecond; a smooth-scaled drawImage of
+        a BGR888 image costs Qt several milliseconds of the GUI thread per frame.
         """
         if self._scaled is None or (self._scaled[0].width(), self._scaled[0].height()) != (width, height):
             assert self._frame is not None
-            shrinking = width < self._frame.shape[1]
-            scaled = cv2.resize(self._frame, (max(width, 1), max(height, 1)), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-            code = cv2.COLOR_GRAY2BGRA if scaled.ndim == 2 else cv2.COLOR_BGR2BGRA
-            bgra = cv2.cvtColor(scaled, code)  # Format_RGB32 is B, G, R, A bytes in memory
-            if self._show_mesh:  # at the drawn size, so the lines stay 1 px thin and crisp
-                for pred in self._predictions:
-                    if pred.actions is not None and pred.actions.landmarks is not None:
-                        r, g, b = face_color_tuple(pred.face_id)
-                        draw_mesh_contours(bgra, pred.actions.landmarks, (b, g, r, 255), width / self._frame.shape[1])
+            canvas = scaled_frame(self._frame, max(width, 1), max(height, 1))
+            layers = MESH_LAYERS if self._show_mesh else DEFAULT_LAYERS
+            draw_faces(canvas, self._predictions, canvas.shape[1] / self._frame.shape[1], self._selected_id, self._prior_heads, layers)
+            bgra = cv2.cvtColor(canvas, cv2.COLOR_BGR2BGRA)  # Format_RGB32 is B, G, R, A bytes in memory
             self._scaled = (QImage(bgra.data, bgra.shape[1], bgra.shape[0], bgra.strides[0], QImage.Format_RGB32), bgra)
         return self._scaled[0]
-
-    def _paint_face(self, painter: QPainter, pred: FacePrediction) -> None:
-        color = face_color(pred.face_id)
-        selected = pred.face_id == self._selected_id
-        box = self.box_to_widget(pred.detection.box)
-        pen = QPen(color, _SELECTED_BOX_WIDTH if selected else _BOX_WIDTH)
-        pen.setJoinStyle(Qt.MiterJoin)
-        painter.setPen(pen)
-        painter.setBrush(Qt.NoBrush)
-        painter.drawRect(box)
-
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(color)
-        for kx, ky in np.asarray(pred.detection.keypoints, dtype=float).reshape(-1, 2):
-            painter.drawEllipse(self.frame_to_widget(kx, ky), _KEYPOINT_RADIUS, _KEYPOINT_RADIUS)
-
-        top = max(float(np.max(pred.probabilities)), 0.0)
-        line1 = f"#{pred.face_id} {pred.expression} {top * 100:.0f}%"
-        line2 = f"V {pred.valence:+.2f}  A {pred.arousal:+.2f}" + ("  (prior)" if self._prior_heads else "")
-        self._paint_label(painter, box, color, line1, line2)
-
-    def _paint_label(self, painter: QPainter, box: QRectF, color: QColor, line1: str, line2: str) -> None:
-        m1, m2 = QFontMetricsF(self._label_font), QFontMetricsF(self._small_font)
-        width = max(m1.horizontalAdvance(line1), m2.horizontalAdvance(line2)) + 2 * _LABEL_PAD
-        height = m1.height() + m2.height() + 2 * _LABEL_PAD
-        area = self.image_rect()
-        # Above the box; inside its top edge when there is no room above (face at the frame top).
-        y = box.top() - height - 2.0
-        if y < area.top():
-            y = box.top() + 2.0
-        x = min(max(box.left(), area.left()), max(area.right() - width, area.left()))
-        rect = QRectF(x, y, width, height)
-        painter.setPen(Qt.NoPen)
-        painter.setBrush(_LABEL_BACKGROUND)
-        painter.drawRoundedRect(rect, 3.0, 3.0)
-        painter.setPen(color.lighter(130))  # a touch brighter: text is thinner than the box
-        painter.setFont(self._label_font)
-        painter.drawText(QPointF(x + _LABEL_PAD, y + _LABEL_PAD + m1.ascent()), line1)
-        painter.setFont(self._small_font)
-        painter.drawText(QPointF(x + _LABEL_PAD, y + _LABEL_PAD + m1.height() + m2.ascent()), line2)

@@ -1,0 +1,147 @@
+"""The report folder: per recording and face the PNG plots, and index.html tying them together
+with a table of per-face means and durations and what the sidecar says about the model."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affect_live.report import plots
+from affect_live.report.data import FaceSeries, Recording, ReportError, read_recording
+from affect_live.types import EXPRESSIONS
+
+log = logging.getLogger(__name__)
+
+EVENTS_SUFFIX = ".events.csv"
+
+
+@dataclass(frozen=True)
+class FaceReport:
+    index: int  # which recording
+    recording: str
+    face: FaceSeries
+    images: tuple[Path, ...]  # relative to the report folder
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def face_plots(recording: Recording, face: FaceSeries, out: Path, prefix: str) -> tuple[Path, ...]:
+    priors = set(recording.prior_heads)
+    va_prior = bool(priors & {"valence", "arousal"})
+    base = out / f"{prefix}face{face.face_id}"
+    made = [
+        plots.va_over_time(face, base.with_name(base.name + "_va_time.png"), va_prior),
+        plots.va_plane(face, base.with_name(base.name + "_va_plane.png"), va_prior),
+        plots.expression_shares(face, base.with_name(base.name + "_expressions.png"), recording.fps),
+        plots.pose_over_time(face, base.with_name(base.name + "_pose.png")),
+        plots.blendshape_summary(face, base.with_name(base.name + "_blendshapes.png")),
+    ]
+    return tuple(p.relative_to(out) for p in made if p is not None)
+
+
+def make_report(csvs: list[Path], out: Path) -> tuple[Path, list[str], int]:
+    """Writes out/index.html and the PNGs; returns the index, one line per CSV that could not
+    be read (the others are reported) and how many were."""
+    out.mkdir(parents=True, exist_ok=True)
+    recordings: list[Recording] = []
+    problems: list[str] = []
+    for path in csvs:
+        if path.name.endswith(EVENTS_SUFFIX):  # a recording's markers, matched by results/*.csv
+            log.info("skipping %s: the events (markers) file of a recording", path)
+            continue
+        try:
+            recordings.append(read_recording(path))
+        except ReportError as exc:
+            problems.append(str(exc))
+    faces: list[FaceReport] = []
+    for n, recording in enumerate(recordings):
+        prefix = f"{n + 1:02d}_{_safe(recording.name)}_"
+        for face in recording.faces:
+            try:
+                images = face_plots(recording, face, out, prefix)
+            except (ValueError, OverflowError) as exc:  # odd values in a hand-edited CSV, say
+                log.debug("plots of %s face %d", recording.csv, face.face_id, exc_info=True)
+                problems.append(f"{recording.csv}: face {face.face_id} could not be plotted: {exc}")
+                images = ()
+            faces.append(FaceReport(n, recording.name, face, images))
+    index = out / "index.html"
+    index.write_text(render(recordings, faces, problems))
+    log.info("report: %d recordings, %d faces -> %s", len(recordings), len(faces), index)
+    return index, problems, len(recordings)
+
+
+def face_row(report: FaceReport) -> dict[str, Any]:
+    face = report.face
+    shares = face.top_expression_shares()
+    top = int(np.argmax(shares))
+    row = {
+        "recording": report.recording,
+        "face": face.face_id,
+        "rows": face.rows,
+        "from (s)": f"{face.time_s[0]:.2f}",
+        "to (s)": f"{face.time_s[-1]:.2f}",
+        "duration (s)": f"{face.duration_s:.2f}",
+        "mean valence": f"{np.nanmean(face.valence):+.3f}",
+        "mean arousal": f"{np.nanmean(face.arousal):+.3f}",
+        "top expression": f"{EXPRESSIONS[top]} ({shares[top] * 100:.0f}% of rows)",
+    }
+    for name, values in face.pose.items():
+        row[f"mean {name}"] = f"{np.nanmean(values):+.1f}"
+    return row
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>No faces in these recordings.</p>"
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _model(recording: Recording) -> str:
+    meta = recording.meta
+    if not meta:
+        return "<p>No sidecar (.meta.json) beside this CSV: model and settings unknown.</p>"
+    model = meta.get("model") or {}
+    priors = model.get("prior_heads") or []
+    items = [
+        f"model: {model.get('name', '?')} {model.get('version', '')} (sha256 {str(model.get('sha256', '?'))[:16]}...)",
+        "prior heads (not trained on labelled data): " + (", ".join(priors) if priors else "none"),
+        f"status: {meta.get('status', '?')}" + (f" ({meta['message']})" if meta.get("message") else ""),
+        f"source: {(meta.get('source') or {}).get('name', '?')}; settings: {meta.get('settings', {})}",
+    ]
+    for head, spec in (model.get("heads") or {}).items():
+        if isinstance(spec, dict) and spec.get("description"):
+            items.append(f"{head} head: {spec['description']}")
+    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+def render(recordings: list[Recording], faces: list[FaceReport], problems: list[str]) -> str:
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>affect-live report</title>", _STYLE, "</head><body>"]
+    parts.append("<h1>affect-live report</h1>")
+    if problems:
+        parts.append("<h2>Not included</h2><ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>")
+    parts.append("<h2>Faces</h2>" + _table([face_row(f) for f in faces]))
+    for n, recording in enumerate(recordings):
+        parts.append(f"<h2>{html.escape(recording.name)}</h2>" + _model(recording))
+        for report in (f for f in faces if f.index == n):
+            parts.append(f"<h3>face {report.face.face_id}</h3>")
+            parts.extend(f"<img src='{html.escape(str(p))}' alt='{html.escape(p.stem)}'>" for p in report.images)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+_STYLE = """<style>
+body { font-family: sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+img { max-width: 100%; margin: 0.3em; vertical-align: top; }
+</style>"""
