@@ -28,8 +28,8 @@ def reid_summary(settings: PipelineSettings) -> dict[str, Any]:
     try:
         info = read_info()
         summary["model"] = {"name": "face-api FaceRecognitionNet (dlib ResNet)", "sha256": info.sha256, **info.provenance}
-    except BundleError as exc:
-        summary["model"] = str(exc)
+    except BundleError as exc:  # FaceStage turned re-identification off for the same reason
+        return {"enabled": False, "error": str(exc)}
     return summary
 
 

@@ -291,7 +291,7 @@ def test_a_slow_model_never_freezes_the_video(qtbot, open_window, tmp_path):
         "import-weights", str(tmp_path / "slow.keras"), "--input", "224x224", "--scale=0,1",
         "--classes", ",".join(EXPRESSIONS), "--out", str(bundle),
     ]) == 0  # fmt: skip
-    window = open_window(weights=[bundle])
+    window = open_window(source=None, weights=[bundle])  # no camera: the demo clip, looped
     wait_for_frames(qtbot, window, faces=1)
     pipeline = window.session._pipeline
     shown, results, read = window.frames_shown, window.session.results_seen, pipeline.frames_read
