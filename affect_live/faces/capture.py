@@ -113,6 +113,15 @@ class FaceStage:
         """Switch the crop (a different model was loaded); applies from the next frame."""
         self._style = style
 
+    def _ready(self) -> tuple[CropStyle, int]:
+        """The detector made (on the calling thread) and this frame's crop style and face
+        limit, read once so that the whole frame uses one of each."""
+        if self._closed:
+            raise RuntimeError("FaceStage is closed")
+        if self._detector is None:
+            self._detector = FaceDetector(min_score=self._min_score)
+        return self._style, self._max_faces
+
     def process(
         self, frame: Frame
     ) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
@@ -123,15 +132,10 @@ class FaceStage:
         meshes, and "detector_runs" is 1 on frames where the detector ran, else 0 (a count,
         so that its mean over a recording is the detector runs per frame).
         """
-        if self._closed:
-            raise RuntimeError("FaceStage is closed")
-        if self._detector is None:
-            self._detector = FaceDetector(min_score=self._min_score)
-        style, max_faces = self._style, self._max_faces  # one consistent read per frame
-        image = frame.image
         if self.actions:
             return self.finish(self.track(frame))
-
+        style, max_faces = self._ready()
+        image = frame.image
         start = time.perf_counter()
         detections = self._detector.detect(image)[:max_faces]
         assigned, ended = self._tracker.update(detections)
@@ -164,11 +168,7 @@ class FaceStage:
         """The first half of ``process`` with actions (``finish`` is the second): follow known
         faces by their landmarks, detect only when due, mesh new faces, track. Everything that
         decides the next frame's regions happens here, so ``finish`` may lag behind."""
-        if self._closed:
-            raise RuntimeError("FaceStage is closed")
-        if self._detector is None:
-            self._detector = FaceDetector(min_score=self._min_score)
-        style, max_faces = self._style, self._max_faces  # one consistent read per frame
+        style, max_faces = self._ready()
         image = frame.image
         if self._meshes is None:  # created here, on the thread that will use it
             self._meshes = MeshPool()
