@@ -4,6 +4,10 @@
            -> [inference thread: per-frame model, ring buffers, heads] -> FrameResult
            -> the caller, who feeds its sinks (CSV, progress bar, UI)
 
+With the facial actions the capture thread runs the meshes (and the detector when due); the
+inference thread the blendshapes, pose and gaze, and for files also re-identification and the
+crops (``_finish_later``).
+
 The same object serves `analyze` (lossless queues: every frame) and the desktop app
 (latest-wins slots: never stale frames, drops counted).
 """
@@ -21,7 +25,7 @@ from functools import partial
 
 from affect_live.faces.actions import ActionStage
 from affect_live.faces.align import CropStyle
-from affect_live.faces.capture import FaceStage
+from affect_live.faces.capture import FaceStage, MeshedFrame
 from affect_live.faces.landmark_tracking import DETECT_EVERY
 from affect_live.model.engine import AffectEngine
 from affect_live.meters import RateMeter
@@ -61,6 +65,18 @@ def carry_track_events(dropped: FacePacket, newer: FacePacket) -> FacePacket:
     return replace(newer, faces=faces, ended_ids=ended)
 
 
+@dataclass(frozen=True)
+class _Unfinished:
+    """A packet whose faces are still to be re-identified and cropped (``_finish_later``)."""
+
+    packet: FacePacket
+    meshed: MeshedFrame
+
+    def finish(self, faces: FaceStage) -> FacePacket:
+        tracked, ended, stage_ms = faces.finish(self.meshed)
+        return replace(self.packet, faces=tracked, ended_ids=ended, stage_ms=dict(self.packet.stage_ms, **stage_ms))
+
+
 def crop_style(manifest: Manifest) -> CropStyle:
     spec = manifest.input
     return CropStyle(kind=spec.crop, size=(spec.width, spec.height), margin=spec.margin)
@@ -91,6 +107,11 @@ class Pipeline:
             reid=settings.reid,
         )
         self._actions = ActionStage()  # used by the inference thread only
+        # Files with the actions: the capture thread meshes and tracks, the inference thread
+        # re-identifies and crops (FaceStage.track / finish), as the mesh keeps the capture
+        # thread busier than the other (1 face: 92% and 32% of a core). Live sources keep both
+        # on the capture thread: their slot drops packets, re-identification must see each.
+        self._finish_later = settings.actions and settings.lossless and not settings.keep_images
         make_queue: Callable[[], LosslessQueue | LatestSlot] = LosslessQueue if settings.lossless else partial(LatestSlot, carry_track_events)
         self._packets = make_queue()
         self._results = LosslessQueue(maxsize=64)
@@ -192,7 +213,8 @@ class Pipeline:
             decoded = time.perf_counter()
             self.frames_read += 1
             self.capture_meter.add(decoded)
-            faces, ended, stage_ms = self.faces.process(frame)
+            meshed = self.faces.track(frame) if self._finish_later else None
+            faces, ended, stage_ms = self.faces.process(frame) if meshed is None else ((), (), dict(meshed.timings))
             stage_ms["decode"] = (decoded - started) * 1000
             packet = FacePacket(
                 frame_index=frame.index,
@@ -207,7 +229,7 @@ class Pipeline:
             )
             if self.settings.keep_images:
                 self.latest_packet = packet
-            if not self._packets.put(packet, self._stop):
+            if not self._packets.put(packet if meshed is None else _Unfinished(packet, meshed), self._stop):
                 return
 
     def _inference_loop(self) -> None:
@@ -227,6 +249,8 @@ class Pipeline:
                 continue
             if packet is CLOSED:
                 return
+            if isinstance(packet, _Unfinished):  # every packet, in order (re-identification)
+                packet = packet.finish(self.faces)
             engine = self._engine_for(packet.crop_generation)
             if engine is None:
                 if self.engine is None:

@@ -5,7 +5,9 @@ as `analyze` does, on clips looped to the requested length, with the facial acti
 (`--no-actions`) and on (the default), and reports what the sidecar timing says. "mesh" is the
 478-point mesh (capture thread, both cores when there are several faces), "blendsh" the
 blendshape model and "pose" head pose and gaze (inference thread); "det/frame" the detector
-runs per frame.
+runs per frame. "CPU/frame" is the process's CPU time (all threads, user + system) per frame,
+so ``2000 / CPU`` is the frame rate two idle cores could reach at best with this much work
+(on a shared machine it is the figure least changed by the other load).
 """
 
 from __future__ import annotations
@@ -53,10 +55,17 @@ def current_rss_mb() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 1024**2
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path, actions: bool = True, reid: bool = True) -> dict:
     source = LoopingVideoSource(clip(case.clip), frames, case.loop_frames)
     csv_path = out_dir / f"{case.clip}.{frames}.{actions}.csv"
+    cpu_before = cpu_seconds()
     outcome = analyze_source(source, csv_path, engine, PipelineSettings(actions=actions, reid=reid), quiet=True)
+    cpu_ms = (cpu_seconds() - cpu_before) * 1000 / max(outcome.frames, 1)
     meta = json.loads(sidecar_path(csv_path).read_text())
     stage = meta["timing"]["stage_ms_mean"]
     faces_per_frame = outcome.rows / max(outcome.frames, 1)
@@ -68,6 +77,7 @@ def measure(engine: AffectEngine, case: BenchCase, frames: int, out_dir: Path, a
         "frames": outcome.frames,
         "faces_per_frame": round(faces_per_frame, 2),
         "fps": meta["timing"]["fps"],
+        "cpu_ms_per_frame": round(cpu_ms, 2),
         "stage_ms": {name: stage.get(_STAGE_KEYS.get(name, name), 0.0) for name in STAGES},
         "model_ms_per_face": round(stage.get("model", 0.0) / max(faces_per_frame, 1e-9), 3),
         "device": engine.info.device,
@@ -97,12 +107,12 @@ def run_benchmark(bundle: LoadedBundle, frames: int = 300, long_frames: int = 30
             for case in CASES:
                 results.append(measure(engine, case, frames, Path(tmp), actions, reid))
         results.append(measure(engine, CASES[0], long_frames, Path(tmp), reid=reid) | {"case": f"1 face, {long_frames} frames"})
-    header = f"{'case':<24}{'fps':>8}{'faces':>7}" + "".join(f"{s:>8}" for s in STAGES) + f"{'det/frame':>10}{'ms/face':>9}{'peak RSS':>10}{'RSS now':>9}"
+    header = f"{'case':<24}{'fps':>8}{'faces':>7}" + "".join(f"{s:>8}" for s in STAGES) + f"{'CPU/frame':>10}{'det/frame':>10}{'ms/face':>9}{'peak RSS':>10}{'RSS now':>9}"
     print(f"affect-live bench ({bundle.manifest.name}, {engine.info.device}, re-identification {'on' if reid else 'off'}); stage columns are ms per frame")
     print(header)
     for r in results:
         stages = "".join(f"{r['stage_ms'][s]:>8.2f}" for s in STAGES)
-        print(f"{r['case']:<24}{r['fps']:>8.1f}{r['faces_per_frame']:>7.2f}{stages}{r['detector_runs_per_frame']:>10.2f}{r['model_ms_per_face']:>9.3f}{r['peak_rss_mb']:>8.0f}MB{r['rss_after_mb']:>7.0f}MB")
+        print(f"{r['case']:<24}{r['fps']:>8.1f}{r['faces_per_frame']:>7.2f}{stages}{r['cpu_ms_per_frame']:>10.2f}{r['detector_runs_per_frame']:>10.2f}{r['model_ms_per_face']:>9.3f}{r['peak_rss_mb']:>8.0f}MB{r['rss_after_mb']:>7.0f}MB")
     isolated = {faces: round(model_only_ms_per_face(engine, faces), 3) for faces in (1, 3)}
     print(
         f"per-frame model alone, ms per face: {isolated[1]:.3f} (batch of 1), {isolated[3]:.3f} (batch of 3); "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,13 +35,27 @@ from affect_live.types import Detection, Frame, TrackedFace
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class MeshedFrame:
+    """A frame's faces between ``FaceStage.track`` and ``FaceStage.finish``: meshed and
+    tracked, not yet re-identified or cropped."""
+
+    image: np.ndarray
+    style: CropStyle
+    assigned: list[tuple[int, Detection, bool]]  # the tracker's (track id, detection, new)
+    ended: list[int]
+    faces: list[MeshedFace]
+    timings: dict[str, float]
+
+
 class FaceStage:
     """Turns a ``Frame`` into tracked faces with model-ready crops.
 
-    ``process``, ``reset`` and ``close`` must be called from one thread (the capture thread):
-    the TFLite interpreters are not thread-safe. ``set_max_faces`` and ``set_style`` may be
-    called from another thread (the UI); they only replace an attribute that ``process``
-    reads once per frame.
+    ``process`` (or ``track``), ``reset`` and ``close`` must be called from one thread (the
+    capture thread): the TFLite interpreters are not thread-safe. With actions ``process`` is
+    ``finish(track(frame))``, and ``finish`` may run on one other thread, every frame in order.
+    ``set_max_faces`` and ``set_style`` may be called from another thread (the UI); they only
+    replace an attribute that ``process`` reads once per frame.
     """
 
     def __init__(
@@ -98,6 +113,15 @@ class FaceStage:
         """Switch the crop (a different model was loaded); applies from the next frame."""
         self._style = style
 
+    def _ready(self) -> tuple[CropStyle, int]:
+        """The detector made (on the calling thread) and this frame's crop style and face
+        limit, read once so that the whole frame uses one of each."""
+        if self._closed:
+            raise RuntimeError("FaceStage is closed")
+        if self._detector is None:
+            self._detector = FaceDetector(min_score=self._min_score)
+        return self._style, self._max_faces
+
     def process(
         self, frame: Frame
     ) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
@@ -108,15 +132,10 @@ class FaceStage:
         meshes, and "detector_runs" is 1 on frames where the detector ran, else 0 (a count,
         so that its mean over a recording is the detector runs per frame).
         """
-        if self._closed:
-            raise RuntimeError("FaceStage is closed")
-        if self._detector is None:
-            self._detector = FaceDetector(min_score=self._min_score)
-        style, max_faces = self._style, self._max_faces  # one consistent read per frame
-        image = frame.image
         if self.actions:
-            return self._process_with_mesh(image, style, max_faces)
-
+            return self.finish(self.track(frame))
+        style, max_faces = self._ready()
+        image = frame.image
         start = time.perf_counter()
         detections = self._detector.detect(image)[:max_faces]
         assigned, ended = self._tracker.update(detections)
@@ -145,11 +164,12 @@ class FaceStage:
             timings["reid"] = (identified - detected) * 1e3
         return faces, tuple(ended), timings
 
-    def _process_with_mesh(
-        self, image: np.ndarray, style: CropStyle, max_faces: int
-    ) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
-        """Follow known faces by their landmarks, detect only when due, mesh new faces."""
-        assert self._detector is not None
+    def track(self, frame: Frame) -> MeshedFrame:
+        """The first half of ``process`` with actions (``finish`` is the second): follow known
+        faces by their landmarks, detect only when due, mesh new faces, track. Everything that
+        decides the next frame's regions happens here, so ``finish`` may lag behind."""
+        style, max_faces = self._ready()
+        image = frame.image
         if self._meshes is None:  # created here, on the thread that will use it
             self._meshes = MeshPool()
         size = self._meshes.input_size
@@ -181,6 +201,21 @@ class FaceStage:
         self._searching = len(self._tracker.live_ids) > len(assigned)
         self.tracking.count(ran, len(ended))
         updated = time.perf_counter()
+        timings = {
+            "detect": (detect_s + updated - tracked) * 1e3,  # detector and tracker, as without actions
+            "mesh": mesh_s * 1e3,
+            "detector_runs": float(ran),
+        }
+        return MeshedFrame(image, style, assigned, ended, faces, timings)
+
+    def finish(self, meshed: MeshedFrame) -> tuple[tuple[TrackedFace, ...], tuple[int, ...], dict[str, float]]:
+        """The second half of ``process`` with actions: re-identification and the crops.
+
+        May run on another thread than ``track`` (the pipeline's inference thread, for files),
+        in frame order: it reads only ``meshed`` and the re-identification state, which
+        ``track`` never touches (its descriptor model has one interpreter per thread)."""
+        start = time.perf_counter()
+        image, style, assigned, ended = meshed.image, meshed.style, meshed.assigned, meshed.ended
         if self._identities is not None:
             assigned, ended = self._identities.resolve(image, assigned, ended)
         identified = time.perf_counter()
@@ -195,17 +230,11 @@ class FaceStage:
                 landmarks=face.points,
                 landmark_score=face.presence,
             )
-            for (face_id, detection, is_new), face in zip(assigned, faces)
+            for (face_id, detection, is_new), face in zip(assigned, meshed.faces)
         )
-        done = time.perf_counter()
-        timings = {
-            "detect": (detect_s + updated - tracked) * 1e3,  # detector and tracker, as without actions
-            "mesh": mesh_s * 1e3,
-            "align": (done - identified) * 1e3,
-            "detector_runs": float(ran),
-        }
+        timings = dict(meshed.timings, align=(time.perf_counter() - identified) * 1e3)
         if self._identities is not None:
-            timings["reid"] = (identified - updated) * 1e3
+            timings["reid"] = (identified - start) * 1e3
         return out, tuple(ended), timings
 
     def reset(self) -> tuple[int, ...]:
@@ -235,7 +264,9 @@ class FaceStage:
             self._landmarks.close()
         if self._meshes is not None:
             self._meshes.close()
-        self._detector = self._landmarks = self._meshes = self._descriptor = None
+        # The descriptor stays: ``finish`` may still run on another thread (its interpreters
+        # are per thread and go with their threads).
+        self._detector = self._landmarks = self._meshes = None
         self._closed = True
 
     def __enter__(self) -> FaceStage:

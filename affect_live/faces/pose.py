@@ -34,20 +34,28 @@ IRIS_CENTRES = (468, 473)  # image-left eye's iris (the subject's right), image-
 _TO_CANONICAL = np.array([1.0, -1.0, -1.0], dtype=np.float64)
 
 
-def _weighted_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Scale s, rotation R and translation t minimising sum w |s R src + t - dst|^2."""
-    w = weights / weights.sum()
-    src_mean, dst_mean = w @ src, w @ dst
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    cov = (dst_c * w[:, None]).T @ src_c
-    u, sigma, vt = np.linalg.svd(cov)
-    d = np.ones(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:  # a proper rotation, no mirror
-        d[2] = -1.0
-    rotation = u @ np.diag(d) @ vt
-    variance = float(w @ (src_c**2).sum(axis=1))
-    scale = float((sigma * d).sum()) / max(variance, 1e-12)
-    return scale, rotation, dst_mean - scale * rotation @ src_mean
+class _WeightedSimilarity:
+    """Scale s, rotation R and translation t minimising sum w |s R src + t - dst|^2 for a
+    fixed ``src`` (the canonical face): its weighted centroid, centred shape and variance are
+    computed once, so each fit is one 3 x 3 product and SVD (cheap per face and frame)."""
+
+    def __init__(self, src: np.ndarray, weights: np.ndarray) -> None:
+        self._w = weights / weights.sum()
+        self._src_mean = self._w @ src
+        centred = src - self._src_mean
+        self._weighted = centred * self._w[:, None]  # sum over points is 0
+        self._variance = max(float(self._w @ (centred**2).sum(axis=1)), 1e-12)
+
+    def fit(self, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        # sum w (dst - dst_mean) src_c^T = dst^T (w src_c): the weighted centred source sums to 0
+        cov = dst.T @ self._weighted
+        u, sigma, vt = np.linalg.svd(cov)
+        d = np.ones(3)
+        if np.linalg.det(u @ vt) < 0:  # a proper rotation, no mirror
+            d[2] = -1.0
+        rotation = (u * d) @ vt
+        scale = float((sigma * d).sum()) / self._variance
+        return scale, rotation, self._w @ dst - scale * rotation @ self._src_mean
 
 
 def _angles(forward: np.ndarray) -> tuple[float, float]:
@@ -63,24 +71,25 @@ class PoseEstimator:
     def __init__(self, canonical: np.ndarray) -> None:
         weighted = canonical[:, 3] > 0
         self._ids = np.flatnonzero(weighted)
-        self._model = canonical[self._ids, :3].astype(np.float64)
-        self._weights = canonical[self._ids, 3].astype(np.float64)
-        self._eyes = (np.array(IMAGE_LEFT_EYE), np.array(IMAGE_RIGHT_EYE))
+        self._fit = _WeightedSimilarity(canonical[self._ids, :3].astype(np.float64), canonical[self._ids, 3].astype(np.float64))
+        # The points gaze needs: each iris centre, then its eye's contour.
+        self._eyes = [np.array((iris, *eye)) for iris, eye in zip(IRIS_CENTRES, (IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE))]
 
     def estimate(self, points: np.ndarray) -> tuple[float, float, float, float, float]:
         """(yaw, pitch, roll, gaze_yaw, gaze_pitch) in degrees for 478 x 3 image points."""
-        camera = points.astype(np.float64) * _TO_CANONICAL
-        scale, rotation, shift = _weighted_similarity(self._model, camera[self._ids], self._weights)
+        scale, rotation, shift = self._fit.fit(points[self._ids].astype(np.float64) * _TO_CANONICAL)
         forward, up = rotation[:, 2], rotation[:, 1]
         yaw, pitch = _angles(forward)
         # Zero-roll axes for this forward direction: right = world up x forward, up = f x right.
-        right0 = np.cross([0.0, 1.0, 0.0], forward)
-        right0 /= max(np.linalg.norm(right0), 1e-12)
-        up0 = np.cross(forward, right0)
+        fx, fy, fz = (float(v) for v in forward)
+        right0 = np.array([fz, 0.0, -fx]) / max(math.hypot(fz, fx), 1e-12)
+        up0 = np.array([fy * right0[2], fz * right0[0] - fx * right0[2], -fy * right0[0]])
         roll = math.degrees(math.atan2(float(up @ right0), float(up @ up0)))
-        # Eyes in the head's frame (cm): undo the fit.
-        head = (camera - shift) @ rotation / scale
-        offsets = [head[iris, :2] - head[eye, :2].mean(axis=0) for iris, eye in zip(IRIS_CENTRES, self._eyes)]
+        # Eyes in the head's frame (cm): undo the fit (for the iris and eye points only).
+        offsets = []
+        for ids in self._eyes:
+            head = ((points[ids].astype(np.float64) * _TO_CANONICAL - shift) @ rotation)[:, :2] / scale
+            offsets.append(head[0] - head[1:].mean(axis=0))
         sin_yaw, sin_pitch = np.clip(np.mean(offsets, axis=0) / EYEBALL_RADIUS_CM, -1.0, 1.0)
         cos_pitch = math.sqrt(max(1.0 - sin_pitch**2, 0.0))
         cos_yaw = math.sqrt(max(1.0 - sin_yaw**2, 0.0))
