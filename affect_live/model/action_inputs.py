@@ -37,11 +37,6 @@ def rows_of_actions(actions: Sequence[FaceActions]) -> np.ndarray:
     return action_rows(pose, np.stack([a.blendshapes for a in actions]))
 
 
-def window_stats_of(sequences: np.ndarray) -> np.ndarray:
-    """[max, min, mean] over axis 1 of (B, T, D) windows: (B, 3 D). The STAT module's layout."""
-    return np.concatenate([sequences.max(axis=1), sequences.min(axis=1), sequences.mean(axis=1)], axis=1)
-
-
 def actions_needed_message(names: Sequence[str]) -> str:
     """The one line for running heads that take the facial actions with the face mesh off."""
     return (

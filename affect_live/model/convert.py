@@ -109,11 +109,11 @@ def _causal_windows(values: np.ndarray, length: int) -> np.ndarray:
 def _window_inputs(manifest: Manifest, probabilities: np.ndarray, features: np.ndarray) -> np.ndarray | dict[str, np.ndarray]:
     """Heads inputs from real per-frame outputs (and, for heads that take them, the crops' real
     facial actions): each crop's window is the crops up to it."""
-    from affect_live.model.action_inputs import window_stats_of
+    from affect_live.model.window import window_stats
 
     sequences = _causal_windows(probabilities, manifest.window)
-    extra = [window_stats_of(_causal_windows(check_actions(), manifest.window))] if manifest.needs_actions else []
-    flat = join_heads_input(manifest.heads_input, window_stats_of(sequences), features, probabilities, extra)
+    extra = [window_stats(_causal_windows(check_actions(), manifest.window))] if manifest.needs_actions else []
+    flat = join_heads_input(manifest.heads_input, window_stats(sequences), features, probabilities, extra)
     return heads_batch(manifest, flat, sequences)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
 
@@ -58,10 +58,14 @@ class _Member:
     bundle: LoadedBundle
     frame_model: FrameModel
     heads: Heads
-    windows: FaceWindows
-    va_windows: FaceWindows | None  # the per-frame valence/arousal, when the model gives them
+    length: InitVar[int]  # the window, in frames: `restart` makes the buffers
+    windows: FaceWindows = field(init=False)
+    va_windows: FaceWindows | None = field(init=False)  # the per-frame valence/arousal, when the model gives them
     # The facial actions (`action_inputs`, 55 per frame), when the heads take them.
-    action_windows: FaceWindows | None = None
+    action_windows: FaceWindows | None = field(init=False)
+
+    def __post_init__(self, length: int) -> None:
+        self.restart(length)
 
     def restart(self, length: int) -> None:
         self.windows = FaceWindows(length)
@@ -100,9 +104,7 @@ class AffectEngine:
             frame_model = FrameModel(bundle, device)
             heads = Heads(bundle.manifest, heads_runner(bundle, device))
             length = bundle.manifest.effective_window(window or bundles[0].manifest.window)
-            member = _Member(bundle, frame_model, heads, FaceWindows(length), None)
-            member.restart(length)
-            self.members.append(member)
+            self.members.append(_Member(bundle, frame_model, heads, length))
         self.frame_model = self.members[0].frame_model
 
     @property

@@ -13,6 +13,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 
+def window_stats(windows: np.ndarray) -> np.ndarray:
+    """[max, min, mean] over axis 1 of (B, T, D) windows: (B, 3 D), the STAT module's layout.
+    The one definition used by the live buffers, training, evaluation and conversion checks."""
+    return np.concatenate([windows.max(axis=1), windows.min(axis=1), windows.mean(axis=1)], axis=1)
+
+
 class FaceWindows:
     """Ring buffers keyed by face id, each of shape (T, n_classes)."""
 
@@ -45,8 +51,7 @@ class FaceWindows:
         """[max, min, mean] over each face's window: shape (N, 3 * n_classes)."""
         if not face_ids:
             return np.zeros((0, 3 * self.n_classes), np.float32)
-        stacked = np.stack([self._buffers[face_id] for face_id in face_ids])
-        return np.concatenate([stacked.max(axis=1), stacked.min(axis=1), stacked.mean(axis=1)], axis=1)
+        return window_stats(np.stack([self._buffers[face_id] for face_id in face_ids]))
 
     def means(self, face_ids: Sequence[int]) -> np.ndarray:
         """The mean over each face's window: shape (N, n_classes)."""

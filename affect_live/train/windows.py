@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from affect_live.model.action_inputs import action_rows, window_stats_of
+from affect_live.model.action_inputs import action_rows
+from affect_live.model.window import window_stats
 from affect_live.model.manifest import join_heads_input
 from affect_live.train.affwild2 import LabelledVideo
 from affect_live.train.cache import FeatureCache, VideoOutputs
@@ -69,14 +70,14 @@ class CachedRows:
 
     def window_stats(self, rows: np.ndarray, window: int) -> np.ndarray:
         """[max, min, mean] of the window's probabilities: (B, 21)."""
-        return window_stats_of(self.probabilities[self.window_rows(rows, window)])
+        return window_stats(self.probabilities[self.window_rows(rows, window)])
 
     def action_stats(self, rows: np.ndarray, window: int) -> np.ndarray | None:
         """[max, min, mean] of the window's facial actions, (B, 165), as the live engine's ring
         buffers give them; None when the actions were not loaded."""
         if self.actions is None:
             return None
-        return window_stats_of(self.actions[self.window_rows(rows, window)])
+        return window_stats(self.actions[self.window_rows(rows, window)])
 
     def va_means(self, rows: np.ndarray, window: int) -> np.ndarray | None:
         """The window mean of the per-frame valence/arousal, (B, 2), as the app's "per_frame"
