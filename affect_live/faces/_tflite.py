@@ -44,27 +44,28 @@ def bundled_model_path(relative: str) -> Path:
 class TfliteModel:
     """One TFLite model with a single float32 image input, invoked from one thread only."""
 
-    def __init__(self, path: Path, num_threads: int = 1) -> None:
+    def __init__(self, model: Path | bytes, num_threads: int = 1, name: str | None = None) -> None:
+        """``model``: a file, or the bytes of one already checked (then ``name`` names it), so
+        that the interpreter runs exactly what was checked."""
         from ai_edge_litert.interpreter import Interpreter
 
+        source = {"model_content": model} if isinstance(model, bytes) else {"model_path": str(model)}
         with quiet_native_output():  # TFLite's "Created ... XNNPACK delegate" line
-            self._interpreter = Interpreter(
-                model_path=str(path), num_threads=max(1, int(num_threads))
-            )
+            self._interpreter = Interpreter(**source, num_threads=max(1, int(num_threads)))
             self._interpreter.allocate_tensors()
         inp = self._interpreter.get_input_details()[0]
         self._input_index: int = inp["index"]
         self.input_shape: tuple[int, ...] = tuple(int(v) for v in inp["shape"])
         self.outputs: list[dict[str, Any]] = self._interpreter.get_output_details()
-        self.path = path
-        logger.debug("loaded %s input %s (%d threads)", path.name, self.input_shape, num_threads)
+        self.name = name or (model.name if isinstance(model, Path) else "model")
+        logger.debug("loaded %s input %s (%d threads)", self.name, self.input_shape, num_threads)
 
     def output_index(self, last_dim: int) -> int:
         """Index of the output tensor whose last dimension is ``last_dim``."""
         for out in self.outputs:
             if int(out["shape"][-1]) == last_dim:
                 return int(out["index"])
-        raise KeyError(f"{self.path.name} has no output with last dimension {last_dim}")
+        raise KeyError(f"{self.name} has no output with last dimension {last_dim}")
 
     def run(self, tensor: np.ndarray) -> None:
         """Set the input (batch of one, float32) and invoke; read outputs with ``get``."""

@@ -5,7 +5,6 @@ file passes before an interpreter or numpy reads it."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
@@ -42,16 +41,12 @@ def _read(name: str) -> bytes:
 
 
 def checked_model(name: str) -> bytes:
-    """A .tflite file's bytes after the sha256, builtin-operator and shape checks."""
+    """A .tflite file's bytes after the sha256, builtin-operator and shape checks: the bytes
+    that were checked are the ones the interpreter gets (the file is read once)."""
     inputs, outputs = _GRAPH_SHAPES[name]
-    check_graph(_read(name), SHIPPED_SHA256[name], inputs, outputs, str(LANDMARKER_DIR / name))
-    return (LANDMARKER_DIR / name).read_bytes()
-
-
-def model_path(name: str) -> Path:
-    """Path of a checked .tflite file, for the interpreter."""
-    checked_model(name)
-    return LANDMARKER_DIR / name
+    data = _read(name)
+    check_graph(data, SHIPPED_SHA256[name], inputs, outputs, str(LANDMARKER_DIR / name))
+    return data
 
 
 def canonical_face() -> np.ndarray:
