@@ -1,10 +1,12 @@
-"""Rates and latency percentiles over the last few seconds, for the live status bar.
+"""Rates and latency percentiles over the last few seconds, for the live status bar, and this
+process's memory, for batch summaries and benchmarks.
 
 One thread adds, any thread reads (reads copy the deques first).
 """
 
 from __future__ import annotations
 
+import resource
 from collections import deque
 
 import numpy as np
@@ -39,3 +41,13 @@ class RateMeter:
     def clear(self) -> None:
         self._times.clear()
         self._latencies.clear()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 1024**2

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import resource
 import socket
 import tempfile
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from affect_live.batch.plan import BatchItem
+from affect_live.meters import peak_rss_mb
 from affect_live.pipeline import PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,6 @@ class ItemResult:
 
 def where() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def process_age_s() -> float | None:

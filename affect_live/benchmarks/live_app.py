@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from affect_live.benchmarks.throughput import current_rss_mb
+from affect_live.meters import current_rss_mb, peak_rss_mb
 from affect_live.resources import LSL_MACHINE_CONFIG, clip
 from affect_live.sources import LoopingVideoSource
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
@@ -108,7 +107,7 @@ class LiveProbe:
             "rss_mb_start": round(first["rss_mb"], 1),
             "rss_mb_end": round(last["rss_mb"], 1),
             "rss_mb_max": round(max(s["rss_mb"] for s in self.samples), 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
         }
 
 

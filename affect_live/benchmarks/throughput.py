@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from affect_live.analyze import analyze_source
+from affect_live.meters import current_rss_mb, peak_rss_mb
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import PipelineSettings
@@ -44,15 +45,6 @@ CASES = (
     BenchCase("1 face", "astronaut_motion.mp4", 60),  # frames 0-59 show one face
     BenchCase("3 faces", "three_faces.mp4", None),
 )
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def current_rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * resource.getpagesize() / 1024**2
 
 
 def cpu_seconds() -> float:
