@@ -8,7 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIPS, IMAGES
+from conftest import CLIPS, IMAGES, REPO
 
 from affect_live.faces.align import (
     ALIGNED_TEMPLATE_112,
@@ -80,6 +80,26 @@ def mediapipe_tasks_detector():
     options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_path=str(model_path(DETECTOR_SHORT))))
     with vision.FaceDetector.create_from_options(options) as task:
         yield lambda rgb: task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+
+
+def test_shipped_face_models_match_their_pins():
+    """Every shipped face model file is the one pinned, and the pins agree with the tools that
+    write the files (tools/fetch_mediapipe_face_models.py, tools/fetch_face_landmarker.py)."""
+    import hashlib
+    import importlib.util
+
+    from affect_live.faces import model_files
+
+    for name, pinned in model_files.SHIPPED_SHA256.items():
+        assert hashlib.sha256(model_files.model_path(name).read_bytes()).hexdigest() == pinned, name
+    spec = importlib.util.spec_from_file_location("fetch_mp", REPO / "tools" / "fetch_mediapipe_face_models.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    written = set(tool.MEMBERS.values()) - {"LICENSE"}
+    assert written == {model_files.DETECTOR_SHORT, model_files.DETECTOR_FULL, model_files.FACE_MESH_468}
+    licence = model_files.MEDIAPIPE_FACE_DIR / "LICENSE"
+    assert hashlib.sha256(licence.read_bytes()).hexdigest() == tool.LICENSE_SHA256
+    model_files.check_model_files()  # sha256, builtin operators and shapes of all six
 
 
 # ---------------------------------------------------------------- detection
