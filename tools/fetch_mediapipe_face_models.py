@@ -21,7 +21,6 @@ Written to ``models/mediapipe-face/``:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import logging
 import subprocess
 import sys
@@ -34,6 +33,7 @@ if str(REPO_ROOT) not in sys.path:  # allow ``python tools/fetch_mediapipe_face_
     sys.path.insert(0, str(REPO_ROOT))
 
 from affect_live.faces.model_files import MEDIAPIPE_FACE_DIR, SHIPPED_SHA256  # noqa: E402
+from affect_live.model.flatbuffer import sha256_hex  # noqa: E402
 
 LOG = logging.getLogger("fetch_mediapipe_face_models")
 
@@ -48,10 +48,6 @@ MEMBERS = {
     "mediapipe-0.10.21.dist-info/LICENSE": "LICENSE",
 }
 LICENSE_SHA256 = "8707eef0533987efc5b155d64761eeb6e20793f50b9bd1a68dad1cf4719d0ed8"
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def download_wheel(folder: Path) -> Path:
