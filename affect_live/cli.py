@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import TextIO
 
 from affect_live import __version__
-from affect_live.errors import EXIT_INTERRUPTED, UserError
+from affect_live.errors import EXIT_INTERRUPTED, EXIT_MISSING_EXTRA, UserError
+from affect_live.extras import tensorflow_missing
 from affect_live.native_logs import quiet_native_logs
 from affect_live.train.arguments import add_parsers as add_training_parsers
 
 log = logging.getLogger("affect_live")
+
+
+TENSORFLOW_MODULES = {"tensorflow", "keras", "h5py", "tf_keras"}  # what the train extra installs
 
 
 def _positive_int(text: str) -> int:
@@ -173,6 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"affect-live: error: {exc}", file=sys.stderr)
         return exc.status
+    except ModuleNotFoundError as exc:
+        if exc.name not in TENSORFLOW_MODULES:
+            raise
+        # A path that needs TensorFlow and has no check of its own: still one line.
+        print(f"affect-live: error: {tensorflow_missing(args.command or 'this command')}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
     except KeyboardInterrupt:
         print("affect-live: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

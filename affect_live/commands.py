@@ -63,13 +63,12 @@ def run_analyze(args: argparse.Namespace) -> int:
         from affect_live.model.action_inputs import actions_needed_message
 
         raise UserError(actions_needed_message(engine.needs_actions))
-    if not args.no_actions:
-        from affect_live.faces.landmarker_files import check_landmarker_files
+    from affect_live.faces.model_files import check_model_files
 
-        try:
-            check_landmarker_files()
-        except BundleError as exc:
-            raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
+    try:
+        check_model_files(actions=not args.no_actions)
+    except BundleError as exc:
+        raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
     tracking = {"detect_every": args.detect_every} if args.detect_every else {}
     settings = PipelineSettings(
         max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, reid=args.reid, **tracking

@@ -9,6 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_BAD_WEIGHTS = 2
+EXIT_MISSING_EXTRA = 2  # an optional dependency set (extra) is not installed
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 

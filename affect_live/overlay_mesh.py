@@ -9,7 +9,8 @@ FACEMESH_LEFT_IRIS and FACEMESH_RIGHT_IRIS (mediapipe 0.10.21,
 mediapipe/python/solutions/face_mesh_connections.py, Copyright 2021 The MediaPipe Authors,
 Apache-2.0), read there as edge sets and written here as ordered point chains (each edge of a
 set is one step of a chain), so one cv2.polylines call draws them all. mediapipe itself is
-never imported. tests/test_actions_ui.py checks the chains against that file's edges.
+never imported. tests/test_actions_ui.py checks the chains against the same sets in today's
+mediapipe (FaceLandmarksConnections.FACE_LANDMARKS_* in tasks/python/vision/face_landmarker.py).
 """
 
 from __future__ import annotations

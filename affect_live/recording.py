@@ -33,7 +33,8 @@ ACTION_COLUMNS: tuple[str, ...] = (*POSE_COLUMNS, *BLENDSHAPE_NAMES)
 # The --landmarks companion file: one row per face and frame, the 478 points in pixels.
 LANDMARK_COLUMNS: tuple[str, ...] = ("frame", "face_id", *(f"{axis}{i}" for i in range(478) for axis in "xyz"))
 _EMPTY_ACTIONS = "," * len(ACTION_COLUMNS)
-_VERSIONED_PACKAGES = ("affect-live", "numpy", "opencv-contrib-python", "mediapipe", "ai-edge-litert", "tensorflow-cpu", "tensorflow", "keras")
+# What computes the numbers (those installed are listed; TensorFlow only with the train extra).
+_VERSIONED_PACKAGES = ("affect-live", "numpy", "opencv-contrib-python", "ai-edge-litert", "onnxruntime", "tensorflow-cpu", "tensorflow", "keras")
 
 
 class RecordingError(OSError):

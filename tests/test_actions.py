@@ -15,7 +15,7 @@ from affect_live.cli import main
 from affect_live.faces.actions import ActionStage
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.face_mesh import FaceMesh478, roi_from_landmarks
-from affect_live.faces.landmarker_files import MESH_MODEL, SHIPPED_SHA256, LandmarkerError, checked_model
+from affect_live.faces.model_files import MESH_MODEL, SHIPPED_SHA256, FaceModelFileError, checked_model
 from affect_live.faces.landmarks import roi_matrix
 from affect_live.model.flatbuffer import check_graph, sha256_hex
 from affect_live.model.manifest import BundleError
@@ -104,7 +104,7 @@ def test_a_changed_or_foreign_model_file_is_one_clear_error(tmp_path):
         check_graph(data, SHIPPED_SHA256[MESH_MODEL], [(-1, 192, 192, 3)], [], "x")
     with pytest.raises(BundleError, match="not a TFLite flatbuffer"):
         check_graph(b"not a model", sha256_hex(b"not a model"), [], [], "x")
-    assert issubclass(LandmarkerError, BundleError)
+    assert issubclass(FaceModelFileError, BundleError)
 
 
 # ---------------------------------------------------------------- the CSV, landmarks, sidecar
@@ -178,14 +178,14 @@ def test_landmarks_without_actions_is_refused(tmp_path, capsys):
 def test_a_damaged_shipped_model_stops_analyze_with_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from affect_live.faces import landmarker_files
+    from affect_live.faces import model_files
 
     damaged = tmp_path / "face-landmarker"
-    shutil.copytree(landmarker_files.LANDMARKER_DIR, damaged)
+    shutil.copytree(model_files.LANDMARKER_DIR, damaged)
     data = bytearray((damaged / MESH_MODEL).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (damaged / MESH_MODEL).write_bytes(bytes(data))
-    monkeypatch.setattr(landmarker_files, "LANDMARKER_DIR", damaged)
+    monkeypatch.setattr(model_files, "LANDMARKER_DIR", damaged)
     status = main(["analyze", str(IMAGES / "astronaut.png"), "--out", str(tmp_path / "a.csv"), "--quiet"])
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert status == 2 and len(lines) == 1 and "sha256" in lines[0] and MESH_MODEL in lines[0]

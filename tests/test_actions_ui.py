@@ -102,18 +102,19 @@ def _prediction(face_id: int, detection: Detection, actions: FaceActions | None,
 
 
 def test_mesh_chains_are_mediapipes_contours() -> None:
-    """Our chains walk exactly the edges of MediaPipe's FACEMESH_* sets (read from the installed
-    package's file as data; mediapipe is not imported)."""
+    """Our chains walk exactly the edges of MediaPipe's FACE_LANDMARKS_* connection sets (read
+    from the installed mediapipe's face_landmarker.py as data; mediapipe is not imported)."""
     spec = importlib.util.find_spec("mediapipe")
-    source = Path(spec.submodule_search_locations[0]) / "python" / "solutions" / "face_mesh_connections.py"
+    source = Path(spec.submodule_search_locations[0]) / "tasks" / "python" / "vision" / "face_landmarker.py"
     sets = {}
-    for node in ast.parse(source.read_text()).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and node.value.args and isinstance(node.value.args[0], ast.List):
-            sets[node.targets[0].id] = {frozenset(edge) for edge in ast.literal_eval(node.value.args[0])}
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.value, ast.List) and isinstance(node.target, ast.Name):
+            edges = [call.args for call in node.value.elts if isinstance(call, ast.Call)]
+            sets[node.target.id] = {frozenset(ast.literal_eval(arg) for arg in args) for args in edges}
     for name, chains in MESH_CONTOURS.items():
         ours = [frozenset(pair) for chain in chains for pair in zip(chain[:-1], chain[1:], strict=True)]
         assert len(ours) == len(set(ours)), name  # no edge drawn twice
-        assert set(ours) == sets[f"FACEMESH_{name.upper()}"], name
+        assert set(ours) == sets[f"FACE_LANDMARKS_{name.upper()}"], name
 
 
 def test_contours_need_a_mesh() -> None:

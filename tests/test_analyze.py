@@ -97,7 +97,7 @@ def test_sidecar_records_model_settings_source_and_priors(two_faces_csv):
     assert set(meta["model"]["prior_heads"]) == {"expression", "valence", "arousal"}
     assert "PRIOR" in meta["model"]["heads"]["valence"]["description"]
     assert meta["settings"]["window"] == 16 and meta["settings"]["max_faces"] == 4
-    assert {"numpy", "mediapipe", "keras"} <= set(meta["packages"])
+    assert {"numpy", "ai-edge-litert", "opencv-contrib-python"} <= set(meta["packages"]) and "mediapipe" not in meta["packages"]
     assert meta["timing"]["fps"] > 0 and {"decode", "detect", "model", "heads", "write"} <= set(meta["timing"]["stage_ms_mean"])
 
 

@@ -273,11 +273,14 @@ def test_without_a_display_the_app_says_so_in_one_line(tmp_path):
 
 
 def slow_classifier():
-    """A deliberately heavy per-frame model (~80 ms per face on one CPU thread)."""
+    """A deliberately heavy per-frame model (a few hundred ms per face on one CPU thread, several
+    times the frame interval on any machine of this kind)."""
     import keras
 
     inputs = keras.Input((224, 224, 3))
     x = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu")(x)
+    x = keras.layers.Conv2D(128, 3, padding="same", activation="relu")(x)
     x = keras.layers.Conv2D(128, 3, padding="same", activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(7, activation="softmax")(x)

@@ -8,7 +8,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 import pytest
-from conftest import CLIPS, IMAGES
+from conftest import CLIPS, IMAGES, REPO
 
 from affect_live.faces.align import (
     ALIGNED_TEMPLATE_112,
@@ -22,7 +22,9 @@ from affect_live.faces.align import (
 )
 from affect_live.faces.capture import FaceStage
 from affect_live.faces.detector import FaceDetector
-from affect_live.faces.landmarks import FiveLandmarks, five_from_mesh
+from affect_live.faces.face_mesh import FaceMesh478, roi_from_landmarks
+from affect_live.faces.landmarks import FiveLandmarks, five_from_mesh, roi_matrix
+from affect_live.faces.model_files import DETECTOR_SHORT, model_path
 from affect_live.types import Detection, Frame, TrackedFace
 
 PHOTOS = ["astronaut.png", "grace_hopper.jpg"]
@@ -69,36 +71,66 @@ def landmarks():
 
 
 @pytest.fixture(scope="module")
-def mp_solutions():
+def mediapipe_tasks_detector():
+    """MediaPipe's own Tasks FaceDetector (a dev dependency, never the run time's) on the shipped
+    short-range model file: the reference our direct LiteRT decoding must reproduce."""
     import mediapipe as mp
+    from mediapipe.tasks.python import BaseOptions, vision
 
-    return mp.solutions
+    options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_path=str(model_path(DETECTOR_SHORT))))
+    with vision.FaceDetector.create_from_options(options) as task:
+        yield lambda rgb: task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+
+
+def test_shipped_face_models_match_their_pins():
+    """Every shipped face model file is the one pinned, and the pins agree with the tools that
+    write the files (tools/fetch_mediapipe_face_models.py, tools/fetch_face_landmarker.py)."""
+    import hashlib
+    import importlib.util
+
+    from affect_live.faces import model_files
+
+    for name, pinned in model_files.SHIPPED_SHA256.items():
+        assert hashlib.sha256(model_files.model_path(name).read_bytes()).hexdigest() == pinned, name
+    spec = importlib.util.spec_from_file_location("fetch_mp", REPO / "tools" / "fetch_mediapipe_face_models.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    written = set(tool.MEMBERS.values()) - {"LICENSE"}
+    assert written == {model_files.DETECTOR_SHORT, model_files.DETECTOR_FULL, model_files.FACE_MESH_468}
+    licence = model_files.MEDIAPIPE_FACE_DIR / "LICENSE"
+    assert hashlib.sha256(licence.read_bytes()).hexdigest() == tool.LICENSE_SHA256
+    model_files.check_model_files()  # sha256, builtin operators and shapes of all six
 
 
 # ---------------------------------------------------------------- detection
 
 
 @pytest.mark.parametrize("photo", PHOTOS)
-def test_one_face_in_photo_matches_mediapipe(detector, mp_solutions, photo):
-    """Our direct TFLite run reproduces MediaPipe's own full-range face detection."""
+def test_one_face_in_photo_matches_mediapipe(detector, mediapipe_tasks_detector, photo):
+    """Our direct TFLite run reproduces MediaPipe's own face detection on the same model file
+    (the Tasks API loads only the short-range model; the full-range one differs in anchors)."""
     image = read_photo(photo)
     height, width = image.shape[:2]
-    found = detector.detect(image)
+    with FaceDetector(model_range="short") as short:
+        found = short.detect(image)
     assert len(found) == 1
     face = found[0]
     assert face.score > 0.7
     assert face.keypoints.shape == (6, 2)
 
-    with mp_solutions.face_detection.FaceDetection(model_selection=1) as reference:
-        result = reference.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    assert result.detections and len(result.detections) == 1
+    result = mediapipe_tasks_detector(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    assert len(result.detections) == 1
     ref = result.detections[0]
-    rel = ref.location_data.relative_bounding_box
-    ref_box = (rel.xmin * width, rel.ymin * height, rel.width * width, rel.height * height)
-    ref_kps = np.array([[k.x * width, k.y * height] for k in ref.location_data.relative_keypoints])
-    assert np.allclose(face.box, ref_box, atol=3.0)
-    assert np.abs(face.keypoints - ref_kps).max() < 3.0
-    assert face.score == pytest.approx(ref.score[0], abs=0.03)
+    box = ref.bounding_box  # whole pixels in the Tasks API
+    ref_box = (box.origin_x, box.origin_y, box.width, box.height)
+    ref_kps = np.array([[k.x * width, k.y * height] for k in ref.keypoints])
+    assert np.allclose(face.box, ref_box, atol=1.0)
+    assert np.abs(face.keypoints - ref_kps).max() < 0.01
+    assert face.score == pytest.approx(ref.categories[0].score, abs=1e-4)
+
+    # The default (full-range) detector finds the same face (its boxes sit a little higher).
+    (full,) = detector.detect(image)
+    assert iou(full.box, face.box) > 0.6
 
     x, y, w, h = face.box
     assert 0.1 * width < w < 0.6 * width and w == pytest.approx(h, rel=0.05)
@@ -183,18 +215,24 @@ def test_no_face_and_closed_detector():
 
 
 @pytest.mark.parametrize("photo", PHOTOS)
-def test_five_points_agree_with_face_mesh(detector, landmarks, mp_solutions, photo):
+def test_five_points_agree_with_face_mesh(detector, landmarks, photo):
+    """The 468-point mesh's five points agree with those of an independent network, the Face
+    Landmarker's 478-point mesh, run on the ROI it gives itself (as when tracking)."""
     image = read_photo(photo)
-    height, width = image.shape[:2]
-    points = landmarks.locate(image, detector.detect(image)[0])
+    detection = detector.detect(image)[0]
+    points = landmarks.locate(image, detection)
     assert points.shape == (5, 2) and points.dtype == np.float32
 
-    with mp_solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1) as mesh:
-        result = mesh.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    ref_mesh = np.array([[p.x * width, p.y * height] for p in result.multi_face_landmarks[0].landmark])
-    reference = five_from_mesh(ref_mesh)
+    mesh = FaceMesh478()
+    try:
+        first, _ = mesh.run(image, roi_matrix(detection, 256))
+        ref_mesh, presence = mesh.run(image, roi_from_landmarks(first, 256))
+    finally:
+        mesh.close()
+    assert presence > 0.9
+    reference = five_from_mesh(ref_mesh[:468, :2])
     errors = np.linalg.norm(points - reference, axis=1)
-    assert errors.max() < 3.0, errors
+    assert errors.max() < 0.03 * detection.box[2], errors  # two networks: within 3% of the face width
     # Layout: eyes above nose above mouth; "left" is image left.
     assert points[0, 0] < points[1, 0] and points[3, 0] < points[4, 0]
     assert points[:2, 1].max() < points[2, 1] < points[3:, 1].min()

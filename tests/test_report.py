@@ -92,7 +92,7 @@ def test_bad_csv_is_one_line_and_the_report_needs_no_qt(recordings, tmp_path):
     bad.write_text("a,b\n1,2\n")
     code = (
         "import sys; from affect_live.cli import main; rc = main(sys.argv[1:]);"
-        "print(sorted(m for m in ('PyQt5', 'tensorflow', 'mediapipe', 'ray') if m in sys.modules)); sys.exit(rc)"
+        "print(sorted(m for m in ('PyQt5', 'tensorflow', 'mediapipe', 'ray') if sys.modules.get(m) is not None)); sys.exit(rc)"
     )
     proc = subprocess.run([sys.executable, "-c", code, "report", str(bad), str(recordings[0]), "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=300, cwd=REPO)  # fmt: skip

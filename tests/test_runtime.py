@@ -27,6 +27,7 @@ from affect_live.model.frame_model import FrameModel, preprocess
 from affect_live.model.manifest import MAX_CONVERSION_DIFF, BundleError
 from affect_live.model.runners import KerasRunner, LiteRtRunner
 from conftest import CLIPS, FIXTURES, IMAGES, REPO, assert_each_refused
+from without_train_extra import PRELUDE
 
 CROPS_RGB = np.load(FIXTURES / "conversion" / "crops.npy")
 
@@ -153,11 +154,11 @@ def test_format1_bundle_is_converted_once_and_cached(tmp_path, monkeypatch, capl
         load_bundle(old)
 
 
-_MODULES_SCRIPT = """
+_MODULES_SCRIPT = PRELUDE + """
 import json, sys
 from affect_live.cli import main
 status = main(sys.argv[1:])
-heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if sys.modules.get(m) is not None)
 benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
 print(json.dumps({"status": status, "heavy": heavy, "benchmarks": benchmarks}))
 """
@@ -179,7 +180,7 @@ def test_analyze_models_and_bench_import_no_tensorflow(tmp_path):
     assert _run_without_heavy_imports(["bench", "--frames", "8", "--long", "8"], tmp_path) == {"status": 0, "heavy": [], "benchmarks": True}
 
 
-_APP_SCRIPT = """
+_APP_SCRIPT = PRELUDE + """
 import json, os, sys
 from PyQt5.QtWidgets import QApplication
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
@@ -198,7 +199,7 @@ while window.session.latest() is None or not window.session.latest().predictions
         sys.exit("no prediction")
     time.sleep(0.01)
 window.close()
-heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if m in sys.modules)
+heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if sys.modules.get(m) is not None)
 benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
 print(json.dumps({"heavy": heavy, "benchmarks": benchmarks, "device": window.session.stats().device}))
 """

@@ -14,7 +14,7 @@ import pytest
 
 from affect_live.analyze import analyze_source
 from affect_live.cli import main as cli_main
-from affect_live.faces import landmarker_files
+from affect_live.faces import model_files
 from affect_live.model.bundle import load_bundle
 from affect_live.model.flatbuffer import inspect_flatbuffer
 from affect_live.model.frame_model import FrameModel
@@ -73,12 +73,12 @@ def test_extract_caches_pose_and_blendshapes_of_every_crop(mini, cache_dir):
     assert np.mean(smiles["astronaut"]) > np.mean(smiles["grace_hopper"]) + 0.3, {k: np.mean(v) for k, v in smiles.items()}
 
 
-def test_the_action_cache_is_keyed_by_the_landmarker_files(cache_dir, default_bundle, monkeypatch):
+def test_the_action_cache_is_keyed_by_the_model_files(cache_dir, default_bundle, monkeypatch):
     features = FeatureCache(cache_dir, default_bundle)
     with_actions = FeatureCache(cache_dir, default_bundle, actions=True)
     assert features.folder == with_actions.folder  # the per-frame model's cache is the same one
     before = actions_fingerprint()
-    monkeypatch.setitem(landmarker_files.SHIPPED_SHA256, landmarker_files.BLENDSHAPE_MODEL, "0" * 64)
+    monkeypatch.setitem(model_files.SHIPPED_SHA256, model_files.BLENDSHAPE_MODEL, "0" * 64)
     assert actions_fingerprint() != before  # other landmarker files: another cache
 
 

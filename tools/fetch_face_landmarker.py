@@ -41,7 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # allow ``python tools/fetch_face_landmarker.py``
     sys.path.insert(0, str(REPO_ROOT))
 
-from affect_live.faces.landmarker_files import LANDMARKER_DIR, SHIPPED_SHA256  # noqa: E402
+from affect_live.faces.model_files import LANDMARKER_DIR, SHIPPED_SHA256  # noqa: E402
 
 LOG = logging.getLogger("fetch_face_landmarker")
 
@@ -163,7 +163,7 @@ def write_outputs(members: dict[str, bytes], out_dir: Path) -> None:
         raise FileNotFoundError(f"no Apache-2.0 text at {APACHE_TEXT} and no {out_dir / 'LICENSE'} yet")
     for name, expected in SHIPPED_SHA256.items():
         got = sha256_hex((out_dir / name).read_bytes())
-        status = "ok" if got == expected else f"DIFFERS from affect_live/faces/landmarker_files.py ({expected})"
+        status = "ok" if got == expected else f"DIFFERS from affect_live/faces/model_files.py ({expected})"
         LOG.info("%s sha256 %s %s", name, got, status)
 
 

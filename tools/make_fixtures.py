@@ -94,22 +94,17 @@ def hopper_path() -> Path:
 
 
 def measure_sources() -> None:
-    """Print MediaPipe face boxes of the source photos (to refresh SOURCE_BOXES)."""
-    import mediapipe as mp
+    """Print the face boxes of the source photos (to refresh SOURCE_BOXES), from the shipped
+    MediaPipe detectors run as the pipeline runs them (they reproduce MediaPipe's own results)."""
+    from affect_live.faces.detector import FaceDetector
 
     for name, bgr in load_sources().items():
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        h, w = rgb.shape[:2]
-        for model in (0, 1):
-            with mp.solutions.face_detection.FaceDetection(
-                model_selection=model, min_detection_confidence=0.5
-            ) as fd:
-                res = fd.process(rgb)
-            for det in res.detections or []:
-                b = det.location_data.relative_bounding_box
-                box = [round(b.xmin * w, 1), round(b.ymin * h, 1),
-                       round(b.width * w, 1), round(b.height * h, 1)]
-                print(f"{name} model_selection={model} score={det.score[0]:.2f} box={box}")
+        for model in ("short", "full"):
+            with FaceDetector(model_range=model, min_score=0.5) as detector:
+                found = detector.detect(bgr)
+            for det in found:
+                box = [round(float(v), 1) for v in det.box]
+                print(f"{name} {model} range score={det.score:.2f} box={box}")
 
 
 # --------------------------------------------------------------------------- clips

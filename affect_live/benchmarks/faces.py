@@ -1,7 +1,7 @@
 """Time the face stage's parts on a shipped clip: ``python -m affect_live.benchmarks.faces``.
 
 Prints median and best ms per call for each detector variant (ours and MediaPipe's own
-solutions/Tasks wrappers, for comparison) at 640x480 and 1280x720, landmarks per face, crops
+Tasks wrapper, for comparison) at 640x480 and 1280x720, landmarks per face, crops
 per face and the whole FaceStage per frame. Used to choose the detector configuration
 documented in ``detector.py``; the numbers depend on the CPU and on what else runs on it.
 """
@@ -52,23 +52,20 @@ def frames(path: Path, count: int) -> list[np.ndarray]:
 
 
 def _mediapipe_variants() -> dict[str, Callable[[np.ndarray], object]]:
+    """MediaPipe's Tasks FaceDetector on the shipped short-range file (mediapipe from
+    requirements-dev.txt; its Tasks API cannot load the full-range model)."""
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from affect_live.faces._tflite import FACE_DETECTION_SHORT, bundled_model_path
+    from affect_live.faces.model_files import DETECTOR_SHORT, model_path
 
-    variants: dict[str, Callable[[np.ndarray], object]] = {}
-    for name, selection in (("mp.solutions short", 0), ("mp.solutions full", 1)):
-        solution = mp.solutions.face_detection.FaceDetection(model_selection=selection)
-        variants[name] = lambda im, s=solution: s.process(cv2.cvtColor(im, cv2.COLOR_BGR2RGB))
-    options = vision.FaceDetectorOptions(
-        base_options=BaseOptions(model_asset_path=str(bundled_model_path(FACE_DETECTION_SHORT)))
-    )
+    options = vision.FaceDetectorOptions(base_options=BaseOptions(model_asset_path=str(model_path(DETECTOR_SHORT))))
     task = vision.FaceDetector.create_from_options(options)
-    variants["mp.tasks short"] = lambda im: task.detect(
-        mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(im, cv2.COLOR_BGR2RGB))
-    )
-    return variants
+    return {
+        "mp.tasks short": lambda im: task.detect(
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(cv2.cvtColor(im, cv2.COLOR_BGR2RGB)))
+        )
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

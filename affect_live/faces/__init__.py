@@ -1,4 +1,4 @@
-"""Faces: detection and landmarks (MediaPipe's bundled models), crops, tracking, actions.
+"""Faces: detection and landmarks (MediaPipe's models, shipped in models/), crops, tracking, actions.
 
 Modules, one job each:
     detector   FaceDetector: BlazeFace boxes + 6 keypoints
@@ -12,7 +12,7 @@ Modules, one job each:
     landmark_tracking  when the detector runs; faces followed from their landmarks
     pose       head pose and gaze from the 478 points
     actions    ActionStage: blendshapes, pose, gaze on the inference thread
-    landmarker_files  the shipped Face Landmarker files and their checks
+    model_files  the shipped face model files (models/mediapipe-face, models/face-landmarker) and their checks
 
 Names are re-exported lazily so that importing the (pure numpy) tracker does not load OpenCV.
 """

@@ -1,14 +1,13 @@
-"""Locate MediaPipe's bundled face models and open them with a TFLite interpreter.
+"""A TFLite face model (one float32 image input) on LiteRT's interpreter, from one thread.
 
-The face models ship inside the pinned mediapipe wheel (0.10.21), so everything here works
-offline. The models are run directly through LiteRT's interpreter instead of MediaPipe's
-graphs: the graphs add 2-3 ms of per-call overhead on this CPU, and the Tasks API cannot load
-the full-range detector at all (its graph hard-codes the short-range anchor count).
+The face models ship in models/ (affect_live.faces.model_files checks them); they are run
+directly through LiteRT's interpreter instead of MediaPipe's graphs: the graphs add 2-3 ms of
+per-call overhead on this CPU, and the Tasks API cannot load the full-range detector at all
+(its graph hard-codes the short-range anchor count).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,27 +17,6 @@ import numpy as np
 from affect_live.native_logs import quiet_native_output
 
 logger = logging.getLogger(__name__)
-
-FACE_DETECTION_SHORT = "face_detection/face_detection_short_range.tflite"
-FACE_DETECTION_FULL = "face_detection/face_detection_full_range_sparse.tflite"
-FACE_LANDMARK = "face_landmark/face_landmark.tflite"
-
-
-def bundled_model_path(relative: str) -> Path:
-    """Path of a model inside the installed mediapipe package's ``modules`` folder.
-
-    Uses ``find_spec`` so that locating the file does not import mediapipe (which would
-    import TensorFlow and start MediaPipe's logging).
-    """
-    spec = importlib.util.find_spec("mediapipe")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("mediapipe is not installed; its bundled face models are needed")
-    path = Path(next(iter(spec.submodule_search_locations))) / "modules" / relative
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: mediapipe 0.10.21 bundles it, releases from 0.10.30 on do not"
-        )
-    return path
 
 
 class TfliteModel:

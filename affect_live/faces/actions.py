@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 
 from affect_live.faces.face_mesh import Blendshapes
-from affect_live.faces.landmarker_files import canonical_face
+from affect_live.faces.model_files import canonical_face
 from affect_live.faces.pose import PoseEstimator
 from affect_live.types import FaceActions, FacePacket
 

@@ -1,4 +1,4 @@
-"""Face detection with MediaPipe's bundled BlazeFace models, run through TFLite directly.
+"""Face detection with MediaPipe's BlazeFace models (shipped in models/mediapipe-face/), run on LiteRT directly.
 
 Choice of model (measured on this 2-core x86 CPU, 1 interpreter thread, ``detect()`` wall
 time including pre/post-processing; median of repeated runs while other jobs shared the CPU;
@@ -43,12 +43,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from affect_live.faces._tflite import (
-    FACE_DETECTION_FULL,
-    FACE_DETECTION_SHORT,
-    TfliteModel,
-    bundled_model_path,
-)
+from affect_live.faces._tflite import TfliteModel
+from affect_live.faces.model_files import DETECTOR_FULL, DETECTOR_SHORT, checked_model
 from affect_live.types import Detection
 
 logger = logging.getLogger(__name__)
@@ -61,14 +57,14 @@ _MIN_BOX_PX = 2.0  # boxes smaller than this after clipping to the frame are dro
 class _ModelSpec:
     """What MediaPipe's graph configures for one BlazeFace variant."""
 
-    path: str
+    name: str  # the shipped file (models/mediapipe-face/)
     size: int  # square input side
     strides: tuple[int, ...]  # one per SSD layer; equal consecutive strides share a grid
     anchors_per_layer: int  # 2 with interpolated_scale_aspect_ratio=1.0, else 1
 
 
-_SHORT = _ModelSpec(FACE_DETECTION_SHORT, 128, (8, 16, 16, 16), 2)
-_FULL = _ModelSpec(FACE_DETECTION_FULL, 192, (4,), 1)
+_SHORT = _ModelSpec(DETECTOR_SHORT, 128, (8, 16, 16, 16), 2)
+_FULL = _ModelSpec(DETECTOR_FULL, 192, (4,), 1)
 
 
 def ssd_anchor_centres(spec: _ModelSpec) -> np.ndarray:
@@ -126,13 +122,13 @@ class _BlazeFace:
 
     def __init__(self, spec: _ModelSpec, num_threads: int) -> None:
         self.spec = spec
-        self.model = TfliteModel(bundled_model_path(spec.path), num_threads)
+        self.model = TfliteModel(checked_model(spec.name), num_threads, spec.name)
         self.anchors = ssd_anchor_centres(spec)
         self._boxes_out = self.model.output_index(16)  # 4 box + 6 x 2 keypoint values
         self._scores_out = self.model.output_index(1)
         n_out = int(next(o["shape"][1] for o in self.model.outputs if o["shape"][-1] == 16))
         if n_out != len(self.anchors):
-            raise ValueError(f"{spec.path}: {n_out} boxes but {len(self.anchors)} anchors")
+            raise ValueError(f"{spec.name}: {n_out} boxes but {len(self.anchors)} anchors")
 
     def __call__(
         self, image_bgr: np.ndarray, min_score: float

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from affect_live.extras import tensorflow_installed, tensorflow_missing
 from affect_live.model.brought_in import check_input, check_on_faces, inspect_model
 from affect_live.model.bundle import write_brought_in_bundle
 from affect_live.model.flatbuffer import TFLITE_IDENTIFIER, sha256_hex
@@ -84,6 +85,8 @@ def import_model(source: Path, out: Path, options: ImportOptions) -> Manifest:
     data = source.read_bytes()
     kind = model_format(source, data)
     where = str(source)
+    if kind == "keras" and not tensorflow_installed():
+        raise BundleError(tensorflow_missing("importing a Keras model"))
     if kind == "keras" and not needs_mapping(options):
         from affect_live.model.importer import import_weights
 

@@ -1,14 +1,19 @@
-"""Which device runs the models: `auto` (a GPU when one is present), `cpu` or `gpu`.
+"""Which device runs the models: `auto` (a GPU when one is usable), `cpu` or `gpu`.
 
 The CPU path is LiteRT and never imports TensorFlow. A GPU is looked for through the NVIDIA
 driver's device files first, so that `auto` on a machine without one costs nothing; only when
-they exist is TensorFlow imported to confirm it can use the GPU.
+they exist, and the train-gpu extra installed TensorFlow, is TensorFlow imported to confirm it
+can use the GPU. `auto` on a GPU that cannot be used runs on the CPU, and the device label (status
+bar, sidecar) says why.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import logging
+
+from affect_live.extras import TRAIN_GPU_EXTRA, tensorflow_installed
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,18 @@ def tensorflow_sees_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+@functools.cache
+def gpu_unusable_reason() -> str | None:
+    """Why the GPU path cannot run here, in a few words, or None when it can (asked once)."""
+    if not nvidia_gpu_present():
+        return "no NVIDIA GPU found on this machine (no /dev/nvidia* device)"
+    if not tensorflow_installed():
+        return f"TensorFlow is not installed: {TRAIN_GPU_EXTRA}"
+    if not tensorflow_sees_gpu():
+        return f"TensorFlow cannot use the NVIDIA GPU: {TRAIN_GPU_EXTRA}"
+    return None
+
+
 def resolve_device(requested: str = "auto") -> str:
     """'CPU' or 'GPU' for a request of auto, cpu or gpu; raises DeviceError for an unusable gpu."""
     requested = requested.lower()
@@ -37,19 +54,20 @@ def resolve_device(requested: str = "auto") -> str:
         raise DeviceError(f"unknown device {requested!r}: use one of {', '.join(DEVICE_CHOICES)}")
     if requested == "cpu":
         return "CPU"
-    if not nvidia_gpu_present():
-        if requested == "gpu":
-            raise DeviceError("--device gpu: no NVIDIA GPU found on this machine (no /dev/nvidia* device); use --device cpu")
-        return "CPU"
-    if tensorflow_sees_gpu():
+    reason = gpu_unusable_reason()
+    if reason is None:
         return "GPU"
-    message = "TensorFlow cannot use the NVIDIA GPU (install tensorflow[and-cuda]==2.19.1 instead of tensorflow-cpu)"
     if requested == "gpu":
-        raise DeviceError(f"--device gpu: {message}")
-    log.warning("%s; running on the CPU", message)
+        raise DeviceError(f"--device gpu: {reason}; use --device cpu")
+    if nvidia_gpu_present():
+        log.warning("GPU unused (%s); running on the CPU", reason)
     return "CPU"
 
 
 def device_label(device: str) -> str:
-    """What the status bar and the sidecar say ran the models."""
-    return "GPU (TensorFlow)" if device == "GPU" else "CPU (LiteRT)"
+    """What the status bar and the sidecar say ran the models, with the reason when a GPU is
+    present but the models run on the CPU."""
+    if device == "GPU":
+        return "GPU (TensorFlow)"
+    reason = gpu_unusable_reason() if nvidia_gpu_present() else None
+    return "CPU (LiteRT)" if reason is None else f"CPU (LiteRT); GPU unused, {reason}"

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from affect_live.extras import tensorflow_installed, tensorflow_missing
 from affect_live.model.manifest import RUNTIME_FILES, BundleError, Manifest, check_runtime
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def runtime_for_format1(path: Path, digest: str, manifest: Manifest) -> tuple[Ma
 
 
 def _convert(path: Path, folder: Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    if not tensorflow_installed():
+        raise BundleError(f"{path} is a format-1 bundle: {tensorflow_missing('converting it')}")
     log.warning("%s is a format-1 bundle: converting its models to TFLite once (needs TensorFlow, takes a while); cached in %s", path, folder)
     command = [sys.executable, "-m", "affect_live.model.upgrade", str(path), str(folder)]
     try:

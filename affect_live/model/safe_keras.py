@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from affect_live.extras import tensorflow_installed, tensorflow_missing
 from affect_live.model.manifest import BundleError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def check_keras_archive(data: bytes, where: str) -> None:
 def load_keras_bytes(data: bytes, where: str) -> Any:
     """Load a `.keras` archive given as bytes, with every safety check on."""
     check_keras_archive(data, where)
+    if not tensorflow_installed():
+        raise BundleError(f"{where}: {tensorflow_missing('loading a Keras model')}")
     import keras  # deferred: importing TensorFlow costs seconds
 
     with tempfile.TemporaryDirectory(prefix="affect-live-") as tmp:

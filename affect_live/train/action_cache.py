@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from affect_live.faces.landmarker_files import SHIPPED_SHA256, check_landmarker_files
+from affect_live.faces.model_files import check_model_files, landmarker_sha256
 from affect_live.train.affwild2 import AffWild2, DatasetError, read_frame_image
 from affect_live.train.npz_folder import NpzFolder, extract_counts
 from affect_live.types import BLENDSHAPE_NAMES
@@ -34,7 +34,7 @@ METHOD = "crop as the face box, then the ROI from the mesh's landmarks (2 mesh p
 
 def actions_fingerprint() -> str:
     """12 hex digits over the Face Landmarker files and the crop method."""
-    return hashlib.sha256(json.dumps({"files": SHIPPED_SHA256, "method": METHOD}, sort_keys=True).encode()).hexdigest()[:12]
+    return hashlib.sha256(json.dumps({"files": landmarker_sha256(), "method": METHOD}, sort_keys=True).encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -67,13 +67,13 @@ class ActionCache(NpzFolder):
         self.write(actions.video, frames=actions.frames, pose=actions.pose, blendshapes=actions.blendshapes, presence=actions.presence)
 
     def _write_index(self) -> None:
-        index = {"fingerprint": self.fingerprint, "landmarker_sha256": SHIPPED_SHA256, "method": METHOD, "blendshapes": list(BLENDSHAPE_NAMES)}
+        index = {"fingerprint": self.fingerprint, "landmarker_sha256": landmarker_sha256(), "method": METHOD, "blendshapes": list(BLENDSHAPE_NAMES)}
         (self.folder / "cache.json").write_text(json.dumps(index, indent=2))
 
     def extract(self, dataset: AffWild2, videos: Sequence[str] | None = None, quiet: bool = False, workers: int = 2) -> dict[str, Any]:
         """Measure the frame images of `videos` (default: all) not cached yet, on `workers`
         threads (each with its own interpreters). Counts as `FeatureCache.extract`."""
-        check_landmarker_files()  # a bad shipped file is one line before any work
+        check_model_files()  # a bad shipped file is one line before any work
         wanted, todo = self.plan(dataset, videos)
         self._write_index()
         total = int(sum(len(f) for f in todo.values()))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from affect_live.commands import load_weights
 from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, UserError
+from affect_live.extras import require_tensorflow
 from affect_live.model.manifest import BundleError
 from affect_live.train.affwild2 import AffWild2, DatasetError
 
@@ -41,6 +42,7 @@ def run_extract(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    require_tensorflow("train")  # before any work: training runs on TensorFlow
     from affect_live.train.cache import FeatureCache
     from affect_live.train.runs import TrainingVideos, load_training_data, train_bundle
 
@@ -76,6 +78,7 @@ def training_settings(args: argparse.Namespace, **variant: Any) -> TrainSettings
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
+    require_tensorflow("reproduce")  # before any work: training runs on TensorFlow
     from affect_live.train.arguments import QUICK_EPOCHS
     from affect_live.train.paper_table import render_markdown, write_table
     from affect_live.train.reproduce import reproduce
@@ -137,6 +140,7 @@ def run_predict_set(args: argparse.Namespace) -> int:
 
 
 def run_finetune(args: argparse.Namespace) -> int:
+    require_tensorflow("finetune")  # before any work: training runs on TensorFlow
     from affect_live.train.finetune import FinetuneSettings, finetune, write_finetuned
 
     dataset = _dataset(args)
