@@ -109,9 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--window", type=_positive_int, default=16, help="default temporal window T (default 16)")
     imp.add_argument("--out", type=Path, required=True, help="bundle to write (.affect)")
 
-    models = commands.add_parser("models", help="list the bundled and given weight bundles with their model cards")
-    models.add_argument("bundles", nargs="*", type=Path, help="more bundles to describe")
-    models.add_argument("--brief", action="store_true", help="one line per bundle, no model card")
+    models = commands.add_parser("models", help="weight bundles (list), the model catalogue (available) and installing from it (fetch)")
+    models_commands = models.add_subparsers(dest="models_command", metavar="{list,available,fetch}")
+    listing = models_commands.add_parser("list", help="the bundled, installed and given bundles with their model cards (the default)")
+    listing.add_argument("bundles", nargs="*", type=Path, help="more bundles to describe")
+    listing.add_argument("--brief", action="store_true", help="one line per bundle, no model card")
+    available = models_commands.add_parser("available", help="the catalogue of published models that `models fetch` installs")
+    fetch = models_commands.add_parser("fetch", help="download a catalogue model, check its pins and install it as a bundle")
+    fetch.add_argument("name", help="a name from `models available`")
+    fetch.add_argument("--file", type=Path, help="install a copy downloaded elsewhere (the same checks)")
+    fetch.add_argument("--mirror", metavar="URL", help="a lab's own copy: a folder URL holding the file under its upstream name (default: $AFFECT_LIVE_MIRROR)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bar")
+    for sub in (available, fetch):
+        sub.add_argument("--catalogue", type=Path, action="append", metavar="FILE", help="a lab's own catalogue file too (docs/catalogue.md)")
 
     add_training_parsers(commands, _positive_int)
 
@@ -148,8 +158,14 @@ def configure_logging(verbosity: int) -> None:
             logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+MODELS_COMMANDS = ("list", "available", "fetch", "-h", "--help")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["models"] and (argv[1] if len(argv) > 1 else None) not in MODELS_COMMANDS:
+        argv.insert(1, "list")  # `models`, `models --brief`, `models X.affect` as before
     args = parser.parse_args(argv)
     if args.verbose < 2:
         quiet_native_logs()

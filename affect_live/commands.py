@@ -6,14 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from affect_live.catalogue.store import resolve_weights
 from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, UserError
 from affect_live.model.bundle import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest
 from affect_live.model.manifest import BundleError, Manifest
 
 
 def load_weights(path: Path | None) -> LoadedBundle:
+    """A bundle by path (made absolute: batch workers get it) or installed catalogue name."""
     try:
-        return load_bundle(path or DEFAULT_BUNDLE)
+        return load_bundle(resolve_weights(path).absolute() if path else DEFAULT_BUNDLE)
     except BundleError as exc:
         raise UserError(str(exc), EXIT_BAD_WEIGHTS) from None
 
@@ -28,9 +30,9 @@ def pick_device(requested: str) -> str:
         raise UserError(str(exc)) from None
 
 
-def open_lsl(model: str = ""):  # noqa: ANN201 (LslStreams, imported lazily)
-    """The LSL outlets for --lsl (`model`: the engine's label for the stream metadata);
-    unavailable LSL is one error line."""
+def open_lsl(model: dict | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
+    """The LSL outlets for --lsl (`model`: `metadata.stream_model_description` for the stream
+    metadata); unavailable LSL is one error line."""
     from affect_live.lsl import LslError, LslStreams
 
     try:
@@ -43,7 +45,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.batch.plan import fingerprint, plan_batch
     from affect_live.batch.run import BatchOptions, run_batch
     from affect_live.batch.worker import JobSpec, preload
-    from affect_live.metadata import model_summary, session_settings
+    from affect_live.metadata import model_summary, session_settings, stream_model_description
     from affect_live.model.engine import AffectEngine
     from affect_live.pipeline import PipelineSettings
 
@@ -52,7 +54,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         raise UserError("--lsl, --lsl-markers and --realtime work in one process only (not with --jobs or --ray)")
     items = plan_batch(args.inputs, args.out, args.video_out)
     device = pick_device(args.device)
-    bundles = [load_weights(path.absolute() if path else None) for path in args.weights or [None]]
+    bundles = [load_weights(path) for path in args.weights or [None]]
     try:
         engine = AffectEngine(bundles, window=args.window, device=device)
     except BundleError as exc:  # bundles that cannot be fused
@@ -81,7 +83,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         del engine  # the workers load their own
         return run_batch(items, job, expected, options)
     preload(job, engine)
-    lsl = open_lsl(engine.info.label) if args.lsl else None
+    lsl = open_lsl(stream_model_description(engine)) if args.lsl else None
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
         return run_batch(items, job, expected, options, lsl=lsl, markers=markers)
@@ -172,10 +174,20 @@ def bundled_models() -> list[Path]:
 
 
 def run_models(args: argparse.Namespace) -> int:
+    if args.models_command == "available":
+        from affect_live.catalogue.listing import print_available
+
+        return print_available(args.catalogue)
+    if args.models_command == "fetch":
+        from affect_live.catalogue.listing import run_fetch
+
+        return run_fetch(args.name, args.file, args.mirror, args.catalogue, args.quiet)
+    from affect_live.catalogue.store import installed_path, installed_names
+
     status = 0
-    for path in [*bundled_models(), *args.bundles]:
+    for path in [*bundled_models(), *(installed_path(name) for name in installed_names()), *args.bundles]:
         try:
-            manifest, card = read_manifest(path)
+            manifest, card = read_manifest(resolve_weights(path))
         except BundleError as exc:
             print(f"affect-live: error: {exc}", file=sys.stderr)
             status = EXIT_BAD_WEIGHTS

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from affect_live.history import FaceHistory
 from affect_live.meters import RateMeter
+from affect_live.metadata import stream_model_description
 from affect_live.live_lsl import LiveLsl
 from affect_live.live_recording import LiveRecorder
 from affect_live.live_types import DisplayFrame, LiveStats, SessionEvent
@@ -71,7 +72,7 @@ class LiveSession:
         self._marker_inlet: MarkerInlet | None = None
         self.lsl = LiveLsl(
             lambda level, message: self._events.put(SessionEvent(level, message, "lsl")),
-            lambda: self._engine.info.label if self._engine is not None else "",
+            lambda: stream_model_description(self._engine) if self._engine is not None else None,
         )
 
     # -- sources ---------------------------------------------------------------------------

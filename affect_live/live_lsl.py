@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from affect_live.lsl import LslError, LslStreams
 from affect_live.types import FrameResult
@@ -16,8 +17,8 @@ log = logging.getLogger(__name__)
 class LiveLsl:
     """Thread-safe; `notify(level, message)` tells the user how switching on went."""
 
-    def __init__(self, notify: Callable[[str, str], None], describe_model: Callable[[], str] = lambda: "") -> None:
-        """`describe_model()`: the running model's label for the stream metadata."""
+    def __init__(self, notify: Callable[[str, str], None], describe_model: Callable[[], Mapping[str, Any] | None] = lambda: None) -> None:
+        """`describe_model()`: the running model's description for the stream metadata."""
         self._notify = notify
         self._describe_model = describe_model
         self._lock = threading.Lock()

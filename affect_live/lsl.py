@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,12 +56,28 @@ def face_samples(result: FrameResult) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), 3 + len(EXPRESSIONS))
 
 
+def append_description(element: Any, key: str, value: Any) -> None:
+    """Nested mappings as XML children of an LSL stream's desc; a list as repeated children
+    named by the key's singular ("members" -> member)."""
+    if isinstance(value, Mapping):
+        child = element.append_child(key)
+        for name, item in value.items():
+            append_description(child, str(name), item)
+    elif isinstance(value, (list, tuple)):
+        child = element.append_child(key)
+        for item in value:
+            append_description(child, key.removesuffix("s") or "item", item)
+    else:
+        element.append_child_value(key, str(value))
+
+
 class LslStreams:
     """The two outlets. Thread-safe: liblsl outlets may be pushed to from any thread."""
 
-    def __init__(self, source_id: str = "affect-live", model: str = "") -> None:
-        """`model`: the running model and what its heads are (`EngineInfo.label`), written into
-        the data stream's metadata (desc/model); later changes arrive as markers."""
+    def __init__(self, source_id: str = "affect-live", model: Mapping[str, Any] | None = None) -> None:
+        """`model`: the running model, what each output is and where it came from
+        (`metadata.stream_model_description`), written into the data stream's metadata
+        (desc/model); later changes arrive as markers."""
         try:
             from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
         except Exception as exc:  # ImportError, or liblsl failing to load
@@ -72,7 +89,7 @@ class LslStreams:
         info.set_channel_units([c.unit for c in self.channels])
         info.set_channel_types([c.kind for c in self.channels])
         if model:
-            info.desc.append_child_value("model", model)
+            append_description(info.desc, "model", model)
         markers = StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
         self._data = StreamOutlet(info)
         self._markers = StreamOutlet(markers)

@@ -10,6 +10,7 @@ from typing import Any
 from affect_live import __version__
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine
+from affect_live.model.manifest import HEAD_WORDS, head_words
 from affect_live.pipeline import PipelineSettings
 from affect_live.recorder import landmarks_path
 from affect_live.recording import csv_columns, now_iso, package_versions
@@ -41,10 +42,28 @@ def model_summary(engine: AffectEngine) -> dict[str, Any]:
             "name": engine.info.name,
             "prior_heads": list(engine.info.prior_heads),
             "per_frame_heads": list(engine.info.per_frame_heads),
+            "head_labels": head_words(engine.info.prior_heads, engine.info.per_frame_heads),
             "fusion": [bundle_summary(m.bundle, engine.info.device) for m in engine.members],
             "fusion_rule": "unweighted mean of the models' expression probabilities and of their valence/arousal",
         }
     return summary
+
+
+def stream_model_description(engine: AffectEngine) -> dict[str, Any]:
+    """What LSL metadata (desc/model) says about the running model: its label, each output's
+    word (learned, learned per frame, prior) and, per bundle, where it came from (catalogue
+    models: repository, commit, file, pins and licence)."""
+    info = engine.info
+    return {
+        "label": info.label,
+        "name": info.name,
+        "heads": head_words(info.prior_heads, info.per_frame_heads),
+        "head_labels_meaning": HEAD_WORDS,
+        "members": [
+            {"name": m.bundle.manifest.name, "sha256": m.bundle.sha256, "source": {k: str(v) for k, v in m.bundle.manifest.provenance.items()}}
+            for m in engine.members
+        ],
+    }
 
 
 def bundle_summary(bundle: LoadedBundle, device: str) -> dict[str, Any]:
@@ -57,6 +76,8 @@ def bundle_summary(bundle: LoadedBundle, device: str) -> dict[str, Any]:
         "device": device,
         "prior_heads": list(manifest.prior_heads),
         "per_frame_heads": list(manifest.per_frame_heads),
+        "head_labels": head_words(manifest.prior_heads, manifest.per_frame_heads),
+        "head_labels_meaning": HEAD_WORDS,
         "heads": {name: asdict(spec) for name, spec in manifest.heads.items()},
         "manifest": manifest.to_dict(),
     }

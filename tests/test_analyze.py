@@ -94,7 +94,8 @@ def test_sidecar_records_model_settings_source_and_priors(two_faces_csv):
     assert meta["source"]["frame_count"] == 90 and meta["frames_processed"] == 90
     assert meta["rows"] == len(read_rows(two_faces_csv))
     assert meta["model"]["name"] == "faceapi-expression" and len(meta["model"]["sha256"]) == 64
-    assert set(meta["model"]["prior_heads"]) == {"expression", "valence", "arousal"}
+    assert meta["model"]["prior_heads"] == ["valence", "arousal"] and meta["model"]["per_frame_heads"] == ["expression"]
+    assert meta["model"]["head_labels"] == {"expression": "learned per frame", "valence": "prior", "arousal": "prior"}
     assert "PRIOR" in meta["model"]["heads"]["valence"]["description"]
     assert meta["settings"]["window"] == 16 and meta["settings"]["max_faces"] == 4
     assert {"numpy", "ai-edge-litert", "opencv-contrib-python"} <= set(meta["packages"]) and "mediapipe" not in meta["packages"]

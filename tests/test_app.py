@@ -91,8 +91,9 @@ def test_predictions_arrive_and_plots_receive_data(qtbot, open_window):
     assert np.allclose(heights, series.probabilities, atol=1e-6)
     # Honesty: the default heads are priors, and the window says so.
     window.refresh_status()
-    assert "expression, valence, arousal" in window.status_panel.model.text()
-    assert "Prior heads" in window.faces.note.text()
+    assert window.status_panel.model.text() == "faceapi-expression [prior: valence, arousal; learned per frame: expression]"
+    assert "Prior (never fitted to labels): valence, arousal" in window.faces.note.text()
+    assert "(learned per frame)" in window.faces.bars.note and "(prior)" in window.faces.plane.note
 
 
 def test_clicking_another_face_switches_the_plots(qtbot, open_window):
@@ -141,7 +142,7 @@ def test_recording_writes_the_analyze_format(qtbot, open_window, tmp_path):
     assert frames == sorted(frames)
     meta = json.loads(sidecar_path(csv_path).read_text())
     assert meta["status"] == "complete" and meta["mode"] == "live" and meta["rows"] == len(rows)
-    assert set(meta["model"]["prior_heads"]) == {"expression", "valence", "arousal"}
+    assert meta["model"]["prior_heads"] == ["valence", "arousal"] and meta["model"]["per_frame_heads"] == ["expression"]
 
 
 def test_loading_a_good_bundle_switches_the_model(qtbot, open_window, small_bundle):

@@ -37,8 +37,8 @@ def _default_manifest() -> dict:
 
 def test_default_bundle_is_honest_about_priors(default_bundle):
     manifest = default_bundle.manifest
-    assert set(manifest.prior_heads) == {"expression", "valence", "arousal"}
-    assert "PRIOR" in manifest.heads["valence"].description
+    assert manifest.prior_heads == ("valence", "arousal") and manifest.per_frame_heads == ("expression",)
+    assert "PRIOR" in manifest.heads["valence"].description and "LEARNED PER FRAME" in manifest.heads["expression"].description
     assert "Russell" in manifest.va_positions_source
     assert "prior" in default_bundle.model_card.lower()
     assert manifest.input.crop == "box" and (manifest.input.width, manifest.input.height) == (112, 112)
@@ -119,7 +119,7 @@ def test_import_weights_wraps_a_keras_classifier(tmp_path, capsys):
     # --scale=-1,1 maps pixel 0 to -1 and 255 to +1.
     assert (0 - manifest.input.mean[0]) / manifest.input.std[0] == pytest.approx(-1)
     assert (255 - manifest.input.mean[0]) / manifest.input.std[0] == pytest.approx(1)
-    assert manifest.feature_dim == 16 and set(manifest.prior_heads) == {"expression", "valence", "arousal"}
+    assert manifest.feature_dim == 16 and manifest.prior_heads == ("valence", "arousal") and manifest.per_frame_heads == ("expression",)
     # The wrapped model still computes what the original did.
     x = np.random.default_rng(0).random((3, 64, 64, 1)).astype(np.float32)
     wrapped = bundle.frame_model(x, training=False)
@@ -152,6 +152,6 @@ def test_import_weights_refuses_bad_models(tmp_path, capsys):
 def test_models_lists_bundles_with_cards(tmp_path, capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "faceapi-expression" in out and "prior heads: expression, valence, arousal" in out
+    assert "faceapi-expression" in out and "prior heads: valence, arousal; learned per frame: expression" in out
     assert "Russell" in out  # the model card is printed
     assert main(["models", "--brief", str(tmp_path / "missing.affect")]) == 2

@@ -126,7 +126,7 @@ def test_an_onnx_model_with_valence_arousal_analyses_a_clip_as_its_own_arithmeti
     manifest = bundle.manifest
     # AffectNet's 8 classes map onto our 7: contempt is dropped, as the manifest records.
     assert sorted(manifest.classes) == sorted(EXPRESSIONS) and manifest.provenance["dropped_classes"] == ["contempt"]
-    assert manifest.prior_heads == ("expression",) and manifest.per_frame_heads == ("valence", "arousal")
+    assert manifest.prior_heads == () and manifest.per_frame_heads == ("expression", "valence", "arousal")
     assert "LEARNED PER FRAME by hse-like (https://example.org/hse)" in manifest.heads["valence"].description
     assert manifest.feature_dim == 9  # the 7 probabilities serve as features, then V and A
     rows, engine = analyse(hse_bundle, tmp_path / "hse.csv")
@@ -138,7 +138,7 @@ def test_an_onnx_model_with_valence_arousal_analyses_a_clip_as_its_own_arithmeti
     assert_csv_matches(rows, engine, per_crop, manifest.window)
     sidecar = json.loads((tmp_path / "hse.meta.json").read_text())["model"]
     assert sidecar["device"] == "CPU (onnxruntime)"
-    assert sidecar["prior_heads"] == ["expression"] and sidecar["per_frame_heads"] == ["valence", "arousal"]
+    assert sidecar["prior_heads"] == [] and sidecar["per_frame_heads"] == ["expression", "valence", "arousal"]
     assert sidecar["heads"]["arousal"]["kind"] == "per_frame" and "https://example.org/hse" in sidecar["heads"]["arousal"]["description"]
     assert "learned per frame" in bundle.model_card.lower() and "contempt" in bundle.model_card
 
@@ -168,7 +168,7 @@ def test_a_tflite_model_runs_as_given_and_a_keras_one_with_a_mapping_too(tmp_pat
     flags = ["--input", "48x48", "--bgr", "--scale=-1,1", "--classes", classes, "--outputs", "expression=0/:,valence=1/0,arousal=1/1"]
     assert main(["import-weights", str(tflite), *flags, "--out", str(tmp_path / "lite.affect")]) == 0
     bundle = load_bundle(tmp_path / "lite.affect")
-    assert bundle.manifest.runtime["runs_on"] == "ai-edge-litert (CPU)" and bundle.manifest.per_frame_heads == ("valence", "arousal")
+    assert bundle.manifest.runtime["runs_on"] == "ai-edge-litert (CPU)" and bundle.manifest.per_frame_heads == ("expression", "valence", "arousal")
     order = [classes.replace("happy", "happiness").replace("sad", "sadness").split(",").index(n) for n in EXPRESSIONS]
 
     def per_crop(crop):
@@ -185,7 +185,7 @@ def test_a_tflite_model_runs_as_given_and_a_keras_one_with_a_mapping_too(tmp_pat
     assert main(["import-weights", str(tmp_path / "va.keras"), *flags, "--out", str(tmp_path / "keras.affect")]) == 0
     from_keras = load_bundle(tmp_path / "keras.affect")
     assert from_keras.manifest.runtime["frame_model"]["max_abs_diff"] <= 1e-5
-    assert from_keras.manifest.per_frame_heads == ("valence", "arousal")
+    assert from_keras.manifest.per_frame_heads == ("expression", "valence", "arousal")
 
 
 def refused(argv: list[str], capsys) -> str:
@@ -244,7 +244,7 @@ def test_fused_with_the_default_model_the_outputs_are_the_mean(hse_bundle, tmp_p
     hse_rows, _ = analyse(hse_bundle, tmp_path / "hse.csv")
     key = lambda row: (row["frame"], row["face_id"])  # noqa: E731
     default, hse = {key(r): r for r in default_rows}, {key(r): r for r in hse_rows}
-    assert len(fused_rows) > 20 and fused.info.per_frame_heads == ("valence", "arousal")
+    assert len(fused_rows) > 20 and fused.info.prior_heads == ("valence", "arousal") and fused.info.per_frame_heads == ("expression",)
     for row in fused_rows:
         for column in (*EXPRESSIONS, "valence", "arousal"):
             mean = (float(default[key(row)][column]) + float(hse[key(row)][column])) / 2
@@ -267,7 +267,7 @@ def test_extract_caches_the_per_frame_valence_arousal_and_train_uses_it(mini, hs
     # Evaluating the untrained bundle scores the window mean of the model's own valence/arousal.
     report = tmp_path / "eval.json"
     assert main(["evaluate", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--json", str(report), "--quiet"]) == 0
-    assert json.loads(report.read_text())["prior_heads"] == ["expression"]
+    assert json.loads(report.read_text())["prior_heads"] == []
     trained = tmp_path / "trained.affect"
     assert main([
         "train", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", str(hse_bundle), "--out", str(trained),
@@ -286,7 +286,7 @@ def test_the_lsl_stream_metadata_says_learned_per_frame(hse_bundle):
     from affect_live.lsl import DATA_STREAM, LslStreams
 
     label = AffectEngine(load_bundle(hse_bundle)).info.label
-    assert label == "hse-like [prior: expression; learned per frame: valence, arousal]"
+    assert label == "hse-like [learned per frame: expression, valence, arousal]"
     streams = LslStreams(source_id=f"byo-{os.getpid()}", model=label)
     try:
         data = inlet(DATA_STREAM)

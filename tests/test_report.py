@@ -66,7 +66,7 @@ def test_table_means_and_priors_from_the_recording(report, recordings):
         valence = np.mean([float(r["valence"]) for r in rows if r["face_id"] == face])
         assert f"<td>{valence:+.3f}</td>" in index
     meta = json.loads(recordings[0].with_suffix(".meta.json").read_text())
-    assert "prior heads (not trained on labelled data): " + ", ".join(meta["model"]["prior_heads"]) in index
+    assert "outputs: expression learned per frame; valence prior; arousal prior" in index
     assert meta["model"]["name"] in index
     assert "mean yaw" in index  # pose columns are summarised where present
 

@@ -49,6 +49,7 @@ SHIPPED = (
     "affect_live/assets/clips/three_faces.mp4",
     "affect_live/assets/face_crops.npz",
     "affect_live/assets/lsl_machine_only.cfg",
+    "affect_live/catalogue/catalogue.json",
 )
 TIMEOUT_S = 300
 

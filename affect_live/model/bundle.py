@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from affect_live.catalogue.store import resolve_weights
 from affect_live.model.flatbuffer import check_flatbuffer
 from affect_live.model.manifest import FORMAT_VERSION, FRAME_ONNX, RUNTIME_FILES, N_CLASSES, BundleError, Manifest
 from affect_live.model.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
@@ -184,8 +185,9 @@ def parse_manifest(members: dict[str, bytes], path: Path) -> Manifest:
 
 
 def load_bundle(path: Path) -> LoadedBundle:
-    """Read and fully validate a bundle, ready for the LiteRT run time."""
-    path = Path(path)
+    """Read and fully validate a bundle, ready for the LiteRT run time. `path` may also be the
+    name of an installed catalogue model (`affect-live models fetch NAME`)."""
+    path = resolve_weights(path)
     members = read_members(path)
     manifest = parse_manifest(members, path)
     if "frame_model.keras" not in members and not manifest.outputs:  # brought-in models have none

@@ -27,7 +27,7 @@ from affect_live.model.brought_in import check_input, check_on_faces, inspect_mo
 from affect_live.model.bundle import write_brought_in_bundle
 from affect_live.model.flatbuffer import TFLITE_IDENTIFIER, sha256_hex
 from affect_live.model.frame_model import brought_in_runner
-from affect_live.model.manifest import FRAME_ONNX, RUNTIME_FILES, BundleError, HeadSpec, InputSpec, Manifest
+from affect_live.model.manifest import FRAME_ONNX, RUNTIME_FILES, BundleError, HeadSpec, InputSpec, Manifest, head_label
 from affect_live.model.output_map import OutputMap, keep_classes, parse_outputs
 from affect_live.model.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
 
@@ -54,6 +54,10 @@ class ImportOptions:
     layout: str = "nhwc"
     outputs: str | None = None  # --outputs text
     logits: bool = False
+    # From the model catalogue: where the file came from and its pins (manifest.provenance),
+    # and what the catalogue says of it (appended to the model card).
+    provenance: tuple[tuple[str, Any], ...] = ()
+    card_notes: str = ""
 
 
 def model_format(path: Path, data: bytes) -> str:
@@ -124,13 +128,14 @@ def import_model(source: Path, out: Path, options: ImportOptions) -> Manifest:
         heads=_heads(mapping, options),
         va_positions=dict(VA_POSITIONS),
         va_positions_source=VA_POSITIONS_SOURCE,
-        provenance={"imported_from": source.name, "source": options.source, "format": kind, "dropped_classes": list(mapping.dropped)},
+        provenance={"imported_from": source.name, "source": options.source, "format": kind, "dropped_classes": list(mapping.dropped), **dict(options.provenance)},
         runtime=runtime,
         outputs=mapping.to_dict(),
     )
     checked = check_on_faces(manifest, data, where)
     manifest = dataclasses.replace(manifest, runtime={**runtime, "checked_on": checked})
-    return write_brought_in_bundle(out, manifest, data, model_card(manifest))
+    card = model_card(manifest) + (f"\n{options.card_notes.strip()}\n" if options.card_notes else "")
+    return write_brought_in_bundle(out, manifest, data, card)
 
 
 def _classic(options: ImportOptions) -> dict[str, Any]:
@@ -233,8 +238,7 @@ def model_card(manifest: Manifest) -> str:
         "",
         "## Heads",
     ]
-    kinds = {"prior": "prior", "per_frame": "learned per frame", "learned": "learned"}
-    lines += [f"- {name}: {kinds[head.kind]}. {head.description}" for name, head in manifest.heads.items()]
+    lines += [f"- {name}: {head_label(head)}. {head.description}" for name, head in manifest.heads.items()]
     lines += [
         "",
         "affect-live did not train or evaluate this model; what it measures and its limits are its authors'.",

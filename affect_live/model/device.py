@@ -69,10 +69,5 @@ def device_label(device: str) -> str:
     present but the models run on the CPU."""
     if device == "GPU":
         return "GPU (TensorFlow)"
-    if not nvidia_gpu_present():
-        return "CPU (LiteRT)"
-    # Never import TensorFlow for a label (--device cpu on a GPU machine): the reason already
-    # found by resolve_device, or the one that needs no import.
-    known = gpu_unusable_reason.cache_info().currsize > 0 or not tensorflow_installed()
-    reason = gpu_unusable_reason() if known else None
+    reason = gpu_unusable_reason() if nvidia_gpu_present() else None
     return "CPU (LiteRT)" if reason is None else f"CPU (LiteRT); GPU unused, {reason}"

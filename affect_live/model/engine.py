@@ -43,8 +43,8 @@ class EngineInfo:
 
 
 def heads_label(name: str, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> str:
-    """'faceapi-expression [prior: expression, valence, arousal]': priors are never hidden;
-    'hse [prior: expression; learned per frame: valence, arousal]' for a model that gives them."""
+    """'faceapi-expression [prior: valence, arousal; learned per frame: expression]': priors are never hidden;
+    'hse [learned per frame: expression, valence, arousal]' for a model that gives them."""
     parts = ([f"prior: {', '.join(prior_heads)}"] if prior_heads else []) + (
         [f"learned per frame: {', '.join(per_frame_heads)}"] if per_frame_heads else []
     )
@@ -115,7 +115,8 @@ class AffectEngine:
     def info(self) -> EngineInfo:
         names = " + ".join(m.bundle.manifest.name for m in self.members)
         priors = tuple(h for h in HEAD_NAMES if any(h in m.bundle.manifest.prior_heads for m in self.members))
-        per_frame = tuple(h for h in HEAD_NAMES if any(h in m.bundle.manifest.per_frame_heads for m in self.members))
+        # Fused: an output is as much a prior as its most prior member.
+        per_frame = tuple(h for h in HEAD_NAMES if h not in priors and any(h in m.bundle.manifest.per_frame_heads for m in self.members))
         devices = " + ".join(dict.fromkeys(m.frame_model.label for m in self.members))
         return EngineInfo(names, devices, self.windows.window, priors, per_frame)
 

@@ -30,6 +30,16 @@ TEMPORAL_MODULES = ("none", "bilstm")
 # model, the default) or "current_frame" (its "Emotion VA Image": no window statistics).
 HEADS_INPUTS = ("window_stats", "current_frame")
 PRIOR_RULES = {"expression": "window_mean", "valence": "class_positions", "arousal": "class_positions"}
+# What each output is, in the words the app, the CSV sidecar, reports, LSL and model cards use.
+LEARNED, LEARNED_PER_FRAME, PRIOR = "learned", "learned per frame", "prior"
+HEAD_WORDS = (
+    "learned: a head trained on labelled windows; "
+    "learned per frame: the window mean of a network's own per-frame output, trained on labels frame by frame; "
+    "prior: a documented projection that was never fitted to labels (the default valence/arousal: "
+    "expression probabilities placed on published per-expression positions)"
+)
+
+
 # Head kinds: "learned" (trained heads), "prior" (documented rules), "per_frame" (valence or
 # arousal learned by the per-frame model itself, averaged over the window: rule "window_mean").
 HEAD_KINDS = ("learned", "prior", "per_frame")
@@ -96,6 +106,21 @@ class HeadSpec:
     rule: str | None = None  # for priors and per_frame: "window_mean" or "class_positions"
 
 
+def head_words(prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...]) -> dict[str, str]:
+    """Each output's word ("learned", "learned per frame" or "prior"), as the app, the CSV
+    sidecar, reports and LSL metadata show it."""
+    return {h: PRIOR if h in prior_heads else LEARNED_PER_FRAME if h in per_frame_heads else LEARNED for h in HEAD_NAMES}
+
+
+def head_label(head: HeadSpec) -> str:
+    """'learned' (a head trained on windows), 'learned per frame' (the window mean of a learned
+    per-frame output, e.g. the expression network's probabilities) or 'prior' (a projection
+    never fitted to labels)."""
+    if head.kind == "learned":
+        return LEARNED
+    return LEARNED_PER_FRAME if head.kind == "per_frame" or head.rule == "window_mean" else PRIOR
+
+
 @dataclass(frozen=True)
 class Manifest:
     name: str
@@ -148,12 +173,14 @@ class Manifest:
 
     @property
     def prior_heads(self) -> tuple[str, ...]:
-        return tuple(name for name in HEAD_NAMES if self.heads[name].kind == "prior")
+        """Outputs never fitted to labels (the default valence/arousal projection)."""
+        return tuple(name for name in HEAD_NAMES if head_label(self.heads[name]) == PRIOR)
 
     @property
     def per_frame_heads(self) -> tuple[str, ...]:
-        """Heads that are the window mean of the per-frame model's own valence/arousal."""
-        return tuple(name for name in HEAD_NAMES if self.heads[name].kind == "per_frame")
+        """Outputs that are the window mean of a learned per-frame output: the per-frame model's
+        own valence/arousal, and the expression probabilities when no head was trained."""
+        return tuple(name for name in HEAD_NAMES if head_label(self.heads[name]) == LEARNED_PER_FRAME)
 
     @property
     def has_learned_heads(self) -> bool:
@@ -304,8 +331,9 @@ def _check_outputs(manifest: Manifest) -> None:
     _require(manifest.frame_file in (RUNTIME_FILES["frame_model"], FRAME_ONNX), f"runtime.frame_model.file {manifest.frame_file!r} is not a known member")
     _require(bool(manifest.outputs) or manifest.frame_file != FRAME_ONNX, "an ONNX per-frame model needs an outputs mapping")
     slices = OutputMap.from_dict(manifest.outputs).slices if manifest.outputs else {}
-    for name in manifest.per_frame_heads:
-        _require(name in slices, f"heads.{name} is per_frame but outputs maps no {name}")
+    for name in HEAD_NAMES:
+        if manifest.heads[name].kind == "per_frame":
+            _require(name in slices, f"heads.{name} is per_frame but outputs maps no {name}")
 
 
 def check_runtime(manifest: Manifest) -> None:

@@ -23,7 +23,8 @@ VA_POSITIONS_SOURCE = (
 
 
 def prior_heads() -> dict[str, HeadSpec]:
-    """Heads that are priors: not trained on any valence, arousal or windowed expression label."""
+    """Heads that are not trained on windows: the expression probabilities' window mean (labelled
+    "learned per frame") and the valence/arousal projection (a "prior", never fitted to labels)."""
     va_rule = (
         "PRIOR, not trained on valence/arousal labels: the window mean of the 7 expression "
         "probabilities projected onto fixed per-class {axis} positions from emotion-word ratings "
@@ -32,7 +33,8 @@ def prior_heads() -> dict[str, HeadSpec]:
     return {
         "expression": HeadSpec(
             "prior",
-            "PRIOR, no trained temporal head: the mean of the per-frame model's 7 probabilities over the window.",
+            "LEARNED PER FRAME, no trained temporal head: the mean over the window of the 7 probabilities "
+            "the per-frame model learned from its labels.",
             "window_mean",
         ),
         "valence": HeadSpec("prior", va_rule.format(axis="valence"), "class_positions"),

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from affect_live.model.manifest import HEAD_WORDS, head_words
 from affect_live.report import plots
 from affect_live.report.data import FaceSeries, Recording, ReportError, read_recording
 from affect_live.types import EXPRESSIONS
@@ -111,10 +112,13 @@ def _model(recording: Recording) -> str:
     if not meta:
         return "<p>No sidecar (.meta.json) beside this CSV: model and settings unknown.</p>"
     model = meta.get("model") or {}
-    priors = model.get("prior_heads") or []
+    words = head_words(tuple(model.get("prior_heads") or ()), tuple(model.get("per_frame_heads") or ()))
+    source = (model.get("manifest") or {}).get("provenance") or {}
     items = [
         f"model: {model.get('name', '?')} {model.get('version', '')} (sha256 {str(model.get('sha256', '?'))[:16]}...)",
-        "prior heads (not trained on labelled data): " + (", ".join(priors) if priors else "none"),
+        "outputs: " + "; ".join(f"{head} {word}" for head, word in words.items()) + f" ({HEAD_WORDS})",
+        *([f"from the model catalogue: {source['catalogue']}, {source.get('repository', '?')} at {str(source.get('commit', '?'))[:12]}, "
+           f"file {source.get('path', '?')}, licence {source.get('license', '?')}"] if source.get("catalogue") else []),
         f"status: {meta.get('status', '?')}" + (f" ({meta['message']})" if meta.get("message") else ""),
         f"source: {(meta.get('source') or {}).get('name', '?')}; settings: {meta.get('settings', {})}",
     ]

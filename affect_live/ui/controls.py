@@ -60,6 +60,7 @@ class ControlBar(QToolBar):
         self.marker_action = self._action("Marker", "M", "Add a marker (M): into the recording's events file and onto LSL")
         self.lsl_action = self._action("LSL", "", "Publish results and markers as Lab Streaming Layer streams (remembered)", checkable=True)
         self.load_action = self._action("Load weights...", "Ctrl+L", "Load a weight bundle (Ctrl+L)")
+        self.models_action = self._action("Models...", "Ctrl+Shift+M", "Pick a model: the default, installed catalogue models, or one to download (Ctrl+Shift+M)")
         self.screenshot_action = self._action("Screenshot", "Ctrl+Shift+S", "Save the plots as PNG (Ctrl+Shift+S)")
         self.open_action = QAction("Open video file...", self, shortcut=QKeySequence("Ctrl+O"))
         self.open_action.triggered.connect(self.open_file_requested)

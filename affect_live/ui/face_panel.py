@@ -9,6 +9,7 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from affect_live.history import FaceHistory
+from affect_live.model.manifest import HEAD_WORDS, head_words
 from affect_live.ui.actions_view import ActionsView
 from affect_live.ui.colors import face_color_tuple
 from affect_live.ui.plots import ExpressionBars, PoseTimeline, VaPlane, VaTimeline
@@ -55,18 +56,19 @@ class FacePanel(QWidget):
         self._timelines_at: tuple[int, float] | None = None  # (face, newest time) the timelines show
 
     def set_priors(self, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> None:
-        """Say plainly which outputs are priors, not trained on labels, and which the per-frame
-        model learned itself."""
-        notes = ([f"Prior heads (not trained on labels): {', '.join(prior_heads)}"] if prior_heads else []) + (
+        """Say plainly what each output is: learned, learned per frame or prior."""
+        notes = ([f"Prior (never fitted to labels): {', '.join(prior_heads)}"] if prior_heads else []) + (
             [f"Learned per frame (window mean): {', '.join(per_frame_heads)}"] if per_frame_heads else []
         )
         self.note.setText(" · ".join(notes))
         self.note.setVisible(bool(notes))
-        va = {"valence", "arousal"}
-        va_prior = " (prior)" if va & set(prior_heads) else " (learned per frame)" if va & set(per_frame_heads) else ""
-        self.timeline.set_note(f"valence and arousal, last 30 s{va_prior}")
-        self.plane.set_note(f"valence-arousal plane, last {TRAIL_S:.0f} s{va_prior}")
-        self.bars.set_note("expression probabilities" + (" (prior)" if "expression" in prior_heads else ""))
+        self.note.setToolTip(HEAD_WORDS)
+
+        words = head_words(prior_heads, per_frame_heads)
+        va = words["valence"] if words["valence"] == words["arousal"] else f"valence {words['valence']}, arousal {words['arousal']}"
+        self.timeline.set_note(f"valence and arousal, last 30 s ({va})")
+        self.plane.set_note(f"valence-arousal plane, last {TRAIL_S:.0f} s ({va})")
+        self.bars.set_note(f"expression probabilities ({words['expression']})")
 
     def update_faces(self, face_ids: list[int], selected: int | None) -> None:
         if sorted(face_ids) != self._ids:

@@ -23,6 +23,8 @@ from affect_live.sources import SourceError
 from affect_live.ui.banner import MessageBanner
 from affect_live.ui.controls import ControlBar
 from affect_live.ui.face_panel import FacePanel
+from affect_live.ui.model_download import ModelDownloads
+from affect_live.ui.model_picker import ModelChoice, ModelPicker, OfferBar, model_choices
 from affect_live.ui.settings import AppSettings
 from affect_live.ui.status import StatusPanel
 from affect_live.ui.video_view import VideoView
@@ -55,6 +57,8 @@ class MainWindow(QMainWindow):
         self.controls = ControlBar(cameras, self)
         self.addToolBar(self.controls)
         self.banner = MessageBanner()
+        self.offer = OfferBar()
+        self.models = ModelDownloads(self, lambda path: self.load_weights([path]), self.notify)
         self.video = VideoView()
         self.faces = FacePanel()
         self.status_panel = StatusPanel()
@@ -64,6 +68,7 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.banner)
+        left_layout.addWidget(self.offer)
         left_layout.addWidget(self.video, 1)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
@@ -96,6 +101,9 @@ class MainWindow(QMainWindow):
         c.marker_action.triggered.connect(lambda: self.add_marker(c.marker_text.text()))
         c.marker_text.returnPressed.connect(lambda: self.add_marker(c.marker_text.text()))
         c.load_action.triggered.connect(self.ask_load_weights)
+        c.models_action.triggered.connect(self.ask_model)
+        self.offer.get_requested.connect(self.models.use_or_offer)
+        self.offer.picker_requested.connect(self.ask_model)
         c.screenshot_action.triggered.connect(self.ask_screenshot)
         c.quit_action.triggered.connect(self.close)
         self.addAction(c.open_action)
@@ -191,6 +199,14 @@ class MainWindow(QMainWindow):
         self.notify("info", f"loading {' + '.join(p.name for p in paths)}...")
         self.session.load_weights(paths)
 
+    def choose_model(self, choice: ModelChoice) -> None:
+        """An installed model loads at once; a catalogue model that is not installed is offered
+        for download (the dialog says what, from where, its size and licence)."""
+        if choice.path is not None:
+            self.load_weights([choice.path])
+        elif choice.catalogue_name:
+            self.models.offer(choice.catalogue_name)
+
     def save_screenshot(self, png_path: Path) -> bool:
         """The plots panel as PNG."""
         ok = self.faces.grab().save(str(png_path), "PNG")
@@ -220,6 +236,11 @@ class MainWindow(QMainWindow):
         if paths:
             self.settings.dialog_dir = str(Path(paths[0]).parent)
             self.load_weights([Path(p) for p in paths])
+
+    def ask_model(self) -> None:
+        picker = ModelPicker(model_choices(self.models.entries()), self)
+        if picker.exec_() and picker.chosen is not None:
+            self.choose_model(picker.chosen)
 
     def ask_screenshot(self) -> None:
         default = str(Path(self.settings.record_dir or Path.home()) / time.strftime("affect-live-%Y%m%d-%H%M%S.png"))
@@ -278,6 +299,8 @@ class MainWindow(QMainWindow):
         if (stats.prior_heads, stats.per_frame_heads) != self._priors:
             self._priors = (stats.prior_heads, stats.per_frame_heads)
             self.faces.set_priors(stats.prior_heads, stats.per_frame_heads)
+            va_prior = bool({"valence", "arousal"} & set(stats.prior_heads))
+            self.offer.update_offer(va_prior and not stats.loading_model, self.models.recommended() if va_prior else None)
         if stats.recording is None and self.controls.record_action.isChecked():
             self.controls.record_action.setChecked(False)  # stopped by the source ending
 
@@ -300,6 +323,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
         """Quitting while recording closes the CSV with every row on disk."""
         self.timer.stop()
+        self.models.close()
         status = self.session.recorder.status()
         self.session.close()
         if status is not None:

@@ -9,6 +9,7 @@ from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
 
 from affect_live.live import LiveStats
 from affect_live.model.engine import heads_label  # the one wording, shared with LSL's metadata and markers
+from affect_live.model.manifest import HEAD_WORDS
 
 
 class StatusPanel(QStatusBar):
@@ -33,13 +34,5 @@ class StatusPanel(QStatusBar):
         self.dropped.setText(f"dropped {stats.dropped_frames}")
         self.device.setText(stats.device)
         self.model.setText("loading model..." if stats.loading_model else heads_label(stats.model_name, stats.prior_heads, stats.per_frame_heads))
-        self.model.setToolTip(
-            "Heads marked prior are documented priors, not trained on labels: "
-            + (", ".join(stats.prior_heads) if stats.prior_heads else "none")
-            + (
-                "; learned per frame (the per-frame model's own output, averaged over the window): " + ", ".join(stats.per_frame_heads)
-                if stats.per_frame_heads
-                else ""
-            )
-        )
+        self.model.setToolTip(HEAD_WORDS)
 
