@@ -118,13 +118,20 @@ class Pipeline:
         self._stop = threading.Event()
         self._running = threading.Event()  # cleared while paused
         self._running.set()
-        # Model swaps while running: the capture side crops for crop generation `gen`, the
-        # inference side skips packets cropped for a model it no longer runs.
-        self._crop_request: tuple[int, CropStyle] = (0, self.faces.style)
-        self._next_engine: tuple[int, AffectEngine] | None = None
+        # Each thread takes its changes from its own command queue, so nothing it reads changes
+        # under it. A model swap is one generation number: the capture thread crops for it from
+        # its next frame, the inference thread switches when the first packet cropped for it
+        # arrives, and packets cropped for a model replaced meanwhile are skipped (stale).
+        self._swap_lock = threading.Lock()  # gives concurrent swaps one order in both queues
+        self._generation = 0  # the newest generation asked for
+        self._capture_commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._inference_commands: queue.SimpleQueue[tuple[int, AffectEngine] | Callable[[AffectEngine], None]] = queue.SimpleQueue()
+        self._crop_generation = 0  # capture thread's
+        self._pending_engine: tuple[int, AffectEngine] | None = None  # inference thread's: the newest swap
         self._engine_generation = 0
-        self._engine_commands: queue.SimpleQueue[Callable[[AffectEngine], None]] = queue.SimpleQueue()
+        self._engine_commands: list[Callable[[AffectEngine], None]] = []
         self.frames_read = 0
+        self.parked = False  # the capture thread is paused between frames
         self.latest_packet: FacePacket | None = None  # newest capture, for a display (keep_images)
         self.capture_meter = RateMeter()  # frames read per second, for the live status bar
         self.stale_packets = 0  # cropped for a model that was replaced meanwhile
@@ -158,18 +165,27 @@ class Pipeline:
         self._running.set()
 
     def replace_engine(self, engine: AffectEngine) -> None:
-        """Hand over to another model without stopping capture (any thread).
+        """Hand over to another model without stopping capture (any thread; the newest asked
+        for wins, however the swaps interleave)."""
+        style = crop_style(engine.manifest)
+        with self._swap_lock:
+            self._generation += 1
+            generation = self._generation
+            self._inference_commands.put((generation, engine))  # before the capture thread can crop for it
+            self._capture_commands.put(partial(self._set_crop, generation, style))
 
-        The capture side switches to the new model's crop from its next frame, the inference
-        side to the new engine from the first packet cropped for it.
-        """
-        generation = self._crop_request[0] + 1
-        self._next_engine = (generation, engine)
-        self._crop_request = (generation, crop_style(engine.manifest))
+    def set_max_faces(self, max_faces: int) -> None:
+        """Applies from the capture thread's next frame (any thread)."""
+        self._capture_commands.put(partial(self.faces.set_max_faces, max_faces))
 
     def on_engine(self, command: Callable[[AffectEngine], None]) -> None:
         """Run `command(engine)` on the inference thread before its next packet (any thread)."""
-        self._engine_commands.put(command)
+        self._inference_commands.put(command)
+
+    def _set_crop(self, generation: int, style: CropStyle) -> None:
+        self._crop_generation = generation
+        if style != self.faces.style:
+            self.faces.set_style(style)
 
     def _guarded(self, loop: Callable[[], None], output: LosslessQueue | LatestSlot) -> None:
         """Run a thread body; whatever happens, close its output so the consumer never hangs."""
@@ -201,11 +217,13 @@ class Pipeline:
     def _capture_frames(self) -> None:
         frames = self.source.frames()
         while not self._stop.is_set():
-            if not self._running.wait(timeout=0.1):
+            if not self._running.is_set():
+                self.parked = True  # paused, with no frame in flight
+                self._running.wait(timeout=0.1)
                 continue
-            generation, style = self._crop_request
-            if style != self.faces.style:
-                self.faces.set_style(style)
+            self.parked = False
+            while not self._capture_commands.empty():
+                self._capture_commands.get()()
             started = time.perf_counter()
             frame = next(frames, None)
             if frame is None:
@@ -225,7 +243,7 @@ class Pipeline:
                 ended_ids=ended,
                 stage_ms=stage_ms,
                 image=frame.image if self.settings.keep_images else None,
-                crop_generation=generation,
+                crop_generation=self._crop_generation,
             )
             if self.settings.keep_images:
                 self.latest_packet = packet
@@ -263,14 +281,20 @@ class Pipeline:
 
     def _engine_for(self, generation: int) -> AffectEngine | None:
         """The engine for a packet's crops, switching to a new one when its crops arrive."""
-        pending = self._next_engine
-        if pending is not None and generation == pending[0]:
-            self._engine_generation, self.engine = pending
-            self._next_engine = None
+        while not self._inference_commands.empty():
+            command = self._inference_commands.get()
+            if isinstance(command, tuple):
+                self._pending_engine = command  # a model replaced before it ran never runs
+            else:
+                self._engine_commands.append(command)
+        if self._pending_engine is not None and generation == self._pending_engine[0]:
+            self._engine_generation, self.engine = self._pending_engine
+            self._pending_engine = None
         if self.engine is None:
             return None
-        while not self._engine_commands.empty():
-            self._engine_commands.get()(self.engine)
+        for command in self._engine_commands:
+            command(self.engine)
+        self._engine_commands.clear()
         return self.engine if generation == self._engine_generation else None
 
     def results(self) -> Iterator[FrameResult]:

@@ -50,6 +50,17 @@ def default_bundle():
     return load_bundle(DEFAULT_BUNDLE)
 
 
+@pytest.fixture
+def session(default_bundle):
+    """The app's session controller with the default model, closed after the test."""
+    from affect_live.model.engine import AffectEngine
+    from affect_live.session.live import LiveSession
+
+    live = LiveSession(AffectEngine([default_bundle]))
+    yield live
+    live.close()
+
+
 @pytest.fixture(scope="session")
 def mini(tmp_path_factory):
     """The miniature Aff-Wild2 set (tests/affwild2_mini.py), written once per session; read-only."""

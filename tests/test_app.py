@@ -74,6 +74,17 @@ def wait_for_frames(qtbot, window, n: int = 1, faces: int = 1) -> int:
     return window.frames_shown
 
 
+def open_and_wait(qtbot, window, spec: str, **options) -> None:  # noqa: ANN001
+    """Open a source and wait until the window has switched to it (or said why not)."""
+    window.open_source(spec, **options)
+    qtbot.waitUntil(lambda: not window.source_pending(), timeout=WAIT_MS)
+
+
+def recorded_rows(window) -> int:  # noqa: ANN001
+    status = window.session.stats().recording
+    return status.rows if status is not None else -1
+
+
 def test_predictions_arrive_and_plots_receive_data(qtbot, open_window):
     window = open_window()
     wait_for_frames(qtbot, window, n=20, faces=2)
@@ -126,10 +137,11 @@ def test_recording_writes_the_analyze_format(qtbot, open_window, tmp_path):
     csv_path = tmp_path / "session.csv"
     assert window.start_recording(csv_path)
     assert window.controls.record_action.isChecked()
-    qtbot.waitUntil(lambda: window.session.recorder.status().rows >= 40, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: recorded_rows(window) >= 40, timeout=WAIT_MS)
     window.refresh_status()
     assert "REC" in window.controls.recording_label.text() and "rows" in window.controls.recording_label.text()
     window.stop_recording()
+    qtbot.waitUntil(lambda: any("recording saved" in m for _, m in window.messages), timeout=WAIT_MS)
     header, rows = read_rows(csv_path)
     assert tuple(header) == csv_columns(actions=True)  # the app computes the actions too
     assert len(rows) >= 40
@@ -147,7 +159,7 @@ def test_recording_writes_the_analyze_format(qtbot, open_window, tmp_path):
 
 def test_loading_a_good_bundle_switches_the_model(qtbot, open_window, small_bundle):
     window = open_window()
-    assert window.open_source(TWO_FACES, loop=True)  # looped: two model loads outlast the 3 s clip
+    open_and_wait(qtbot, window, TWO_FACES, loop=True)  # looped: two model loads outlast the 3 s clip
     wait_for_frames(qtbot, window, faces=1)
     assert window.session.stats().model_name == "faceapi-expression"
     window.load_weights(small_bundle)
@@ -157,8 +169,8 @@ def test_loading_a_good_bundle_switches_the_model(qtbot, open_window, small_bund
     assert "tiny_fer" in window.status_panel.model.text()
     # Predictions continue, now from the new model (its 64x64 grey crops).
     first = wait_for_frames(qtbot, window, n=10, faces=1)
-    assert window.session._pipeline.engine.manifest.name == "tiny_fer"
-    assert window.session._pipeline.faces.style.size == (64, 64)
+    assert window.session.engine.manifest.name == "tiny_fer"
+    assert window.session.stats().crop_size == (64, 64)
     assert wait_for_frames(qtbot, window, n=5, faces=1) > first
     # Several files at once are fused; the name says so and predictions go on.
     window.load_weights([DEFAULT_BUNDLE, DEFAULT_BUNDLE])
@@ -183,13 +195,15 @@ def test_pause_stops_new_predictions_and_resume_restarts(qtbot, open_window):
     window = open_window()
     wait_for_frames(qtbot, window, faces=1)
     window.controls.pause_action.trigger()  # the Space shortcut's action
-    assert window.session.paused
-    qtbot.wait(300)  # let a frame already in flight arrive
-    frozen = window.session.latest().frame_index
-    qtbot.wait(700)
-    assert window.session.latest().frame_index == frozen
+    assert window.session.flush() and window.session.paused and window.session.stats().state.value == "paused"
+    # A frame in flight still arrives; once capture is parked the newest result is the newest frame read.
+    session = window.session
+    qtbot.waitUntil(lambda: session.stats().capture_parked and session.latest().frame_index == session.display_frame().frame_index, timeout=WAIT_MS)
+    frozen, read, ticks = window.session.latest().frame_index, window.session.stats().frames_read, window._ticks
+    qtbot.waitUntil(lambda: window._ticks >= ticks + 20, timeout=WAIT_MS)  # 20 display ticks later
+    assert window.session.latest().frame_index == frozen and window.session.stats().frames_read == read
     window.controls.pause_action.trigger()
-    assert not window.session.paused
+    assert window.session.flush() and not window.session.paused
     wait_for_frames(qtbot, window, n=5)
     assert window.session.latest().frame_index > frozen
 
@@ -201,7 +215,7 @@ def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_p
     wait_for_frames(qtbot, window, faces=1)
     csv_path = tmp_path / "closing.csv"
     assert window.start_recording(csv_path)
-    qtbot.waitUntil(lambda: window.session.recorder.status().rows >= 20, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: recorded_rows(window) >= 20, timeout=WAIT_MS)
     window.close()
     text = csv_path.read_text()
     assert text.endswith("\n")
@@ -213,7 +227,7 @@ def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_p
     remembered = AppSettings.load(store)
     assert (remembered.window, remembered.max_faces, remembered.source) == (8, 2, TWO_FACES)
     again = open_window(source=None)  # the next run starts where this one ended
-    assert again.session.stats().source == TWO_FACES
+    qtbot.waitUntil(lambda: again.session.stats().source == TWO_FACES, timeout=WAIT_MS)
     assert (again.controls.window_spin.value(), again.controls.max_faces_spin.value()) == (8, 2)
     wait_for_frames(qtbot, again, faces=1)
     assert again.session.stats().window == 8
@@ -234,14 +248,15 @@ def test_file_that_ends_and_bad_source_keep_the_app_usable(qtbot, open_window, t
     assert window.start_recording(csv_path)
     qtbot.waitUntil(lambda: not window.session.stats().running, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.controls.record_action.isChecked(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any("recording stopped" in m for _, m in window.messages), timeout=WAIT_MS)
     said = " ".join(message for _, message in window.messages)
     assert "astronaut_motion.mp4 ended" in said and "recording stopped" in said and "rows in" in said
     _, rows = read_rows(csv_path)
     assert len(rows) > 30 and json.loads(sidecar_path(csv_path).read_text())["status"] == "complete"
     # A missing file: one clear line, and the app still opens another source.
-    assert not window.open_source(str(tmp_path / "missing.mp4"))
+    open_and_wait(qtbot, window, str(tmp_path / "missing.mp4"))
     assert window.banner.level == "error" and "no such file" in window.banner.text()
-    assert window.open_source(TWO_FACES)
+    open_and_wait(qtbot, window, TWO_FACES)
     wait_for_frames(qtbot, window, n=5, faces=1)
 
 
@@ -251,9 +266,9 @@ def test_space_pauses_and_shortcuts_are_bound(qtbot, open_window):
     window.activateWindow()
     window.video.setFocus()
     qtbot.keyClick(window.video, Qt.Key_Space)
-    assert window.session.paused and window.controls.pause_action.isChecked()
+    assert window.session.flush() and window.session.paused and window.controls.pause_action.isChecked()
     qtbot.keyClick(window.video, Qt.Key_Space)
-    assert not window.session.paused
+    assert window.session.flush() and not window.session.paused
     c = window.controls
     bound = {a.shortcut().toString() for a in (c.record_action, c.open_action, c.load_action, c.quit_action)}
     assert bound == {"R", "Ctrl+O", "Ctrl+L", "Ctrl+Q"}
@@ -297,11 +312,11 @@ def test_a_slow_model_never_freezes_the_video(qtbot, open_window, tmp_path):
     ]) == 0  # fmt: skip
     window = open_window(source=None, weights=[bundle])  # no camera: the demo clip, looped
     wait_for_frames(qtbot, window, faces=1)
-    pipeline = window.session._pipeline
-    shown, results, read = window.frames_shown, window.session.results_seen, pipeline.frames_read
+    read_so_far = lambda: window.session.stats().frames_read  # noqa: E731
+    shown, results, read = window.frames_shown, window.session.results_seen, read_so_far()
     # Gated on frames drawn, not on a clock: while 60 new frames reach the screen...
     qtbot.waitUntil(lambda: window.frames_shown - shown >= 60, timeout=WAIT_MS)
-    shown, results, read = window.frames_shown - shown, window.session.results_seen - results, pipeline.frames_read - read
+    shown, results, read = window.frames_shown - shown, window.session.results_seen - results, read_so_far() - read
     # ...the video follows capture (most frames read are drawn) while the heavy model, which
     # takes a core of the two, manages far fewer frames; the rest are dropped, not queued.
     assert shown >= read / 2, (shown, read, results)
@@ -364,7 +379,7 @@ def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, ope
 
     window = open_window()
     window.controls.lsl_action.trigger()
-    qtbot.waitUntil(lambda: window.session.lsl.streams is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.stats().lsl == "on", timeout=WAIT_MS)
     data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
     samples, stamps = pull_until(data, lambda s: len(s) >= 20, "20 samples")
     assert stamps == sorted(stamps) and {int(s[0]) for s in samples} <= set(window.session.history.face_ids())
@@ -374,7 +389,7 @@ def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, ope
     assert "recording started: lsl.csv" in [m[0] for m in texts]
     window.close()
     assert AppSettings.load(store).lsl is True
-    assert window.session.lsl.streams is None
+    assert window.session.stats().lsl == "off"
 
 
 def test_markers_go_into_the_events_file(qtbot, open_window, tmp_path):
@@ -384,11 +399,12 @@ def test_markers_go_into_the_events_file(qtbot, open_window, tmp_path):
     wait_for_frames(qtbot, window, faces=1)
     csv_path = tmp_path / "marked.csv"
     assert window.start_recording(csv_path)
-    qtbot.waitUntil(lambda: window.session.recorder.status().rows >= 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: recorded_rows(window) >= 5, timeout=WAIT_MS)
     window.controls.marker_text.setText("stimulus, A")
     window.controls.marker_action.trigger()
     window.add_marker()
     window.stop_recording()
+    assert window.session.flush()
     with open(events_path(csv_path), newline="") as handle:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames) == EVENT_COLUMNS

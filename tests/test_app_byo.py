@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from test_app import TWO_FACES, WAIT_MS, open_window, store, wait_for_frames  # noqa: F401  (fixtures)
+from test_app import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401  (fixtures)
 from test_byo_models import HSE_FLAGS, hse_like_onnx
 
 from affect_live.cli import main as cli_main  # noqa: E402  (after test_app's Qt preparation)
@@ -25,7 +25,7 @@ def hse_bundle(tmp_path_factory) -> Path:
 
 def test_load_weights_takes_an_onnx_bundle_and_says_learned_per_frame(qtbot, open_window, hse_bundle):  # noqa: F811
     window = open_window()
-    assert window.open_source(TWO_FACES, loop=True)
+    open_and_wait(qtbot, window, TWO_FACES, loop=True)
     wait_for_frames(qtbot, window, faces=1)
     window.load_weights(hse_bundle)
     qtbot.waitUntil(lambda: window.settings.weights == str(hse_bundle), timeout=WAIT_MS)

@@ -18,7 +18,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from affect_live.analyze import analyze_source
+from affect_live.session.analyze import analyze_source
 from affect_live.cli import main
 from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
 from affect_live.model.engine import AffectEngine

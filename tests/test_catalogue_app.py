@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from test_app import TWO_FACES, WAIT_MS, open_window, store, wait_for_frames  # noqa: F401 (fixtures)
+from test_app import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401 (fixtures)
 from test_catalogue import NAME, UPSTREAM, entry, lab, nothing_installed, write_catalogue  # noqa: F401 (fixture)
 
 from PyQt5.QtCore import Qt  # noqa: E402  (test_app prepared the Qt environment)
@@ -34,7 +34,7 @@ def click(qtbot, button) -> None:  # noqa: ANN001
 def test_the_offer_downloads_on_confirmation_only_and_the_model_is_swapped_in_live(qtbot, open_window, mirrored):
     server, data, _ = mirrored
     window = open_window()
-    assert window.open_source(TWO_FACES, loop=True)  # looped: the swap may outlast the 3 s clip
+    open_and_wait(qtbot, window, TWO_FACES, loop=True)  # looped: the swap may outlast the 3 s clip
     wait_for_frames(qtbot, window, faces=1)
     window.refresh_status()
     # Valence/arousal are a prior: the offer names the recommended model, and says so.

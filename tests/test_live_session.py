@@ -10,38 +10,22 @@ import json
 import logging
 import queue
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from conftest import CLIPS, IMAGES
+from live_helpers import BOUND_S, GatedEngine, wait_until
 
-from affect_live.live import LiveSession
-from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
 from affect_live.queues import CLOSED, LatestSlot, LosslessQueue
 from affect_live.recording import RecordingError, sidecar_path
-from affect_live.sources import FrameSource, LoopingVideoSource, open_source
-from affect_live.types import FacePacket, Frame, FrameResult
-from conftest import CLIPS, IMAGES
+from affect_live.session.events import SessionState
+from affect_live.sources import FrameSource, LoopingVideoSource
+from affect_live.types import Frame, FrameResult
 
 TWO_FACES = CLIPS / "two_faces.mp4"
-BOUND_S = 60.0
 
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + BOUND_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def session(default_bundle) -> Iterator[LiveSession]:
-    live = LiveSession(AffectEngine([default_bundle]))
-    yield live
-    live.close()
 
 
 class GatedClose(FrameSource):
@@ -95,9 +79,9 @@ def test_switching_source_never_waits_for_the_old_one(session):
         assert switched.wait(BOUND_S), "opening another source waited for the old one to close"
         assert not slow.gate.is_set()  # the old source is still closing
         assert slow.close_started.wait(BOUND_S) and slow.closed_on == "capture"  # closed by its own capture thread
+        wait_until(lambda: session.stats().source == str(TWO_FACES), "the new source playing")
         seen = session.results_seen
         wait_until(lambda: session.results_seen > seen + 3, "results from the new source while the old one closes")
-        assert session.stats().source == str(TWO_FACES)
     finally:
         slow.gate.set()
         switcher.join()
@@ -109,6 +93,7 @@ def test_a_failing_capture_thread_is_reported_as_a_failure(session, tmp_path, ca
     wait_until(lambda: session.results_seen >= 2, "first results")
     csv_path = tmp_path / "failing.csv"
     session.start_recording(csv_path)
+    assert session.flush()
     with caplog.at_level(logging.ERROR, logger="affect_live"):
         failing.fail.set()
         events = []
@@ -117,6 +102,7 @@ def test_a_failing_capture_thread_is_reported_as_a_failure(session, tmp_path, ca
     assert failure.level == "error" and "capture failed: sensor exploded" in failure.message
     assert not any(e.topic == "source_ended" for e in events)
     assert "Traceback" in caplog.text and "sensor exploded" in caplog.text
+    assert session.flush()
     meta = json.loads(sidecar_path(csv_path).read_text())
     assert meta["status"] == "failed" and "sensor exploded" in meta["message"]
     with pytest.raises(RecordingError, match="has ended"):  # nothing more will come from it
@@ -125,7 +111,7 @@ def test_a_failing_capture_thread_is_reported_as_a_failure(session, tmp_path, ca
 
 def test_window_and_max_faces_apply_to_the_next_source_after_one_ended(session, tmp_path):
     session.open(str(IMAGES / "astronaut.png"))  # one frame: it ends at once
-    wait_until(lambda: not session.stats().running, "the image source to end")
+    wait_until(lambda: session.state is SessionState.ENDED, "the image source to end")
     session.set_window(8)
     session.set_max_faces(1)
     with pytest.raises(RecordingError, match="astronaut.png has ended"):
@@ -136,20 +122,6 @@ def test_window_and_max_faces_apply_to_the_next_source_after_one_ended(session, 
     assert stats.window == 8 and session.engine.windows.window == 8 and stats.max_faces == 1
     latest = session.latest()
     assert latest is not None and len(latest.predictions) <= 1
-
-
-class GatedEngine(AffectEngine):
-    """The real engine, but each frame waits for a permit from the test (a slow model)."""
-
-    def __init__(self, bundle, permits: threading.Semaphore) -> None:  # noqa: ANN001
-        super().__init__([bundle])
-        self.permits = permits
-        self.frames: list[int] = []
-
-    def process(self, packet: FacePacket) -> FrameResult:
-        assert self.permits.acquire(timeout=BOUND_S)
-        self.frames.append(packet.frame_index)
-        return super().process(packet)
 
 
 def test_a_model_replaced_before_it_ran_leaves_its_packets_stale(default_bundle):
@@ -231,13 +203,15 @@ def test_a_lost_camera_ends_the_recording_as_source_lost_and_switching_away_stil
     wait_until(lambda: session.results_seen >= 2, "results from the camera")
     csv_path = tmp_path / "camera.csv"
     session.start_recording(csv_path)
+    assert session.flush()
     camera.unplug.set()
     events: list = []
     wait_until(lambda: bool(events.extend(session.events()) or any("waiting for camera 99" in e.message for e in events)), "the reconnect notice")
     assert any(e.topic == "source_ended" and e.level == "warning" for e in events)
+    assert session.state is SessionState.RECONNECTING and session.flush()
     meta = json.loads(sidecar_path(csv_path).read_text())
     assert meta["status"] == "source_lost" and "camera 99" in meta["message"]
-    session.open(str(TWO_FACES))  # while the session thread retries the camera: returns at once
+    session.open(str(TWO_FACES))  # while the camera is retried: returns at once
+    wait_until(lambda: session.stats().source == str(TWO_FACES), "the file playing")
     seen = session.results_seen
     wait_until(lambda: session.results_seen > seen + 3, "results from the file")
-    assert session.stats().source == str(TWO_FACES)

@@ -46,7 +46,7 @@ def pull_until(stream, until, what: str) -> tuple[list, list[float]]:  # noqa: A
 
 
 def test_analyze_publishes_every_face_and_the_markers(tmp_path, default_bundle):
-    from affect_live.analyze import analyze_source
+    from affect_live.session.analyze import analyze_source
     from affect_live.model.engine import AffectEngine
     from affect_live.pipeline import PipelineSettings
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.analyze import analyze_source
+from affect_live.session.analyze import analyze_source
 from affect_live.cli import main as cli_main
 from affect_live.faces import model_files
 from affect_live.model.bundle import load_bundle

@@ -144,7 +144,7 @@ def run_item(item: BatchItem, job: JobSpec, report: Report | None = None, quiet:
     """Analyse one input into its CSV, sidecar (and annotated video). Never raises for a bad
     input or model: the result says what happened. `live` (lsl=, markers=) only in this process."""
     import affect_live
-    from affect_live.analyze import analyze_source
+    from affect_live.session.analyze import analyze_source
 
     started = time.perf_counter()
     package_dir = str(Path(affect_live.__file__).resolve().parent)

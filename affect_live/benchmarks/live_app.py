@@ -33,7 +33,7 @@ def _lsl_probe(app, window):  # noqa: ANN001, ANN202
 
     loop = QEventLoop()
     for _ in range(600):
-        if window.session.lsl.streams is not None:
+        if window.session.stats().lsl == "on":
             return LslProbe()
         QTimer.singleShot(50, loop.quit)
         loop.exec_()
@@ -60,13 +60,12 @@ class LiveProbe:
 
     def snapshot(self) -> dict[str, float]:
         session = self.window.session
-        pipeline = session._pipeline
         stats = session.stats()
         return {
             "wall": time.monotonic(),
             "gui_cpu": time.thread_time(),  # this runs on the GUI thread
             "process_cpu": time.process_time(),
-            "frames_read": pipeline.frames_read if pipeline else 0,
+            "frames_read": stats.frames_read,
             "results": session.results_seen,
             "drawn": self.window.frames_shown,
             "dropped": stats.dropped_frames,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_live.analyze import analyze_source
+from affect_live.session.analyze import analyze_source
 from affect_live.meters import current_rss_mb, peak_rss_mb
 from affect_live.model.bundle import LoadedBundle
 from affect_live.model.engine import AffectEngine

@@ -80,7 +80,7 @@ def catalogue_card(entry: CatalogueEntry, provenance: dict[str, Any]) -> str:
         f"- Pins: git blob SHA-1 `{entry.git_blob_sha1 or '-'}`, sha256 `{entry.sha256 or '-'}`; installed file sha256 "
         f"`{provenance['downloaded_sha256']}` (as downloaded; the bundle's ONNX adds a `features` output)",
         f"- Licence: {entry.license}. Trained on: {entry.trained_on}",
-        f"- Valence and arousal come from one linear layer with the expressions and are not bounded: "
+        "- Valence and arousal come from one linear layer with the expressions and are not bounded: "
         "affect-live clips them to [-1, 1] (their AffectNet scale) after the window mean.",
         f"- Reported: {entry.reported or 'no figure'}",
         f"- Speed: {entry.speed}" + (f"; about {entry.cpu_ms_per_face:g} ms per face on one CPU core (docs/catalogue.md)" if entry.cpu_ms_per_face else ""),

@@ -234,7 +234,7 @@ def model_card(manifest: Manifest) -> str:
         f"- Expression classes: {', '.join(mapping.source_classes)}"
         + (f"; dropped and the rest renormalised: {', '.join(mapping.dropped)}" if mapping.dropped else "")
         + ("; softmax applied (logits)" if mapping.logits else ""),
-        f"- Outputs used: " + ", ".join(f"{role} = {s.output}[{s.start}:{s.stop}]" for role, s in mapping.slices.items()),
+        "- Outputs used: " + ", ".join(f"{role} = {s.output}[{s.start}:{s.stop}]" for role, s in mapping.slices.items()),
         "",
         "## Heads",
     ]

@@ -110,7 +110,7 @@ def build_window(
     """The main window on the chosen source: --source, else the last run's source, else the
     default camera, else the demo clip (with a message saying no camera was found). The model
     (--weights, else the remembered weights, else the default) loads in the background."""
-    from affect_live.live import LiveSession
+    from affect_live.session.live import LiveSession
     from affect_live.lsl import LslError
     from affect_live.ui.main_window import MainWindow
 
@@ -134,13 +134,11 @@ def build_window(
             window.notify("error", str(exc))
     remembered = settings.source
     if options.source is not None:
-        if not window.open_source(options.source):
-            window.open_demo()
-    elif remembered and not (remembered.isdigit() and int(remembered) not in cameras) and window.open_source(remembered):
-        pass  # the last source of the previous run (a camera that is gone is skipped)
+        window.open_source(options.source, or_demo=True)
+    elif remembered and not (remembered.isdigit() and int(remembered) not in cameras):
+        window.open_source(remembered, or_demo=True)  # the last run's source (a camera that is gone is skipped)
     elif cameras:
-        if not window.open_source(str(cameras[0]), label=f"Camera {cameras[0]}"):
-            window.open_demo()
+        window.open_source(str(cameras[0]), label=f"Camera {cameras[0]}", or_demo=True)
     else:
         window.open_demo()
         window.notify("warning", "no camera found: playing the bundled demo clip (pick another source above)")

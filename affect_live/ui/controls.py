@@ -9,7 +9,7 @@ from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QLineEdit, QSpinBox, QTo
 
 from affect_live.model.device import DEVICE_CHOICES
 
-from affect_live.live_recording import RecordingStatus
+from affect_live.session.outputs import RecordingStatus
 
 DEMO_ITEM = "Demo clip"
 OPEN_FILE_ITEM = "Open video file..."

@@ -16,10 +16,10 @@ from PyQt5.QtCore import QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent, QShowEvent
 from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
-from affect_live.live import DisplayFrame, LiveSession
+from affect_live.session.events import DisplayFrame, SessionEvent
+from affect_live.session.live import LiveSession
 from affect_live.recording import RecordingError
 from affect_live.resources import DEMO_CLIP
-from affect_live.sources import SourceError
 from affect_live.ui.banner import MessageBanner
 from affect_live.ui.controls import ControlBar
 from affect_live.ui.face_panel import FacePanel
@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.messages: list[tuple[str, str]] = []  # what the banner said, newest last
         self._priors: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (prior, per-frame) heads
         self._first_prediction_logged = False
+        self._opening: dict[str, tuple[str | None, bool, bool]] = {}  # spec -> (label, loop, or_demo) until it opens
         self.setWindowTitle("affect-live")
 
         self.controls = ControlBar(cameras, self)
@@ -112,13 +113,19 @@ class MainWindow(QMainWindow):
         self.faces.face_picked.connect(self.select_face)
 
     # -- actions with plain arguments -------------------------------------------------------
-    def open_source(self, spec: str, loop: bool = False, label: str | None = None) -> bool:
-        """Switch to a camera index, file or URL; on failure say why and keep the current one."""
-        try:
-            self.session.open(spec, loop=loop)
-        except SourceError as exc:
-            self.notify("error", str(exc))
-            return False
+    def open_source(self, spec: str, loop: bool = False, label: str | None = None, or_demo: bool = False) -> None:
+        """Switch to a camera index, file or URL once it is open (in the background: a stream
+        can take seconds); on failure the banner says why and the current one stays (`or_demo`:
+        the demo clip plays instead, for the start-up)."""
+        self._opening[spec] = (label, loop, or_demo)
+        self.session.open(spec, loop=loop)
+
+    def source_pending(self) -> bool:
+        """A source asked for is still opening."""
+        return bool(self._opening)
+
+    def _source_opened(self, spec: str) -> None:
+        label, loop, _ = self._opening.pop(spec, (None, False, False))
         self.selected_face, self._user_selected = None, False
         self._last_view = None  # frame numbers start again
         self.controls.pause_action.setChecked(False)
@@ -126,9 +133,8 @@ class MainWindow(QMainWindow):
         self.video.set_placeholder("starting...")
         if not loop:
             self.settings.source = spec
-        return True
 
-    def open_demo(self) -> bool:
+    def open_demo(self) -> None:
         return self.open_source(str(DEMO_CLIP), loop=True, label="Demo clip")
 
     def set_paused(self, paused: bool) -> None:
@@ -155,7 +161,7 @@ class MainWindow(QMainWindow):
 
     def set_lsl(self, on: bool) -> None:
         """Stream on LSL (the streams open in the background; the outcome shows in the banner)."""
-        self.session.lsl.set_enabled(on)
+        self.session.set_lsl(on)
         self.settings.lsl = on
         if self.controls.lsl_action.isChecked() != on:
             self.controls.lsl_action.setChecked(on)
@@ -171,6 +177,8 @@ class MainWindow(QMainWindow):
             self.notify("info", f"device {device}: applies the next time affect-live starts")
 
     def start_recording(self, csv_path: Path) -> bool:
+        """Asks the session to record (the files are created off the GUI thread: a failure
+        arrives as an event and unchecks Record); False when there is nothing to record."""
         try:
             self.session.start_recording(Path(csv_path))
         except RecordingError as exc:
@@ -179,18 +187,12 @@ class MainWindow(QMainWindow):
             return False
         self.settings.record_dir = str(Path(csv_path).parent)
         self.controls.record_action.setChecked(True)
-        self.notify("info", f"recording to {csv_path}")
         return True
 
     def stop_recording(self) -> None:
-        outcome = self.session.stop_recording()
+        """The outcome ("recording saved: N rows in ...") arrives as an event."""
+        self.session.stop_recording()
         self.controls.record_action.setChecked(False)
-        if outcome is None:
-            return
-        if outcome.status == "failed":
-            self.notify("error", f"recording stopped: {outcome.message}; {outcome.rows} rows saved in {outcome.csv_path}")
-        else:
-            self.notify("info", f"recording saved: {outcome.rows} rows in {outcome.csv_path}")
 
     def load_weights(self, paths: Path | list[Path]) -> None:
         """Load in the background (several files: their fusion); the outcome shows in the banner
@@ -288,9 +290,19 @@ class MainWindow(QMainWindow):
 
     def _handle_events(self) -> None:
         for event in self.session.events():
-            if event.topic == "model_loaded":
-                self.settings.weights = event.detail
-            self.notify(event.level, event.message)
+            self._handle_event(event)
+
+    def _handle_event(self, event: SessionEvent) -> None:
+        if event.topic == "source_opened":
+            self._source_opened(event.detail)
+            return  # the video says it
+        if event.topic == "open_failed" and self._opening.pop(event.detail, (None, False, False))[2]:
+            self.open_demo()
+        elif event.topic == "model_loaded":
+            self.settings.weights = event.detail
+        elif event.topic in ("recording_failed", "recording_stopped"):
+            self.controls.record_action.setChecked(False)
+        self.notify(event.level, event.message)
 
     def refresh_status(self) -> None:
         stats = self.session.stats()
@@ -301,8 +313,6 @@ class MainWindow(QMainWindow):
             self.faces.set_priors(stats.prior_heads, stats.per_frame_heads)
             va_prior = bool({"valence", "arousal"} & set(stats.prior_heads))
             self.offer.update_offer(va_prior and not stats.loading_model, self.models.recommended() if va_prior else None)
-        if stats.recording is None and self.controls.record_action.isChecked():
-            self.controls.record_action.setChecked(False)  # stopped by the source ending
 
     def _auto_select(self, visible: list[int]) -> None:
         """Follow the largest face until the user picks one; keep a picked face while it is
@@ -324,7 +334,7 @@ class MainWindow(QMainWindow):
         """Quitting while recording closes the CSV with every row on disk."""
         self.timer.stop()
         self.models.close()
-        status = self.session.recorder.status()
+        status = self.session.stats().recording
         self.session.close()
         if status is not None:
             log.info("recording closed: %s", status.path)

@@ -11,12 +11,12 @@ from tqdm import tqdm
 
 from affect_live.lsl import LslStreams
 from affect_live.lsl_inlet import MarkerInlet
-from affect_live.markers import OWN, FaceEvents, mark
+from affect_live.metadata import session_metadata
 from affect_live.model.engine import AffectEngine
 from affect_live.pipeline import Pipeline, PipelineSettings
-from affect_live.metadata import session_metadata
-from affect_live.recorder import Recording, RecordingOutcome, end_status
+from affect_live.recorder import RecordingOutcome, end_status
 from affect_live.recording import RecordingError
+from affect_live.session.outputs import OutputNotice, Outputs
 from affect_live.sources import FrameSource, RealTimePlayback, open_source
 from affect_live.video_out import AnnotatedVideoWriter
 
@@ -54,45 +54,46 @@ def analyze_source(
     pipeline = Pipeline(source, engine, PipelineSettings(**{**asdict(settings), "lossless": not live, "keep_images": keep}))
     try:
         video = AnnotatedVideoWriter(video_out, source.info.fps, bool(engine.info.prior_heads)) if keep else None
-        meta = session_metadata(csv_path.name, source.info, settings, engine)
-        meta["settings"]["realtime"] = realtime
-        recording = Recording(csv_path, meta)
     except RecordingError as exc:
         pipeline.stop()
         return RecordingOutcome(csv_path, "failed", str(exc))
+    failures: list[RecordingOutcome] = []  # a write that failed ends the analysis
+
+    def on_notice(notice: OutputNotice) -> None:
+        if notice.outcome is not None:
+            failures.append(notice.outcome)
+            pipeline.request_stop()
+
+    outputs = Outputs(on_notice, lsl=lsl, video=video)
+    meta = session_metadata(csv_path.name, source.info, settings, engine)
+    meta["settings"]["realtime"] = realtime
+    try:
+        outputs.start_recording(csv_path, meta, source_name=source.info.name).result()
+    except RecordingError as exc:
+        pipeline.stop()
+        outputs.close()
+        return RecordingOutcome(csv_path, "failed", str(exc))
+    if markers is not None:
+        markers.target = lambda text, stamp: outputs.mark(text, markers.name, stamp)
     bar = tqdm(
         total=source.info.frame_count, unit="frame", desc=Path(source.info.name).name or source.info.name, disable=quiet, leave=True, dynamic_ncols=True
     )
     status, message = "failed", ""
-    faces = FaceEvents()
-    if markers is not None:
-        markers.target = lambda text, stamp: mark(text, markers.name, recording, None, stamp)
-    mark(f"source changed: {source.info.name}", OWN, recording, lsl)
-    mark(f"recording started: {csv_path.name}", OWN, recording, lsl)
     try:
-        for result in pipeline.results():
-            recording.write(result)
-            if video is not None:
-                video.write(result)
-            if lsl is not None:
-                lsl.push(result)
-            for text in faces.update(result):
-                mark(text, OWN, recording, lsl)
+        for frames, result in enumerate(pipeline.results(), start=1):
+            outputs.write(result)
             bar.update(1)
             bar.set_postfix(faces=len(result.predictions), refresh=False)
             if on_frame is not None:
-                on_frame(recording.frames)
+                on_frame(frames)
         status, message = end_status(pipeline.error, pipeline.ended_early, source.info.kind)
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
-    except RecordingError as exc:
-        status, message = "failed", str(exc)
     finally:
         bar.close()
         pipeline.stop()
-        if video is not None:
-            video.close()
         if markers is not None:
             markers.target = None
-    mark(f"recording stopped: {status}", OWN, recording, lsl)
-    return recording.finish(status, message, dropped_frames=pipeline.dropped_frames)
+    outcome = outputs.stop_recording(status, message, pipeline.dropped_frames).result()
+    outputs.close()
+    return failures[0] if failures else outcome

@@ -1,13 +1,27 @@
-"""What the live session hands the UI: events to tell the user, the frame to draw, the status."""
+"""What the live session hands the UI: its state, events to tell the user, the frame to draw,
+the status. All immutable: they cross from the session's threads to the GUI thread."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import numpy as np
 
-from affect_live.live_recording import RecordingStatus
+from affect_live.session.outputs import RecordingStatus
 from affect_live.types import FacePrediction
+
+
+class SessionState(enum.Enum):
+    """The one current run, as the session controller sees it."""
+
+    IDLE = "idle"  # nothing opened yet
+    OPENING = "opening"  # a source is being opened (the previous one, if any, keeps playing)
+    RUNNING = "running"
+    PAUSED = "paused"
+    RECONNECTING = "reconnecting"  # a camera stopped delivering frames: retried every 2 s
+    ENDED = "ended"  # the source ended or failed; its last frame stays on screen
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -48,3 +62,8 @@ class LiveStats:
     recording: RecordingStatus | None
     loading_model: bool = False  # no model yet: the video runs, predictions wait for it
     per_frame_heads: tuple[str, ...] = ()  # valence/arousal learned by the per-frame model itself
+    state: SessionState = SessionState.IDLE
+    frames_read: int = 0  # frames the current source delivered
+    lsl: str = "off"  # "off", "opening" or "on"
+    crop_size: tuple[int, int] = (0, 0)  # the face crop the capture thread makes now
+    capture_parked: bool = False  # paused, and the capture thread holds no frame in flight

@@ -1,0 +1,420 @@
+"""The app's session controller: one current run (a source through the pipeline) at a time,
+in explicit states (`events.SessionState`). It never draws.
+
+Who owns what, so that nothing is changed by two threads:
+- the GUI thread calls the public methods, each a command for the control thread (no file or
+  network I/O, no lock held across I/O), and polls snapshots: `stats()`, `display_frame()`,
+  `latest()`, `history`, `events()`;
+- `session-control` owns the state, the current run, the model and the settings; sources open on
+  `source-open` (or `camera-reconnect`) threads and models on `weights`, and come back to it as
+  commands, the newest request winning;
+- `session` (one per run) takes the pipeline's results into the history and the outputs;
+- `outputs` (`session.outputs`) owns the recording, the LSL streams and the markers.
+Capture hands only the newest frame to the model (latest-wins) and the display shows the newest
+captured frame with each face's newest values, so a slow model never freezes the video.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from affect_live.history import FaceHistory
+from affect_live.lsl_inlet import MarkerInlet
+from affect_live.metadata import (
+    model_summary,
+    session_metadata,
+    stream_model_description,
+)
+from affect_live.meters import RateMeter
+from affect_live.model.engine import AffectEngine, EngineInfo
+from affect_live.pipeline import Pipeline, PipelineSettings
+from affect_live.recorder import end_status
+from affect_live.recording import RecordingError
+from affect_live.session.command_thread import CommandThread
+from affect_live.session.events import (
+    DisplayFrame,
+    LiveStats,
+    SessionEvent,
+    SessionState,
+)
+from affect_live.session.model_loader import ModelLoader
+from affect_live.session.outputs import OutputNotice, Outputs
+from affect_live.session.recording_reports import report_start, report_stop
+from affect_live.session.source_opener import SourceOpener
+from affect_live.sources import FrameSource, RealTimePlayback, SourceInfo
+from affect_live.types import FacePrediction, FrameResult
+
+log = logging.getLogger(__name__)
+
+LIVE_SETTINGS = PipelineSettings(lossless=False, keep_images=True)
+
+
+@dataclass
+class _Run:
+    """One source through one pipeline; `ended` is set by the control thread."""
+
+    pipeline: Pipeline
+    spec: str
+    info: SourceInfo
+    ended: bool = False
+
+
+class LiveSession:
+    """Starts without a model when given none: sources play at once and `load_weights` brings
+    the model in the background (the app's start-up)."""
+
+    def __init__(
+        self, engine: AffectEngine | None = None, settings: PipelineSettings = LIVE_SETTINGS, history_span_s: float = 30.0, device: str = "CPU"
+    ) -> None:
+        self.history = FaceHistory(history_span_s)
+        self.results_seen = 0  # results taken from pipelines so far (for benchmarks)
+        self._events: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
+        self._closed = threading.Event()
+        # Owned by the control thread; read whole by the others.
+        self._engine = engine
+        self._window: int | None = None  # asked for before a model was there
+        self._settings = settings
+        self._paused = False  # the user's choice; every new pipeline starts with it
+        self._state = SessionState.IDLE
+        self._state_before_open = SessionState.IDLE
+        self._run: _Run | None = None
+        self._helpers: list[threading.Thread] = []  # consumers, openers, reconnects: joined by close()
+        # The current run's results; `_results_lock` makes "still current?" and the write one step.
+        self._results_lock = threading.Lock()
+        self._latest: FrameResult | None = None
+        self._values: dict[int, FacePrediction] = {}  # the newest result's faces, by id
+        self._rates = RateMeter()
+        self._marker_inlet: MarkerInlet | None = None
+        self.outputs = Outputs(self._on_output_notice)
+        self._control = CommandThread("session-control", lambda message: self._tell(SessionEvent("error", f"session: {message}")))
+        self._post = self._control.post
+        self.models = ModelLoader(device, lambda engine, paths: self._post(self._install_engine, engine, paths), self._tell, lambda: self._engine)
+        self.sources = SourceOpener(self._post, self._spawn, self._closed)
+
+    # -- commands from the GUI (any thread; none waits) ----------------------------------------
+    def open(self, spec: str | int, loop: bool = False) -> None:
+        """Analyse another source once it is open (the current one plays until then); a
+        failure arrives as an `open_failed` event and the current source stays."""
+        self._post(self._open, str(spec), loop)
+
+    def play(self, source: FrameSource, spec: str) -> None:
+        """Analyse an opened source (files at their own frame rate, like a camera)."""
+        if not self._post(self._play, source, spec):
+            source.close()
+
+    def pause(self) -> None:
+        self._post(self._set_paused, True)
+
+    def resume(self) -> None:
+        self._post(self._set_paused, False)
+
+    def set_window(self, window: int) -> None:
+        """A new window length restarts every face's window (on the inference thread)."""
+        self._post(self._apply_window, window)
+
+    def set_max_faces(self, max_faces: int) -> None:
+        self._post(self._apply_max_faces, max_faces)
+
+    def load_weights(self, paths: Path | Sequence[Path] | None) -> None:
+        """Load a bundle (several: their fusion; None: the bundled default) in the background;
+        the outcome arrives as an event (see `ModelLoader`)."""
+        paths = [] if paths is None else [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
+        engine = self._engine
+        self.models.load(paths, engine.windows.window if engine is not None else self._window)
+
+    def set_lsl(self, on: bool) -> None:
+        """Stream on LSL or stop (the streams open in the background; the outcome is an event)."""
+        self.outputs.set_lsl(on, lambda: stream_model_description(self._engine) if self._engine is not None else None)
+
+    def start_recording(self, csv_path: Path) -> None:
+        """Record every result from now on. Raises RecordingError (one line) when there is
+        nothing to record; a file that cannot be created arrives as a `recording_failed` event."""
+        run = self._run
+        if run is None:
+            raise RecordingError("nothing to record: no source is running")
+        if run.ended:
+            raise RecordingError(f"nothing to record: {run.info.name} has ended; open a source first")
+        if self._engine is None:
+            raise RecordingError("the model is still loading: start the recording in a moment")
+        self._post(self._start_recording, Path(csv_path))
+
+    def stop_recording(self) -> None:
+        """The outcome arrives as a `recording_stopped` event."""
+        self._post(self._stop_recording, "complete", "stopped by the user", None, True)
+
+    def follow_markers(self, name: str) -> None:
+        """Record another program's LSL marker stream (found whenever it appears) into every
+        recording's events file; raises LslError (one line) without LSL."""
+        self._marker_inlet = MarkerInlet(name, lambda text, stamp: self.mark(text, name, stamp))
+
+    def mark(self, text: str, origin: str = "user", lsl_time: float | None = None) -> None:
+        """A marker onto the Markers stream (unless it came from LSL) and into the recording's
+        events file. Any thread."""
+        self.outputs.mark(text, origin, lsl_time)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every command given so far has run, outputs included (tests, benchmarks)."""
+        try:
+            self._control.call(lambda: None).result(timeout)
+            self.outputs.flush().result(timeout)
+        except Exception:  # a timeout or a closed session
+            return False
+        return True
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop everything within `timeout_s` in all; a recording in progress is closed with
+        every row on disk."""
+        deadline = time.monotonic() + timeout_s
+        self._post(self._shut_down)
+        self._control.close()
+        self._closed.set()  # helpers stop retrying and waiting
+        self._control.join(max(deadline - time.monotonic(), 0))
+        for thread in [*self._helpers, self.models]:
+            thread.join(max(deadline - time.monotonic(), 0))
+        self.outputs.close(max(deadline - time.monotonic(), 0))
+        if self._marker_inlet is not None:
+            self._marker_inlet.close()
+        late = [t.name for t in self._helpers if t.is_alive()]
+        if late:
+            log.warning("still waiting for %s", ", ".join(late))
+
+    # -- what the GUI polls ---------------------------------------------------------------------
+    @property
+    def engine(self) -> AffectEngine | None:
+        """The newest model loaded (even before its first frame); None while the first loads."""
+        return self._engine
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def latest(self) -> FrameResult | None:
+        return self._latest
+
+    def display_frame(self) -> DisplayFrame | None:
+        """The newest frame for the video view, at capture rate whatever the model's speed."""
+        run = self._run
+        packet = run.pipeline.latest_packet if run is not None else None
+        if packet is None or packet.image is None:
+            return None
+        values = self._values
+        # The packet's own landmarks (when capture measured them) fit its image; older ones lag.
+        predictions = tuple(
+            replace(values[face.face_id], detection=face.detection, actions=face.actions or values[face.face_id].actions)
+            for face in packet.faces
+            if face.face_id in values
+        )
+        return DisplayFrame(packet.frame_index, packet.image, predictions)
+
+    def events(self) -> list[SessionEvent]:
+        drained = []
+        while True:
+            try:
+                drained.append(self._events.get_nowait())
+            except queue.Empty:
+                return drained
+
+    def stats(self) -> LiveStats:
+        run = self._run
+        pipeline = run.pipeline if run is not None else None
+        now = time.perf_counter()
+        p50, p95 = self._rates.latency_percentiles()
+        engine = self._engine
+        info = engine.info if engine is not None else EngineInfo("loading model...", "", self._window or 0, ())
+        return LiveStats(
+            source=run.info.name if run is not None else "",
+            source_kind=run.info.kind if run is not None else "",
+            running=run is not None and not run.ended,
+            paused=self._paused,
+            capture_fps=pipeline.capture_meter.rate(now) if pipeline else 0.0,
+            inference_fps=self._rates.rate(now),
+            latency_ms_p50=p50,
+            latency_ms_p95=p95,
+            dropped_frames=pipeline.dropped_frames if pipeline else 0,
+            device=info.device,
+            model_name=info.name,
+            prior_heads=info.prior_heads,
+            per_frame_heads=info.per_frame_heads,
+            window=info.window,
+            max_faces=self._settings.max_faces,
+            recording=self.outputs.recording_status,
+            loading_model=engine is None,
+            state=self._state,
+            frames_read=pipeline.frames_read if pipeline else 0,
+            lsl=self.outputs.lsl_state,
+            crop_size=pipeline.faces.style.size if pipeline else (0, 0),
+            capture_parked=pipeline.parked if pipeline else False,
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _tell(self, event: SessionEvent) -> None:
+        self._events.put(event)
+
+    def _on_output_notice(self, notice: OutputNotice) -> None:
+        self._tell(SessionEvent(notice.level, notice.message, notice.topic))
+
+    def _spawn(self, target: Callable[..., None], name: str, args: tuple[Any, ...]) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self._helpers = [t for t in self._helpers if t.is_alive()] + [thread]
+        thread.start()
+
+    # -- on the control thread ------------------------------------------------------------------
+    def _open(self, spec: str, loop: bool) -> None:
+        if self._state is not SessionState.OPENING:
+            self._state_before_open = self._state
+        self._state = SessionState.OPENING
+        self.sources.open(spec, loop, self._opened, self._open_failed)
+
+    def _opened(self, source: FrameSource, spec: str, reconnected: bool) -> None:
+        self._play(source, spec, keep_paused=reconnected)
+        if reconnected:
+            self._tell(SessionEvent("info", f"camera {spec} is back"))
+
+    def _open_failed(self, spec: str, message: str) -> None:
+        self._state = self._state_before_open
+        self._tell(SessionEvent("error", message, "open_failed", spec))
+
+    def _play(self, source: FrameSource, spec: str, keep_paused: bool = False) -> None:
+        """Switch to `source` without waiting for the old one: it winds down on its own threads.
+        A source the user opens starts playing; a camera that came back keeps a pause."""
+        self.sources.cancel()  # an open or reconnect still under way is now stale
+        self._paused = self._paused and keep_paused
+        if source.info.kind in ("video", "images"):
+            source = RealTimePlayback(source)
+        previous = self._run
+        pipeline = Pipeline(source, self._engine, replace(self._settings), after=previous.pipeline if previous else None)
+        pipeline.on_engine(self._prepare_engine)  # on the inference thread, before its first frame
+        if self._paused:
+            pipeline.pause()
+        run = _Run(pipeline, spec, source.info)
+        with self._results_lock:  # the old run's results stop here, before the markers below
+            self._run = run
+            self.history.clear()
+            self._rates.clear()
+            self._latest, self._values = None, {}
+            if previous is not None:
+                previous.pipeline.request_stop()
+                self._stop_recording("complete", "source changed", run=previous)
+            self.outputs.source_changed(source.info.name)
+        self._state = SessionState.PAUSED if self._paused else SessionState.RUNNING
+        self._spawn(self._consume, "session", (run,))
+        self._tell(SessionEvent("info", f"analysing {source.info.name}", "source_opened", spec))
+        log.info("analysing %s (%s)", source.info.name, source.info.kind)
+
+    def _prepare_engine(self, engine: AffectEngine) -> None:
+        """A new source starts every face's window afresh, at the session's window length."""
+        window = self._window
+        if window is not None and window != engine.windows.window:
+            engine.set_window(window)
+        else:
+            engine.reset()
+
+    def _run_ended(self, run: _Run) -> None:
+        if run is not self._run:
+            return
+        run.ended = True
+        pipeline = run.pipeline
+        status, message = end_status(pipeline.error, pipeline.ended_early, run.info.kind)
+        message = message or f"{run.info.name} ended"
+        self._stop_recording(status, message, run=run)
+        if pipeline.error:
+            if pipeline.error_traceback:
+                log.error("analysis of %s failed: %s\n%s", run.info.name, pipeline.error, pipeline.error_traceback.rstrip())
+            self._state = SessionState.ENDED
+            self._tell(SessionEvent("error", f"analysis of {run.info.name} failed: {pipeline.error}", "source_failed"))
+            return
+        self._tell(SessionEvent("warning" if pipeline.ended_early else "info", message, "source_ended"))
+        if run.info.kind != "camera":
+            self._state = SessionState.ENDED
+            return
+        self._state = SessionState.RECONNECTING
+        self._tell(SessionEvent("warning", f"waiting for camera {run.spec} to come back..."))
+        self.sources.reconnect(run.spec, self._opened)
+
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        run = self._run
+        if run is not None and not run.ended:
+            (run.pipeline.pause if paused else run.pipeline.resume)()
+        if self._state in (SessionState.RUNNING, SessionState.PAUSED):
+            self._state = SessionState.PAUSED if paused else SessionState.RUNNING
+
+    def _apply_window(self, window: int) -> None:
+        self._window = window  # session state: every new pipeline starts with it
+        if self._engine is None:
+            return  # the model still loading gets it
+        run = self._run
+        if run is not None and not run.ended:
+            run.pipeline.on_engine(lambda engine: engine.set_window(window))
+        else:
+            self._engine.set_window(window)  # no inference thread runs it now
+
+    def _apply_max_faces(self, max_faces: int) -> None:
+        self._settings = replace(self._settings, max_faces=max_faces)  # for every new pipeline
+        if self._run is not None:
+            self._run.pipeline.set_max_faces(max_faces)
+
+    def _install_engine(self, engine: AffectEngine, paths: list[Path]) -> None:
+        if self._window is not None and self._window != engine.windows.window:
+            engine.set_window(self._window)  # changed while it loaded
+        self.outputs.model_changed(engine.info.label, model_summary(engine))
+        if self._run is not None:
+            self._run.pipeline.replace_engine(engine)
+        self._engine = engine
+        detail = os.pathsep.join(str(p) for p in paths)  # "" = the default model
+        self._tell(SessionEvent("info", f"model {engine.info.name} ready ({engine.info.device})", "model_loaded", detail))
+
+    def _start_recording(self, path: Path) -> None:
+        run, engine = self._run, self._engine
+        if run is None or run.ended or engine is None:
+            self._tell(SessionEvent("error", "nothing to record: the source ended before the recording could start", "recording_failed"))
+            return
+        meta = session_metadata(path.name, run.info, self._settings, engine) | {"mode": "live"}
+        started = self.outputs.start_recording(path, meta, run.pipeline.dropped_frames)
+        started.add_done_callback(partial(report_start, self._tell, path))
+
+    def _stop_recording(self, status: str, why: str, run: _Run | None = None, by_user: bool = False) -> None:
+        run = run or self._run
+        stopped = self.outputs.stop_recording(status, why, run.pipeline.dropped_frames if run is not None else 0)
+        stopped.add_done_callback(partial(report_stop, self._tell, why, by_user))
+
+    def _shut_down(self) -> None:
+        self.sources.cancel()
+        run = self._run
+        if run is not None:
+            run.pipeline.request_stop()
+            self._stop_recording("complete", "the app was closed", run=run)
+        self._state = SessionState.CLOSED
+
+    # -- on a run's `session` thread ------------------------------------------------------------
+    def _consume(self, run: _Run) -> None:
+        pipeline = run.pipeline
+        try:
+            for result in pipeline.results():
+                with self._results_lock:
+                    if run is not self._run:
+                        break  # replaced or closed: its last results go nowhere
+                    now = time.perf_counter()
+                    self._rates.add(now, (now - result.captured_at) * 1000)
+                    self.results_seen += 1
+                    self.history.add(result)
+                    self._latest = result
+                    self._values = {p.face_id: p for p in result.predictions}
+                    self.outputs.write(result, self._closed)
+        except Exception as exc:  # never a traceback for the user: one line, the detail in the log
+            log.error("session thread failed", exc_info=True)
+            pipeline.error = pipeline.error or f"session failed: {exc}"
+        self._post(self._run_ended, run)
