@@ -18,7 +18,7 @@ from without_train_extra import PRELUDE
 
 from affect_live.extras import TRAIN_EXTRA, TRAIN_GPU_EXTRA, installed
 
-_CLI = PRELUDE + "from affect_live.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+_CLI = PRELUDE + "from affect_live.cli.parser import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
