@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from affect_live import native_logs
+from affect_live.backends import native_logs
 from affect_live.backends.native_logs import quiet_native_output
 
 THREADS = 16
