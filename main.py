@@ -2,7 +2,7 @@
 
 import sys
 
-from affect_live.cli import main
+from affect_live.cli.parser import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,6 +2,6 @@
 
 import sys
 
-from affect_live.cli import main
+from affect_live.cli.parser import main
 
 sys.exit(main())

@@ -19,3 +19,11 @@ class UserError(Exception):
     def __init__(self, message: str, status: int = EXIT_BAD_INPUT) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BundleError(ValueError):
+    """A weight bundle that cannot be used; the message is one line for the user."""
+
+
+class RecordingError(OSError):
+    """Writing the recording failed (disk full, permissions); the message is one line."""

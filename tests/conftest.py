@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from affect_live.native_logs import quiet_native_logs  # noqa: E402  (imports nothing heavy)
+from affect_live.backends.native_logs import quiet_native_logs  # noqa: E402  (imports nothing heavy)
 from affect_live.process_group import stop_group  # noqa: E402  (stdlib only)
 from affect_live.resources import LSL_MACHINE_CONFIG  # noqa: E402  (stdlib only)
 
@@ -45,15 +45,14 @@ def clips_truth() -> dict:
 
 @pytest.fixture(scope="session")
 def default_bundle():
-    from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-
+    from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
     return load_bundle(DEFAULT_BUNDLE)
 
 
 @pytest.fixture
 def session(default_bundle):
     """The app's session controller with the default model, closed after the test."""
-    from affect_live.model.engine import AffectEngine
+    from affect_live.model.inference.engine import AffectEngine
     from affect_live.session.live import LiveSession
 
     live = LiveSession(AffectEngine([default_bundle]))
@@ -72,7 +71,7 @@ def mini(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cache_dir(mini, tmp_path_factory) -> Path:
     """The mini set's feature cache for the default bundle, made by `extract`."""
-    from affect_live.cli import main as cli_main
+    from affect_live.cli.parser import main as cli_main
 
     cache = tmp_path_factory.mktemp("cache")
     assert cli_main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--quiet"]) == 0
@@ -95,7 +94,7 @@ def small_classifier(lambda_layer: bool = False):
 
 def assert_each_refused(cases: dict, load) -> None:  # noqa: ANN001
     """Each case (file, fragment): `load(file)` raises BundleError with one line holding fragment."""
-    from affect_live.model.manifest import BundleError
+    from affect_live.errors import BundleError
 
     for case, (path, fragment) in cases.items():
         with pytest.raises(BundleError) as info:

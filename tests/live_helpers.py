@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from affect_live.model.engine import AffectEngine
+from affect_live.model.inference.engine import AffectEngine
 from affect_live.types import FacePacket, FrameResult
 
 BOUND_S = 120.0  # a bound for a broken build, never a speed

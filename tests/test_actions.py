@@ -11,15 +11,15 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_live.cli import main
+from affect_live.cli.parser import main
 from affect_live.faces.actions import ActionStage
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.face_mesh import FaceMesh478, roi_from_landmarks
 from affect_live.faces.model_files import MESH_MODEL, SHIPPED_SHA256, FaceModelFileError, checked_model
 from affect_live.faces.landmarks import roi_matrix
-from affect_live.model.flatbuffer import check_graph, sha256_hex
-from affect_live.model.manifest import BundleError
-from affect_live.recording import ACTION_COLUMNS, CSV_COLUMNS
+from affect_live.backends.flatbuffer import check_graph, sha256_hex
+from affect_live.errors import BundleError
+from affect_live.recording.rows import ACTION_COLUMNS, CSV_COLUMNS
 from affect_live.resources import MODELS_DIR
 from affect_live.types import BLENDSHAPE_NAMES, POSE_COLUMNS, FaceActions
 from conftest import CLIPS, IMAGES

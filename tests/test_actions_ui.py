@@ -29,9 +29,9 @@ from qt_images import qimage_to_rgb
 
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.landmarks import IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE, FiveLandmarks
-from affect_live.history import GAP_S, FaceHistory
+from affect_live.session.history import GAP_S, FaceHistory
 from affect_live.session.live import LiveSession
-from affect_live.overlay_mesh import MESH_CONTOURS, contour_points, draw_mesh_contours
+from affect_live.render.mesh_contours import MESH_CONTOURS, contour_points, draw_mesh_contours
 from affect_live.types import BLENDSHAPE_NAMES, Detection, FaceActions, FacePrediction, FrameResult
 from affect_live.ui.actions_view import OFF_TEXT, ActionsView, pose_text
 from affect_live.ui.blendshape_bars import BLOCKS, GROUPS, BlendshapeBars, group_of

@@ -258,8 +258,7 @@ def _model_inputs(dataset: AffWild2, model, split: str) -> tuple[np.ndarray, np.
 
 def test_labels_are_learnable_from_the_default_model(dataset, default_bundle):
     """Linear heads on the real per-frame model's [features, probabilities] beat constants on held-back videos."""
-    from affect_live.model.frame_model import FrameModel
-
+    from affect_live.model.inference.frame_model import FrameModel
     model = FrameModel(default_bundle)
     x_train, e_train, va_train = _model_inputs(dataset, model, TRAIN)
     x_val, e_val, va_val = _model_inputs(dataset, model, VAL)

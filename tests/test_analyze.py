@@ -15,9 +15,11 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_live.cli import main
-from affect_live.pipeline import PipelineSettings
-from affect_live.recording import CSV_COLUMNS, CsvRecorder, RecordingError, csv_columns
+from affect_live.cli.parser import main
+from affect_live.pipeline.threads import PipelineSettings
+from affect_live.errors import RecordingError
+from affect_live.recording.csv_writer import CsvRecorder
+from affect_live.recording.rows import CSV_COLUMNS, csv_columns
 from conftest import CLIPS, REPO, running
 from test_sources import truncated_avi
 
@@ -210,7 +212,7 @@ def test_realtime_plays_a_file_at_its_own_frame_rate(tmp_path, clips_truth):
 
 
 def test_the_events_file_marks_faces_coming_and_going(two_faces_csv):
-    from affect_live.recorder import events_path
+    from affect_live.recording.recording import events_path
 
     with open(events_path(two_faces_csv), newline="") as handle:
         events = list(csv.DictReader(handle))

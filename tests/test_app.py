@@ -21,9 +21,10 @@ prepare_qt_environment()  # drop OpenCV's Qt plugin path before the QApplication
 
 from PyQt5.QtCore import QSettings, Qt  # noqa: E402
 
-from affect_live.cli import main as cli_main  # noqa: E402
-from affect_live.model.bundle import DEFAULT_BUNDLE  # noqa: E402
-from affect_live.recording import csv_columns, sidecar_path  # noqa: E402
+from affect_live.cli.parser import main as cli_main  # noqa: E402
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE  # noqa: E402
+from affect_live.recording.rows import csv_columns
+from affect_live.recording.sidecar import sidecar_path  # noqa: E402
 from affect_live.resources import DEMO_CLIP  # noqa: E402
 from affect_live.types import EXPRESSIONS  # noqa: E402
 from affect_live.ui.settings import AppSettings  # noqa: E402
@@ -374,7 +375,7 @@ def test_a_write_error_mid_recording_stops_it_with_whole_rows(qtbot, open_window
 
 def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, open_window, store, tmp_path):
     pytest.importorskip("mne_lsl.lsl")
-    from affect_live.lsl import DATA_STREAM, MARKER_STREAM
+    from affect_live.lsl.outlets import DATA_STREAM, MARKER_STREAM
     from test_lsl import inlet, pull_until
 
     window = open_window()
@@ -393,7 +394,7 @@ def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, ope
 
 
 def test_markers_go_into_the_events_file(qtbot, open_window, tmp_path):
-    from affect_live.recorder import EVENT_COLUMNS, events_path
+    from affect_live.recording.recording import EVENT_COLUMNS, events_path
 
     window = open_window()
     wait_for_frames(qtbot, window, faces=1)

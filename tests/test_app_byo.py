@@ -10,8 +10,8 @@ import pytest
 from test_app import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401  (fixtures)
 from test_byo_models import HSE_FLAGS, hse_like_onnx
 
-from affect_live.cli import main as cli_main  # noqa: E402  (after test_app's Qt preparation)
-from affect_live.model.bundle import DEFAULT_BUNDLE  # noqa: E402
+from affect_live.cli.parser import main as cli_main  # noqa: E402  (after test_app's Qt preparation)
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from affect_live.batch.local_cluster import READY_LINE, local_cluster
-from affect_live.cli import main
+from affect_live.cli.parser import main
 from conftest import CLIPS, REPO, running
 from test_analyze import _long_clip, _wait_for_rows
 

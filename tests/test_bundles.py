@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.cli import main
-from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle, read_manifest
+from affect_live.cli.parser import main
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle, read_manifest
 from conftest import CLIPS, REPO, assert_each_refused, small_classifier
 
 

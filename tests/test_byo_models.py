@@ -19,10 +19,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from affect_live.session.analyze import analyze_source
-from affect_live.cli import main
-from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-from affect_live.model.engine import AffectEngine
-from affect_live.pipeline import PipelineSettings
+from affect_live.cli.parser import main
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
+from affect_live.model.inference.engine import AffectEngine
+from affect_live.pipeline.threads import PipelineSettings
 from affect_live.types import EXPRESSIONS, FacePacket, FrameResult
 from conftest import CLIPS, IMAGES, assert_each_refused
 
@@ -283,7 +283,7 @@ def test_extract_caches_the_per_frame_valence_arousal_and_train_uses_it(mini, hs
 def test_the_lsl_stream_metadata_says_learned_per_frame(hse_bundle):
     from test_lsl import inlet
 
-    from affect_live.lsl import DATA_STREAM, LslStreams
+    from affect_live.lsl.outlets import DATA_STREAM, LslStreams
 
     label = AffectEngine(load_bundle(hse_bundle)).info.label
     assert label == "hse-like [learned per frame: expression, valence, arousal]"
@@ -305,7 +305,7 @@ def test_analyze_with_an_onnx_bundle_imports_no_tensorflow(hse_bundle, tmp_path)
 
 
 def test_outputs_are_named_by_index_or_by_names_that_hold_slashes():
-    from affect_live.model.output_map import OutputSlice, parse_outputs
+    from affect_live.model.bundle.output_map import OutputSlice, parse_outputs
 
     names, widths = ["/fc/Gemm_output_0", "va"], {"/fc/Gemm_output_0": 8, "va": 2}
     slices = parse_outputs("expression=/fc/Gemm_output_0/:,valence=va/0,arousal=1/1", names, widths)

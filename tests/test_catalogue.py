@@ -22,9 +22,9 @@ from test_byo_models import AFFECTNET, analyse, assert_csv_matches
 
 from affect_live.catalogue.entries import CATALOGUE_FILE, CatalogueError, load_catalogue, read_catalogue
 from affect_live.catalogue.install import git_blob_sha1
-from affect_live.catalogue.store import installed_names, installed_path, models_folder
-from affect_live.cli import main
-from affect_live.model.bundle import load_bundle
+from affect_live.catalogue.store import installed_names, installed_path, models_folder, resolve_weights
+from affect_live.cli.parser import main
+from affect_live.model.bundle.reading import load_bundle
 from affect_live.types import EXPRESSIONS
 
 RNG = np.random.default_rng(17)
@@ -128,7 +128,7 @@ def test_fetch_installs_and_the_csv_is_the_models_own_arithmetic(lab, tmp_path, 
     assert "use it with --weights test-mbf-va" in capsys.readouterr().out
     assert installed_names() == [NAME]
     assert [p.name for p in models_folder().rglob("*") if p.is_file()] == [f"{NAME}.affect"]  # no partial or staging file
-    bundle = load_bundle(NAME)  # the name works wherever a bundle path does
+    bundle = load_bundle(resolve_weights(NAME))  # the name works wherever a bundle path does
     manifest = bundle.manifest
     assert bundle.path == installed_path(NAME)
     assert manifest.per_frame_heads == ("expression", "valence", "arousal") and manifest.prior_heads == ()
@@ -153,7 +153,7 @@ def test_a_connection_cut_half_way_resumes_with_a_range_request(lab, monkeypatch
     monkeypatch.setenv("AFFECT_LIVE_MIRROR", server.url + "/onnx")  # the lab's mirror, set once
     assert fetch() == 0
     assert [r for _, r in server.requests] == [None, f"bytes={len(data) // 2}-"]
-    assert load_bundle(NAME).manifest.provenance["downloaded_sha256"] == hashlib.sha256(data).hexdigest()
+    assert load_bundle(resolve_weights(NAME)).manifest.provenance["downloaded_sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_refusals_are_one_line_and_install_nothing(lab, tmp_path, capsys):
@@ -194,7 +194,7 @@ def test_file_installs_a_copy_from_elsewhere_with_the_same_checks(lab, tmp_path,
     copy = tmp_path / "copy.onnx"
     copy.write_bytes(data)
     assert main(["models", "fetch", NAME, "--file", str(copy)]) == 0
-    assert load_bundle(NAME).manifest.provenance["fetched_from"] == str(copy)
+    assert load_bundle(resolve_weights(NAME)).manifest.provenance["fetched_from"] == str(copy)
     copy.write_bytes(data + b"\0")
     assert main(["models", "fetch", NAME, "--file", str(copy)]) == 2
     assert "is not the pinned" in capsys.readouterr().err
@@ -251,7 +251,7 @@ def test_extract_caches_the_last_layers_features_and_train_fits_stat_heads_on_th
     assert main(["extract", "--affwild2", str(mini.root), "--cache", str(cache), "--weights", NAME, "--no-actions", "--quiet"]) == 0
     dataset = AffWild2(mini.root)
     video = dataset.image_videos()[0]
-    outputs = FeatureCache(cache, load_bundle(NAME)).load(video)
+    outputs = FeatureCache(cache, load_bundle(resolve_weights(NAME))).load(video)
     images = [read_frame_image(dataset.image_path(video, int(n)), (112, 112)) for n in outputs.frames]
     want = np.array([features_of(image) for image in images])
     assert outputs.features.shape[1] == FEATURES + 2
@@ -277,13 +277,13 @@ def test_lsl_metadata_names_the_catalogue_model_its_source_and_what_each_output_
     pytest.importorskip("mne_lsl.lsl")
     from test_lsl import inlet
 
-    from affect_live.lsl import DATA_STREAM, LslStreams
-    from affect_live.metadata import stream_model_description
-    from affect_live.model.engine import AffectEngine
+    from affect_live.lsl.outlets import DATA_STREAM, LslStreams
+    from affect_live.session.metadata import stream_model_description
+    from affect_live.model.inference.engine import AffectEngine
 
     server, data, _ = lab
     assert fetch("--mirror", server.url + "/onnx") == 0
-    streams = LslStreams(source_id=f"catalogue-{os.getpid()}", model=stream_model_description(AffectEngine([load_bundle(NAME)])))
+    streams = LslStreams(source_id=f"catalogue-{os.getpid()}", model=stream_model_description(AffectEngine([load_bundle(resolve_weights(NAME))])))
     try:
         model = ET.fromstring(inlet(DATA_STREAM).get_sinfo().as_xml).find("desc/model")
     finally:

@@ -15,7 +15,7 @@ from PyQt5.QtCore import Qt  # noqa: E402  (test_app prepared the Qt environment
 from PyQt5.QtWidgets import QMessageBox, QPushButton  # noqa: E402
 
 from affect_live.catalogue.store import installed_path  # noqa: E402
-from affect_live.model.bundle import DEFAULT_BUNDLE  # noqa: E402
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE  # noqa: E402
 from affect_live.ui.model_picker import model_choices  # noqa: E402
 
 

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from affect_live.model.classes import aff_wild2_order
-from affect_live.model.frame_model import FrameModel
+from affect_live.model.bundle.classes import aff_wild2_order
+from affect_live.model.inference.frame_model import FrameModel
 from affect_live.types import EXPRESSIONS
 from conftest import FIXTURES
 

@@ -18,7 +18,7 @@ from without_train_extra import PRELUDE
 
 from affect_live.extras import TRAIN_EXTRA, TRAIN_GPU_EXTRA, installed
 
-_CLI = PRELUDE + "from affect_live.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+_CLI = PRELUDE + "from affect_live.cli.parser import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def _cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -90,7 +90,7 @@ def test_the_run_time_commands_need_no_extra(tmp_path):
 def test_a_gpu_without_tensorflow_runs_on_the_cpu_and_says_why(monkeypatch):
     """`--device auto` on a machine with an NVIDIA GPU but without the train-gpu extra: the CPU,
     and the device label (status bar, sidecar) gives the reason; `--device gpu` is one line."""
-    from affect_live.model import device
+    from affect_live.backends import device
 
     monkeypatch.setattr(device, "nvidia_gpu_present", lambda: True)  # this machine has no GPU
     monkeypatch.setattr(device, "tensorflow_installed", lambda: False)

@@ -17,11 +17,12 @@ import pytest
 from conftest import CLIPS, IMAGES
 from live_helpers import BOUND_S, GatedEngine, wait_until
 
-from affect_live.pipeline import Pipeline, PipelineSettings
-from affect_live.queues import CLOSED, LatestSlot, LosslessQueue
-from affect_live.recording import RecordingError, sidecar_path
+from affect_live.pipeline.threads import Pipeline, PipelineSettings
+from affect_live.pipeline.queues import CLOSED, LatestSlot, LosslessQueue
+from affect_live.errors import RecordingError
+from affect_live.recording.sidecar import sidecar_path
 from affect_live.session.events import SessionState
-from affect_live.sources import FrameSource, LoopingVideoSource
+from affect_live.pipeline.sources import FrameSource, LoopingVideoSource
 from affect_live.types import Frame, FrameResult
 
 TWO_FACES = CLIPS / "two_faces.mp4"

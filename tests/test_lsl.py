@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.lsl import DATA_STREAM, MARKER_STREAM, LslStreams, affect_channels
-from affect_live.markers import FaceEvents
+from affect_live.lsl.outlets import DATA_STREAM, MARKER_STREAM, LslStreams, affect_channels
+from affect_live.session.markers import FaceEvents
 from affect_live.types import EXPRESSIONS
 from conftest import CLIPS
 
@@ -47,8 +47,8 @@ def pull_until(stream, until, what: str) -> tuple[list, list[float]]:  # noqa: A
 
 def test_analyze_publishes_every_face_and_the_markers(tmp_path, default_bundle):
     from affect_live.session.analyze import analyze_source
-    from affect_live.model.engine import AffectEngine
-    from affect_live.pipeline import PipelineSettings
+    from affect_live.model.inference.engine import AffectEngine
+    from affect_live.pipeline.threads import PipelineSettings
 
     streams = LslStreams(source_id=f"test-{os.getpid()}")
     data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
@@ -82,9 +82,9 @@ def test_analyze_publishes_every_face_and_the_markers(tmp_path, default_bundle):
 
 
 def test_face_events_from_consecutive_results(default_bundle):
-    from affect_live.pipeline import Pipeline, PipelineSettings
-    from affect_live.model.engine import AffectEngine
-    from affect_live.sources import LoopingVideoSource
+    from affect_live.pipeline.threads import Pipeline, PipelineSettings
+    from affect_live.model.inference.engine import AffectEngine
+    from affect_live.pipeline.sources import LoopingVideoSource
 
     results = list(Pipeline(LoopingVideoSource(CLIPS / "two_faces.mp4", total_frames=90), AffectEngine([default_bundle]), PipelineSettings()).results())
     events = FaceEvents()
@@ -95,9 +95,9 @@ def test_face_events_from_consecutive_results(default_bundle):
 
 
 def test_another_programs_markers_go_into_the_events_file(tmp_path):
-    from affect_live.lsl_inlet import MarkerInlet
-    from affect_live.markers import mark
-    from affect_live.recorder import Recording, events_path
+    from affect_live.lsl.inlet import MarkerInlet
+    from affect_live.session.markers import mark
+    from affect_live.recording.recording import Recording, events_path
 
     name = f"stimuli-{os.getpid()}"
     outlet = lsl.StreamOutlet(lsl.StreamInfo(name, "Markers", 1, 0.0, "string", f"{name}-src"))

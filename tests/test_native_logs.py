@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from affect_live import native_logs
-from affect_live.native_logs import quiet_native_output
+from affect_live.backends import native_logs
+from affect_live.backends.native_logs import quiet_native_output
 
 THREADS = 16
 WAIT_S = 30.0  # only a guard against hanging on a bug; the threads are coordinated by events
@@ -168,7 +168,7 @@ def test_python_level_output_is_muted_inside_and_back_after() -> None:
     print(), warnings and logging from any thread go to /dev/null inside, and arrive after."""
     script = r"""
 import logging, sys, threading, warnings
-from affect_live.native_logs import quiet_native_output
+from affect_live.backends.native_logs import quiet_native_output
 logging.basicConfig(format="%(message)s")
 print("before", end=" ")  # buffered, not yet flushed: must reach the terminal, not /dev/null
 inside, release = threading.Barrier(4), threading.Event()
@@ -205,8 +205,8 @@ def test_the_command_lines_log_still_arrives_while_another_thread_mutes() -> Non
     them."""
     script = r"""
 import logging, threading
-from affect_live.cli import configure_logging
-from affect_live.native_logs import quiet_native_output
+from affect_live.cli.parser import configure_logging
+from affect_live.backends.native_logs import quiet_native_output
 configure_logging(1)
 inside, done = threading.Event(), threading.Event()
 def loader():

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.cli import main as cli_main
-from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-from affect_live.model.flatbuffer import inspect_flatbuffer
-from affect_live.model.heads import Heads, build_heads_model, heads_runner
-from affect_live.model.manifest import BundleError, Manifest, heads_input_dim, join_heads_input
-from affect_live.model.runners import KerasRunner
-from affect_live.model.window import FaceWindows
+from affect_live.cli.parser import main as cli_main
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
+from affect_live.backends.flatbuffer import inspect_flatbuffer
+from affect_live.model.inference.heads import Heads, build_heads_model, heads_runner
+from affect_live.errors import BundleError
+from affect_live.model.bundle.manifest import Manifest, heads_input_dim, join_heads_input
+from affect_live.backends.keras_runner import KerasRunner
+from affect_live.model.inference.window import FaceWindows
 from affect_live.train.affwild2 import AffWild2
 from affect_live.train.evaluate import BundleRunner
 from affect_live.train.windows import load_labelled

@@ -1,5 +1,5 @@
 """One face overlay for the app and --video-out: the app's video pane shows exactly what
-affect_live.overlay draws on the frame at the pane's scale."""
+affect_live.render.overlay draws on the frame at the pane's scale."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)  # cv2 points Qt at its own 
 
 import numpy as np
 
-from affect_live.overlay import DEFAULT_LAYERS, FaceStyle, annotated, draw_faces, face_color_bgr
+from affect_live.render.overlay import DEFAULT_LAYERS, FaceStyle, annotated, draw_faces, face_color_bgr
 from affect_live.types import FacePrediction
 from affect_live.ui.video_view import VideoView
 from qt_images import qimage_to_rgb

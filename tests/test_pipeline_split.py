@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from affect_live.faces.capture import FaceStage
-from affect_live.model.engine import AffectEngine
-from affect_live.pipeline import Pipeline, PipelineSettings, crop_style
+from affect_live.model.inference.engine import AffectEngine
+from affect_live.pipeline.threads import Pipeline, PipelineSettings, crop_style
 from affect_live.resources import clip
-from affect_live.sources import open_source
+from affect_live.pipeline.sources import open_source
 from affect_live.types import FacePacket
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from affect_live.recorder import Recording
-from affect_live.recording import CSV_COLUMNS, CsvRecorder, sidecar_path
+from affect_live.recording.recording import Recording
+from affect_live.recording.csv_writer import CsvRecorder
+from affect_live.recording.rows import CSV_COLUMNS
+from affect_live.recording.sidecar import sidecar_path
 from affect_live.types import FrameResult
 from conftest import CLIPS, IMAGES, REPO, small_disk
 
@@ -25,9 +27,9 @@ TWO_FACES = CLIPS / "two_faces.mp4"  # 90 frames, about 19 KB of CSV
 @pytest.fixture(scope="module")
 def face_result(default_bundle) -> FrameResult:
     """A real result: the astronaut photo through the pipeline."""
-    from affect_live.model.engine import AffectEngine
-    from affect_live.pipeline import Pipeline, PipelineSettings
-    from affect_live.sources import open_source
+    from affect_live.model.inference.engine import AffectEngine
+    from affect_live.pipeline.threads import Pipeline, PipelineSettings
+    from affect_live.pipeline.sources import open_source
 
     results = list(Pipeline(open_source(str(IMAGES / "astronaut.png")), AffectEngine([default_bundle]), PipelineSettings()).results())
     assert len(results) == 1 and len(results[0].predictions) == 1

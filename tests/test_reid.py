@@ -13,15 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_live.cli import main
+from affect_live.cli.parser import main
 from affect_live.faces.align import CropStyle
 from affect_live.faces.capture import FaceStage
 from affect_live.faces.descriptor import FaceDescriptor
 from affect_live.faces.identity import DEFAULT_THRESHOLD, Identities
-from affect_live.model.engine import AffectEngine
-from affect_live.model.manifest import BundleError
-from affect_live.pipeline import PipelineSettings, carry_track_events
-from affect_live.queues import LatestSlot
+from affect_live.model.inference.engine import AffectEngine
+from affect_live.errors import BundleError
+from affect_live.pipeline.threads import PipelineSettings, carry_track_events
+from affect_live.pipeline.queues import LatestSlot
 from affect_live.resources import FACE_RECOGNITION_DIR, face_crop_names, face_crops
 from affect_live.types import Detection, FacePacket, Frame, TrackedFace
 from conftest import CLIPS, FIXTURES

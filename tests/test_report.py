@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_live.cli import main
-from affect_live.overlay import face_color_tuple
+from affect_live.cli.parser import main
+from affect_live.render.overlay import face_color_tuple
 from affect_live.report.plots import EXPRESSION_COLORS
 from affect_live.types import EXPRESSIONS, POSE_COLUMNS
 from conftest import CLIPS, REPO
@@ -91,7 +91,7 @@ def test_bad_csv_is_one_line_and_the_report_needs_no_qt(recordings, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
     code = (
-        "import sys; from affect_live.cli import main; rc = main(sys.argv[1:]);"
+        "import sys; from affect_live.cli.parser import main; rc = main(sys.argv[1:]);"
         "print(sorted(m for m in ('PyQt5', 'tensorflow', 'mediapipe', 'ray') if sys.modules.get(m) is not None)); sys.exit(rc)"
     )
     proc = subprocess.run([sys.executable, "-c", code, "report", str(bad), str(recordings[0]), "--out", str(tmp_path / "r")],

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from affect_live.cli import main as cli_main
-from affect_live.model.bundle import load_bundle
+from affect_live.cli.parser import main as cli_main
+from affect_live.model.bundle.reading import load_bundle
 from affect_live.train import runs
 from affect_live.train.arguments import QUICK_EPOCHS
 from affect_live.train.paper_table import COLUMNS, PAPER_RESULTS

@@ -37,8 +37,7 @@ def test_checkout_finds_the_models_folder_and_default_bundle():
     for name in ("MODEL_CARD.md", "LICENSE-face-api.txt"):
         assert (resources.DEFAULT_BUNDLE.parent / name).is_file()
 
-    from affect_live.model.bundle import DEFAULT_BUNDLE, MODELS_DIR
-
+    from affect_live.model.bundle.reading import DEFAULT_BUNDLE, MODELS_DIR
     assert (DEFAULT_BUNDLE, MODELS_DIR) == (resources.DEFAULT_BUNDLE, resources.MODELS_DIR)
 
 

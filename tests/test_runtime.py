@@ -21,11 +21,14 @@ import pytest
 from ai_edge_litert import schema_py_generated as schema
 import flatbuffers
 
-from affect_live.model.bundle import DEFAULT_BUNDLE, MODELS_DIR, load_bundle
-from affect_live.model.flatbuffer import sha256_hex
-from affect_live.model.frame_model import FrameModel, preprocess
-from affect_live.model.manifest import MAX_CONVERSION_DIFF, BundleError
-from affect_live.model.runners import KerasRunner, LiteRtRunner
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, MODELS_DIR, load_bundle
+from affect_live.backends.flatbuffer import sha256_hex
+from affect_live.model.inference.frame_model import FrameModel
+from affect_live.model.bundle.input_batch import preprocess
+from affect_live.errors import BundleError
+from affect_live.model.bundle.manifest import MAX_CONVERSION_DIFF
+from affect_live.backends.keras_runner import KerasRunner
+from affect_live.backends.litert import LiteRtRunner
 from conftest import CLIPS, FIXTURES, IMAGES, REPO, assert_each_refused
 from without_train_extra import PRELUDE
 
@@ -129,14 +132,14 @@ def _format1_bundle(tmp_path: Path) -> Path:
 def test_format1_bundle_is_converted_once_and_cached(tmp_path, monkeypatch, caplog, default_bundle):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     old = _format1_bundle(tmp_path)
-    with caplog.at_level(logging.INFO, logger="affect_live.model.legacy"):
+    with caplog.at_level(logging.INFO, logger="affect_live.model.bundle.legacy"):
         first = load_bundle(old)
     converting = [r for r in caplog.records if "converting its models to TFLite once" in r.getMessage()]
     assert len(converting) == 1 and converting[0].levelno == logging.WARNING
     cached = tmp_path / "cache" / "affect-live" / "tflite" / first.sha256
     assert (cached / "frame_model.tflite").is_file() and (cached / "runtime.json").is_file()
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="affect_live.model.legacy"):
+    with caplog.at_level(logging.INFO, logger="affect_live.model.bundle.legacy"):
         second = load_bundle(old)
     assert not any("converting" in r.getMessage() for r in caplog.records)
     assert any("cached in" in r.getMessage() for r in caplog.records)
@@ -156,7 +159,7 @@ def test_format1_bundle_is_converted_once_and_cached(tmp_path, monkeypatch, capl
 
 _MODULES_SCRIPT = PRELUDE + """
 import json, sys
-from affect_live.cli import main
+from affect_live.cli.parser import main
 status = main(sys.argv[1:])
 heavy = sorted(m for m in ("tensorflow", "keras", "mediapipe", "mne_lsl", "mne") if sys.modules.get(m) is not None)
 benchmarks = any(m.startswith("affect_live.benchmarks") for m in sys.modules)
@@ -216,7 +219,7 @@ def test_the_app_predicts_without_tensorflow(tmp_path):
 
 
 def test_device_gpu_without_a_gpu_is_one_error_line(tmp_path):
-    from affect_live.model.device import nvidia_gpu_present
+    from affect_live.backends.device import nvidia_gpu_present
 
     if nvidia_gpu_present():
         pytest.skip("this machine has an NVIDIA GPU")
@@ -231,7 +234,7 @@ def test_device_gpu_without_a_gpu_is_one_error_line(tmp_path):
 def test_the_tensorflow_path_gives_the_litert_results(default_bundle):
     """The GPU path (the Keras models in tf.function) runs on the CPU too when forced: it must
     predict what LiteRT predicts. (No GPU on CI: this checks that code path, not a GPU.)"""
-    from affect_live.model.engine import AffectEngine
+    from affect_live.model.inference.engine import AffectEngine
 
     crops = list(np.ascontiguousarray(CROPS_RGB[:4, ..., ::-1]))
     lite, keras = AffectEngine(default_bundle), AffectEngine(default_bundle, device="GPU")

@@ -16,11 +16,12 @@ from live_helpers import BOUND_S, GatedEngine, wait_until
 from test_app import open_window, store  # noqa: F401  (fixtures)
 from test_recording import assert_whole_rows
 
-from affect_live.model.engine import AffectEngine
-from affect_live.pipeline import Pipeline, PipelineSettings
-from affect_live.recording import CsvRecorder, sidecar_path
+from affect_live.model.inference.engine import AffectEngine
+from affect_live.pipeline.threads import Pipeline, PipelineSettings
+from affect_live.recording.csv_writer import CsvRecorder
+from affect_live.recording.sidecar import sidecar_path
 from affect_live.session.events import SessionState
-from affect_live.sources import FrameSource, LoopingVideoSource, SourceError
+from affect_live.pipeline.sources import FrameSource, LoopingVideoSource, SourceError
 from affect_live.types import Frame, FrameResult
 
 TWO_FACES = CLIPS / "two_faces.mp4"

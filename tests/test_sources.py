@@ -7,7 +7,7 @@ import shutil
 import cv2
 import pytest
 
-from affect_live.sources import SourceError, open_source
+from affect_live.pipeline.sources import SourceError, open_source
 from conftest import CLIPS, IMAGES
 
 

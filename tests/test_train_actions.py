@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 
 from affect_live.session.analyze import analyze_source
-from affect_live.cli import main as cli_main
+from affect_live.cli.parser import main as cli_main
 from affect_live.faces import model_files
-from affect_live.model.bundle import load_bundle
-from affect_live.model.flatbuffer import inspect_flatbuffer
-from affect_live.model.frame_model import FrameModel
-from affect_live.model.manifest import BundleError, Manifest
-from affect_live.model.runners import LiteRtRunner
-from affect_live.pipeline import PipelineSettings
+from affect_live.model.bundle.reading import load_bundle
+from affect_live.backends.flatbuffer import inspect_flatbuffer
+from affect_live.model.inference.frame_model import FrameModel
+from affect_live.errors import BundleError
+from affect_live.model.bundle.manifest import Manifest
+from affect_live.backends.litert import LiteRtRunner
+from affect_live.pipeline.threads import PipelineSettings
 from affect_live.train.action_cache import ActionCache, actions_fingerprint
 from affect_live.train.affwild2 import AffWild2
 from affect_live.train.cache import FeatureCache

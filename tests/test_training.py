@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.cli import main as cli_main
-from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-from affect_live.model.window import FaceWindows
+from affect_live.cli.parser import main as cli_main
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
+from affect_live.model.inference.window import FaceWindows
 from affect_live.train.affwild2 import AffWild2
 from affect_live.train.cache import FeatureCache
 from affect_live.train.metrics import expression_score
@@ -167,7 +167,7 @@ def test_bad_dataset_root_is_one_clear_line(tmp_path, capsys):
 
 
 def test_resnet50_backbone_has_the_papers_shape():
-    from affect_live.model.convert import validate_frame_model
+    from affect_live.model.making.convert import validate_frame_model
     from affect_live.train.backbones import build_resnet50, resnet50_manifest
 
     model = build_resnet50(imagenet_weights=False)

@@ -1,5 +1,5 @@
 """`analyze --video-out`: the input's frame count and rate, each face's box drawn where the CSV
-says, by the same drawer as the app's video pane (affect_live.overlay)."""
+says, by the same drawer as the app's video pane (affect_live.render.overlay)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_live.cli import main
-from affect_live.overlay import face_color_bgr
-from affect_live.sources import read_frames
+from affect_live.cli.parser import main
+from affect_live.render.overlay import face_color_bgr
+from affect_live.pipeline.sources import read_frames
 from conftest import CLIPS
 
 

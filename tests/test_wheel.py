@@ -116,8 +116,8 @@ def test_wheel_carries_the_weights_clips_and_crops_and_nothing_else(installed):
 def test_installed_wheel_finds_its_data_without_a_checkout(installed):
     probe = (
         "import json, affect_live, affect_live.resources as r\n"
-        "from affect_live.commands import bundled_models\n"
-        "from affect_live.model.bundle import DEFAULT_BUNDLE, MODELS_DIR\n"
+        "from affect_live.cli.commands import bundled_models\n"
+        "from affect_live.model.bundle.reading import DEFAULT_BUNDLE, MODELS_DIR\n"
         "print(json.dumps({'package': affect_live.__file__, 'models_dir': str(r.MODELS_DIR),\n"
         "  'default_bundle': str(r.DEFAULT_BUNDLE), 'bundle_py': [str(DEFAULT_BUNDLE), str(MODELS_DIR)],\n"
         "  'bundled': [str(p) for p in bundled_models()], 'demo': str(r.DEMO_CLIP),\n"
@@ -150,7 +150,7 @@ def test_installed_wheel_analyzes_an_image_and_lists_its_model(installed):
     assert meta["status"] == "complete"
 
     listed = _run(
-        [sys.executable, "-c", "import sys; from affect_live.cli import main; sys.exit(main())", "models", "--brief"],
+        [sys.executable, "-c", "import sys; from affect_live.cli.parser import main; sys.exit(main())", "models", "--brief"],
         cwd=installed.run_dir, env=env,
     )
     assert listed.returncode == 0, listed.stderr
@@ -160,7 +160,7 @@ def test_installed_wheel_analyzes_an_image_and_lists_its_model(installed):
 
 def test_installed_wheel_runs_bench_and_the_app_on_its_own_clips(installed):
     env = _site_env(installed.site)
-    cli = [sys.executable, "-c", "import sys; from affect_live.cli import main; sys.exit(main())"]
+    cli = [sys.executable, "-c", "import sys; from affect_live.cli.parser import main; sys.exit(main())"]
     bench = _run([*cli, "bench", "--frames", "8", "--long", "8"], cwd=installed.run_dir, env=env)
     assert bench.returncode == 0, bench.stderr
     runs = json.loads(bench.stdout.strip().splitlines()[-1])["runs"]

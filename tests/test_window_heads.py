@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from affect_live.model.heads import Heads, build_heads_model
-from affect_live.model.runners import KerasRunner
-from affect_live.model.manifest import HeadSpec
-from affect_live.model.priors import VA_POSITIONS
-from affect_live.model.window import FaceWindows
+from affect_live.model.inference.heads import Heads, build_heads_model
+from affect_live.backends.keras_runner import KerasRunner
+from affect_live.model.bundle.manifest import HeadSpec
+from affect_live.model.bundle.priors import VA_POSITIONS
+from affect_live.model.inference.window import FaceWindows
 from affect_live.types import EXPRESSIONS
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the miniature data set generator lives with the tests
 
-from affect_live.native_logs import quiet_native_logs  # noqa: E402
+from affect_live.backends.native_logs import quiet_native_logs  # noqa: E402
 
 quiet_native_logs()
 
@@ -29,13 +29,13 @@ AFFWILD2_MTL_TRAIN_FRAMES = 720_000
 
 def main() -> int:
     import numpy as np
+    from affwild2_mini import make_mini_affwild2
 
-    from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
+    from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
     from affect_live.train.affwild2 import AffWild2
     from affect_live.train.cache import FeatureCache
     from affect_live.train.heads_training import TrainSettings, train_heads
     from affect_live.train.windows import LabelledRows, load_labelled
-    from affwild2_mini import make_mini_affwild2
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=100_000, help="training samples per epoch")

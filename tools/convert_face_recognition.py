@@ -3,7 +3,7 @@
 Source: the npm package ``@vladmandic/face-api@1.7.15`` (MIT), files
 ``model/face_recognition_model.bin`` and ``model/face_recognition_model-weights_manifest.json``,
 checked against pinned sha256 values (docs: stack.md "Face identity"). The network is rebuilt in
-Keras (:mod:`affect_live.model.faceapi_recognition_net`), converted once to TFLite with float16
+Keras (:mod:`tools/faceapi_recognition_net.py`), converted once to TFLite with float16
 weights (11 MB instead of 23 MB; the weights were uint8-quantised to begin with, and the
 float16 file is as close to the JavaScript model as the float32 one: 4.1e-4 vs 4.2e-4), checked
 (builtin operators only; the TFLite descriptors within 2e-3 of Keras on real face chips, and
@@ -33,17 +33,24 @@ if str(REPO_ROOT) not in sys.path:  # allow ``python tools/convert_face_recognit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-
-from affect_live.model.faceapi_recognition_net import (  # noqa: E402
+from faceapi_package import (  # noqa: E402
+    PACKAGE_SPEC,
+    copy_license,
+    fetch_package,
+    pinned_files,
+    read_pinned_weights,
+)
+from faceapi_recognition_net import (  # noqa: E402
     RECOGNITION_MEAN_RGB,
     RECOGNITION_SCALE,
     build_face_recognition_net,
     recognition_preprocess,
 )
-from affect_live.model.flatbuffer import inspect_flatbuffer, sha256_hex  # noqa: E402
-from affect_live.model.runners import KerasRunner, LiteRtRunner  # noqa: E402
-from affect_live.native_logs import quiet_native_output  # noqa: E402
-from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, pinned_files, read_pinned_weights  # noqa: E402
+
+from affect_live.backends.flatbuffer import inspect_flatbuffer, sha256_hex  # noqa: E402
+from affect_live.backends.keras_runner import KerasRunner
+from affect_live.backends.litert import LiteRtRunner  # noqa: E402
+from affect_live.backends.native_logs import quiet_native_output  # noqa: E402
 
 LOG = logging.getLogger("convert_face_recognition")
 

@@ -16,7 +16,7 @@ Run from the repository root::
 
 The resulting model expects float32 input ``(N, 112, 112, 3)`` normalised as
 face-api does: ``(RGB - (122.782, 117.001, 104.298)) / 255``
-(:func:`affect_live.model.faceapi_net.faceapi_preprocess`).
+(:func:`tools/faceapi_net.py.faceapi_preprocess`).
 """
 
 from __future__ import annotations
@@ -32,20 +32,30 @@ if str(REPO_ROOT) not in sys.path:  # allow ``python tools/convert_faceapi.py``
     sys.path.insert(0, str(REPO_ROOT))
 
 import keras  # noqa: E402
-
-from affect_live.model.bundle import write_bundle  # noqa: E402
-from affect_live.model.faceapi_net import (  # noqa: E402
+from faceapi_net import (  # noqa: E402
     FACEAPI_CLASSES,
     FACEAPI_INPUT_SIZE,
     FACEAPI_MEAN_RGB,
     FACEAPI_STD,
     build_faceapi_expression_net,
 )
-from affect_live.model.manifest import InputSpec, Manifest  # noqa: E402
-from affect_live.model.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads  # noqa: E402
+
+from affect_live.model.bundle.manifest import InputSpec, Manifest  # noqa: E402
+from affect_live.model.bundle.priors import (  # noqa: E402
+    VA_POSITIONS,
+    VA_POSITIONS_SOURCE,
+    prior_heads,
+)
+from affect_live.model.making.writing import write_bundle  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faceapi_package import PACKAGE_SPEC, copy_license, fetch_package, pinned_files, read_pinned_weights  # noqa: E402
+from faceapi_package import (  # noqa: E402
+    PACKAGE_SPEC,
+    copy_license,
+    fetch_package,
+    pinned_files,
+    read_pinned_weights,
+)
 
 LOG = logging.getLogger("convert_faceapi")
 

@@ -46,7 +46,7 @@ def pinned_files(stem: str) -> dict[str, str]:
 
 def read_pinned_weights(package_dir: Path, stem: str) -> dict[str, "np.ndarray"]:
     """One network's tfjs weights from the package, after checking both files' sha256."""
-    from affect_live.model.tfjs_weights import read_faceapi_weights
+    from tfjs_weights import read_faceapi_weights
 
     paths = verify_model_files(package_dir, pinned_files(stem))
     return read_faceapi_weights(paths[f"{stem}-weights_manifest.json"], paths[f"{stem}.bin"])

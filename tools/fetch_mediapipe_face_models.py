@@ -32,8 +32,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # allow ``python tools/fetch_mediapipe_face_models.py``
     sys.path.insert(0, str(REPO_ROOT))
 
+from affect_live.backends.flatbuffer import sha256_hex  # noqa: E402
 from affect_live.faces.model_files import MEDIAPIPE_FACE_DIR, SHIPPED_SHA256  # noqa: E402
-from affect_live.model.flatbuffer import sha256_hex  # noqa: E402
 
 LOG = logging.getLogger("fetch_mediapipe_face_models")
 

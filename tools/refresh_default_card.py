@@ -1,5 +1,5 @@
 """Rewrite the text inside the shipped default bundle: its manifest's head descriptions (from
-`affect_live.model.priors.prior_heads`) and its MODEL_CARD.md (from
+`affect_live.model.bundle.priors.prior_heads`) and its MODEL_CARD.md (from
 models/faceapi-expression/MODEL_CARD.md). The model members are copied byte for byte, so the
 numbers cannot change; `tools/convert_faceapi.py` remains what makes the model itself.
 
@@ -21,8 +21,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from affect_live.model.manifest import Manifest  # noqa: E402
-from affect_live.model.priors import prior_heads  # noqa: E402
+from affect_live.model.bundle.manifest import Manifest  # noqa: E402
+from affect_live.model.bundle.priors import prior_heads  # noqa: E402
 
 BUNDLE = REPO_ROOT / "models" / "faceapi-expression" / "faceapi-expression.affect"
 CARD = REPO_ROOT / "models" / "faceapi-expression" / "MODEL_CARD.md"

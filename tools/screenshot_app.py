@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from affect_live.native_logs import quiet_native_logs
+from affect_live.backends.native_logs import quiet_native_logs
 
 quiet_native_logs()
 

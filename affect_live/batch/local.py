@@ -44,7 +44,7 @@ def _init_worker(reports: Any, verbosity: int) -> None:  # noqa: ANN401
     # Ctrl-C is the driver's: it ends the workers (their inputs are redone next time) instead of
     # each worker printing its own KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from affect_live.native_logs import quiet_native_logs
+    from affect_live.backends.native_logs import quiet_native_logs
 
     if verbosity < 2:
         quiet_native_logs()

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from affect_live.errors import UserError
-from affect_live.recording import sidecar_path
-from affect_live.sources import IMAGE_SUFFIXES
-from affect_live.video_out import VIDEO_SUFFIX
+from affect_live.pipeline.sources import IMAGE_SUFFIXES
+from affect_live.recording.sidecar import sidecar_path
+from affect_live.render.annotated_video import VIDEO_SUFFIX
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,9 @@ def _say(text: str, quiet: bool = False) -> None:
 def _events(todo: list[BatchItem], job: JobSpec, options: BatchOptions, live: dict[str, Any]) -> Iterator[tuple[str, int, Any]]:
     if options.ray:
         try:
-            from affect_live.batch.ray_runner import run_ray  # the only place Ray is imported
+            from affect_live.batch.ray_runner import (
+                run_ray,  # the only place Ray is imported
+            )
         except ImportError as exc:
             raise UserError(f"--ray needs Ray ({exc.name or exc}): pip install 'affect-live[cluster]' or -r requirements-cluster.txt") from None
 

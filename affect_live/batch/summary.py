@@ -11,7 +11,8 @@ from typing import Any
 
 from affect_live.batch.plan import BatchItem
 from affect_live.batch.worker import ItemResult
-from affect_live.recording import RecordingError, now_iso, sidecar_path, write_sidecar
+from affect_live.errors import RecordingError
+from affect_live.recording.sidecar import now_iso, sidecar_path, write_sidecar
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from affect_live.batch.plan import BatchItem
-from affect_live.meters import peak_rss_mb
-from affect_live.pipeline import PipelineSettings
+from affect_live.pipeline.meters import peak_rss_mb
+from affect_live.pipeline.threads import PipelineSettings
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,8 @@ def _engine(job: JobSpec) -> tuple[Any, Any, float | None]:
     if cached is not None:
         return (*cached, None)
     started = time.perf_counter()
-    from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-    from affect_live.model.engine import AffectEngine
+    from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
+    from affect_live.model.inference.engine import AffectEngine
 
     paths = [_bundle_path(p, job) for p in job.weights] or [DEFAULT_BUNDLE]
     engine = AffectEngine([load_bundle(p) for p in paths], window=job.window, device=job.device)

@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 
 from affect_live.batch.local_cluster import READY_LINE, local_cluster
+from affect_live.pipeline.sources import read_frames
 from affect_live.process_group import stop_group
 from affect_live.resources import CLIPS_DIR, clip
-from affect_live.sources import read_frames
 
 BATCH_CLIPS = ("astronaut_motion.mp4", "three_faces.mp4", "two_faces.mp4", "two_faces.mp4")
 

@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from affect_live.meters import current_rss_mb, peak_rss_mb
+from affect_live.pipeline.meters import current_rss_mb, peak_rss_mb
+from affect_live.pipeline.sources import LoopingVideoSource
 from affect_live.resources import LSL_MACHINE_CONFIG, clip
-from affect_live.sources import LoopingVideoSource
 from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
 
 SAMPLE_EVERY_S = 5.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from affect_live.lsl import DATA_STREAM
+from affect_live.lsl.outlets import DATA_STREAM
 
 
 class LslProbe:

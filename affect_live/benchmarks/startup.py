@@ -28,7 +28,7 @@ APP_WINDOW_LINE = "window shown"
 APP_PREDICTION_LINE = "first prediction shown"
 CHILD_TIMEOUT_S = 120.0
 # The command line as the `affect-live` console script runs it (works from a wheel too).
-CLI = [sys.executable, "-c", "import sys; from affect_live.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from affect_live.cli.parser import main; sys.exit(main())"]
 
 
 def _child_env(home: Path) -> dict[str, str]:

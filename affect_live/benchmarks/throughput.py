@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_live.session.analyze import analyze_source
-from affect_live.meters import current_rss_mb, peak_rss_mb
-from affect_live.model.bundle import LoadedBundle
-from affect_live.model.engine import AffectEngine
-from affect_live.pipeline import PipelineSettings
-from affect_live.recording import sidecar_path
+from affect_live.model.bundle.reading import LoadedBundle
+from affect_live.model.inference.engine import AffectEngine
+from affect_live.pipeline.meters import current_rss_mb, peak_rss_mb
+from affect_live.pipeline.sources import LoopingVideoSource
+from affect_live.pipeline.threads import PipelineSettings
+from affect_live.recording.sidecar import sidecar_path
 from affect_live.resources import clip, face_crops
-from affect_live.sources import LoopingVideoSource
+from affect_live.session.analyze import analyze_source
 
 STAGES = ("decode", "detect", "mesh", "reid", "align", "blendsh", "pose", "model", "heads", "write")
 _STAGE_KEYS = {"blendsh": "blendshapes"}  # short column names

@@ -13,8 +13,8 @@ from affect_live.catalogue.download import MAX_BYTES, DownloadError, Progress, d
 from affect_live.catalogue.entries import CatalogueEntry
 from affect_live.catalogue.install import install
 from affect_live.catalogue.store import models_folder
-from affect_live.model.manifest import BundleError, Manifest
-
+from affect_live.errors import BundleError
+from affect_live.model.bundle.manifest import Manifest
 
 MIRROR_ENV = "AFFECT_LIVE_MIRROR"  # a lab's copy of the files, for the app and as --mirror's default
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from affect_live.catalogue.entries import CatalogueEntry
 from affect_live.catalogue.store import installed_path, models_folder
-from affect_live.model.manifest import BundleError, Manifest
+from affect_live.errors import BundleError
+from affect_live.model.bundle.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def expose_features(data: bytes, entry: CatalogueEntry, origin: str) -> bytes:
     take) added as a second graph output named "features"; the first output is unchanged."""
     from onnx import TensorProto, helper
 
-    from affect_live.model.onnx_model import check_onnx, parse_onnx
+    from affect_live.backends.onnx_graph import check_onnx, parse_onnx
 
     model = parse_onnx(data, origin)
     check_onnx(model, origin)  # standard operators only, no external data, before any edit
@@ -57,8 +58,8 @@ def expose_features(data: bytes, entry: CatalogueEntry, origin: str) -> bytes:
 
 
 def _options(entry: CatalogueEntry, provenance: dict[str, Any]) -> Any:
-    from affect_live.model.byo_import import ImportOptions
-    from affect_live.model.importer import pixel_mean_std
+    from affect_live.model.making.byo_import import ImportOptions
+    from affect_live.model.making.keras_import import pixel_mean_std
 
     spec = entry.spec
     mean, std = pixel_mean_std(spec.scale, spec.mean, spec.std)
@@ -93,8 +94,8 @@ def catalogue_card(entry: CatalogueEntry, provenance: dict[str, Any]) -> str:
 
 def install(entry: CatalogueEntry, data: bytes, origin: str) -> tuple[Path, Manifest]:
     """Check, convert and install `data` as `entry`; returns the bundle's path and manifest."""
-    from affect_live.model.bundle import load_bundle
-    from affect_live.model.byo_import import import_model
+    from affect_live.model.bundle.reading import load_bundle
+    from affect_live.model.making.byo_import import import_model
 
     check_pins(entry, data, origin)
     model = expose_features(data, entry, origin) if entry.spec.features == "last_layer_input" else data

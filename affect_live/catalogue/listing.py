@@ -7,8 +7,7 @@ from pathlib import Path
 
 from affect_live.catalogue.entries import CatalogueEntry, load_catalogue
 from affect_live.catalogue.store import installed_path
-from affect_live.errors import EXIT_BAD_WEIGHTS, UserError
-from affect_live.model.manifest import BundleError
+from affect_live.errors import EXIT_BAD_WEIGHTS, BundleError, UserError
 
 
 def describe_entry(entry: CatalogueEntry) -> list[str]:
@@ -38,7 +37,11 @@ def print_available(extra: list[Path] | None) -> int:
 def run_fetch(name: str, file: Path | None, mirror: str | None, extra: list[Path] | None, quiet: bool) -> int:
     from tqdm import tqdm
 
-    from affect_live.catalogue.fetch import DownloadError, fetch, mirror_from_environment
+    from affect_live.catalogue.fetch import (
+        DownloadError,
+        fetch,
+        mirror_from_environment,
+    )
 
     entries = load_catalogue(extra)
     if name not in entries:

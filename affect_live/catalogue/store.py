@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from affect_live.catalogue.entries import CatalogueError, load_catalogue
-from affect_live.model.manifest import BundleError
+from affect_live.errors import BundleError
 
 BUNDLE_SUFFIX = ".affect"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect_live.errors import BundleError
 from affect_live.faces.align import CropStyle, crop_aligned, make_crop
 from affect_live.faces.descriptor import FaceDescriptor
 from affect_live.faces.detector import FaceDetector
@@ -29,7 +30,6 @@ from affect_live.faces.landmark_tracking import (
 )
 from affect_live.faces.landmarks import FiveLandmarks, five_from_mesh, roi_matrix
 from affect_live.faces.tracker import FaceTracker
-from affect_live.model.manifest import BundleError
 from affect_live.types import Detection, Frame, TrackedFace
 
 logger = logging.getLogger(__name__)

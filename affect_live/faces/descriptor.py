@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from affect_live.backends.flatbuffer import check_flatbuffer
+from affect_live.backends.litert import LiteRtRunner
+from affect_live.errors import BundleError
 from affect_live.faces.align import similarity_transform, warp_to_crop
-from affect_live.model.flatbuffer import check_flatbuffer
-from affect_live.model.manifest import BundleError
-from affect_live.model.runners import LiteRtRunner
 from affect_live.resources import FACE_RECOGNITION_DIR
 from affect_live.types import Detection
 

@@ -43,7 +43,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from affect_live.faces._tflite import TfliteModel
+from affect_live.backends.litert import LiteRtRunner
 from affect_live.faces.model_files import DETECTOR_FULL, DETECTOR_SHORT, checked_model
 from affect_live.types import Detection
 
@@ -122,7 +122,7 @@ class _BlazeFace:
 
     def __init__(self, spec: _ModelSpec, num_threads: int) -> None:
         self.spec = spec
-        self.model = TfliteModel(checked_model(spec.name), num_threads, spec.name)
+        self.model = LiteRtRunner(checked_model(spec.name), num_threads, spec.name)
         self.anchors = ssd_anchor_centres(spec)
         self._boxes_out = self.model.output_index(16)  # 4 box + 6 x 2 keypoint values
         self._scores_out = self.model.output_index(1)

@@ -24,9 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from affect_live.faces._tflite import TfliteModel
+from affect_live.backends.litert import LiteRtRunner
+from affect_live.faces.landmarks import (
+    project_points,
+    roi_tensor,
+    rotated_roi_matrix,
+    sigmoid,
+)
 from affect_live.faces.model_files import BLENDSHAPE_MODEL, MESH_MODEL, checked_model
-from affect_live.faces.landmarks import project_points, roi_tensor, rotated_roi_matrix, sigmoid
 from affect_live.types import BLENDSHAPE_NAMES, Box
 
 logger = logging.getLogger(__name__)
@@ -63,7 +68,7 @@ class FaceMesh478:
     """The Face Landmarker's mesh model on one ROI at a time."""
 
     def __init__(self, num_threads: int = 1) -> None:
-        self._model: TfliteModel | None = TfliteModel(checked_model(MESH_MODEL), num_threads, MESH_MODEL)
+        self._model: LiteRtRunner | None = LiteRtRunner(checked_model(MESH_MODEL), num_threads, MESH_MODEL)
         self.input_size = int(self._model.input_shape[1])
         self._mesh_out = self._model.output_index(MESH_POINTS_478 * 3)
         # Two outputs end in 1: the presence flag is the second output of the graph (MediaPipe
@@ -91,7 +96,7 @@ class Blendshapes:
     """The Face Landmarker's blendshape model: 52 scores in [0, 1] from a 478-point mesh."""
 
     def __init__(self) -> None:
-        self._model: TfliteModel | None = TfliteModel(checked_model(BLENDSHAPE_MODEL), 1, BLENDSHAPE_MODEL)
+        self._model: LiteRtRunner | None = LiteRtRunner(checked_model(BLENDSHAPE_MODEL), 1, BLENDSHAPE_MODEL)
         self._out = self._model.output_index(len(BLENDSHAPE_NAMES))
 
     def run(self, points: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ import math
 import cv2
 import numpy as np
 
-from affect_live.faces._tflite import TfliteModel
+from affect_live.backends.litert import LiteRtRunner
 from affect_live.faces.model_files import FACE_MESH_468, checked_model
 from affect_live.types import Detection
 
@@ -112,7 +112,7 @@ class FiveLandmarks:
     """Runs the face mesh model on one face at a time; one instance per thread."""
 
     def __init__(self, num_threads: int = 1) -> None:
-        self._model: TfliteModel | None = TfliteModel(checked_model(FACE_MESH_468), num_threads, FACE_MESH_468)
+        self._model: LiteRtRunner | None = LiteRtRunner(checked_model(FACE_MESH_468), num_threads, FACE_MESH_468)
         self._size = int(self._model.input_shape[1])
         self._mesh_out = self._model.output_index(MESH_POINTS * 3)
         self._presence_out = self._model.output_index(1)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from affect_live.model.flatbuffer import check_graph, sha256_hex
-from affect_live.model.manifest import BundleError
+from affect_live.backends.flatbuffer import check_graph, sha256_hex
+from affect_live.errors import BundleError
 from affect_live.resources import MODELS_DIR
 
 MEDIAPIPE_FACE_DIR = MODELS_DIR / "mediapipe-face"

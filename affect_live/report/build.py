@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from affect_live.model.manifest import HEAD_WORDS, head_words
+from affect_live.model.bundle.manifest import HEAD_WORDS, head_words
 from affect_live.report import plots
 from affect_live.report.data import FaceSeries, Recording, ReportError, read_recording
 from affect_live.types import EXPRESSIONS

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from affect_live.recording import sidecar_path
+from affect_live.recording.sidecar import sidecar_path
 from affect_live.types import BLENDSHAPE_NAMES, EXPRESSIONS, POSE_COLUMNS
 
 REQUIRED = ("frame", "time_s", "face_id", "valence", "arousal", *EXPRESSIONS)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from affect_live.overlay import face_color_tuple
+from affect_live.render.overlay import face_color_tuple
 from affect_live.report.data import FaceSeries
 from affect_live.types import EXPRESSIONS
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from affect_live.lsl import LslStreams
-from affect_live.lsl_inlet import MarkerInlet
-from affect_live.metadata import session_metadata
-from affect_live.model.engine import AffectEngine
-from affect_live.pipeline import Pipeline, PipelineSettings
-from affect_live.recorder import RecordingOutcome, end_status
-from affect_live.recording import RecordingError
+from affect_live.errors import RecordingError
+from affect_live.lsl.inlet import MarkerInlet
+from affect_live.lsl.outlets import LslStreams
+from affect_live.model.inference.engine import AffectEngine
+from affect_live.pipeline.sources import FrameSource, RealTimePlayback, open_source
+from affect_live.pipeline.threads import Pipeline, PipelineSettings
+from affect_live.recording.recording import RecordingOutcome, end_status
+from affect_live.render.annotated_video import AnnotatedVideoWriter
+from affect_live.session.metadata import session_metadata
 from affect_live.session.outputs import OutputNotice, Outputs
-from affect_live.sources import FrameSource, RealTimePlayback, open_source
-from affect_live.video_out import AnnotatedVideoWriter
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def analyze_source(
     `realtime` plays a file at its own frame rate, as a camera would: only the newest frame is
     analysed, and frames the model is too slow for are dropped (and counted). `lsl` publishes
     every result and the session's markers; `markers` (another program's LSL marker stream) is
-    recorded into the events file. `video_out` writes an annotated copy (affect_live.overlay,
+    recorded into the events file. `video_out` writes an annotated copy (affect_live.render.overlay,
     as the app draws it); `on_frame(frames_done)` is called after every frame (batch progress)."""
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)

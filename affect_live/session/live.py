@@ -27,18 +27,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from affect_live.history import FaceHistory
-from affect_live.lsl_inlet import MarkerInlet
-from affect_live.metadata import (
-    model_summary,
-    session_metadata,
-    stream_model_description,
-)
-from affect_live.meters import RateMeter
-from affect_live.model.engine import AffectEngine, EngineInfo
-from affect_live.pipeline import Pipeline, PipelineSettings
-from affect_live.recorder import end_status
-from affect_live.recording import RecordingError
+from affect_live.errors import RecordingError
+from affect_live.lsl.inlet import MarkerInlet
+from affect_live.model.inference.engine import AffectEngine, EngineInfo
+from affect_live.pipeline.meters import RateMeter
+from affect_live.pipeline.sources import FrameSource, RealTimePlayback, SourceInfo
+from affect_live.pipeline.threads import Pipeline, PipelineSettings
+from affect_live.recording.recording import end_status
 from affect_live.session.command_thread import CommandThread
 from affect_live.session.events import (
     DisplayFrame,
@@ -46,11 +41,16 @@ from affect_live.session.events import (
     SessionEvent,
     SessionState,
 )
+from affect_live.session.history import FaceHistory
+from affect_live.session.metadata import (
+    model_summary,
+    session_metadata,
+    stream_model_description,
+)
 from affect_live.session.model_loader import ModelLoader
 from affect_live.session.outputs import OutputNotice, Outputs
 from affect_live.session.recording_reports import report_start, report_stop
 from affect_live.session.source_opener import SourceOpener
-from affect_live.sources import FrameSource, RealTimePlayback, SourceInfo
 from affect_live.types import FacePrediction, FrameResult
 
 log = logging.getLogger(__name__)

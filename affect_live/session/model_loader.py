@@ -9,8 +9,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from affect_live.model.bundle import DEFAULT_BUNDLE, load_bundle
-from affect_live.model.engine import AffectEngine
+from affect_live.catalogue.store import resolve_weights
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
+from affect_live.model.inference.engine import AffectEngine
 from affect_live.session.events import SessionEvent
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class ModelLoader:
     def _engine_or_fallback(self, paths: list[Path], window: int | None) -> AffectEngine | None:
         names = " + ".join(p.name for p in paths) or "the default model"
         try:
-            return AffectEngine([load_bundle(p) for p in paths or [DEFAULT_BUNDLE]], window=window, device=self._device)
+            return AffectEngine([load_bundle(resolve_weights(p)) for p in paths or [DEFAULT_BUNDLE]], window=window, device=self._device)
         except Exception as exc:  # BundleError, OSError, ...: all one line
             log.debug("loading %s failed", names, exc_info=True)
             running = self._running()

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from affect_live.lsl import LslError, LslStreams
-from affect_live.markers import OWN, FaceEvents, mark
-from affect_live.recorder import Recording, RecordingOutcome
-from affect_live.recording import RecordingError
+from affect_live.errors import RecordingError
+from affect_live.lsl.outlets import LslError, LslStreams
+from affect_live.recording.recording import Recording, RecordingOutcome
+from affect_live.render.annotated_video import AnnotatedVideoWriter
 from affect_live.session.command_thread import CommandThread
+from affect_live.session.markers import OWN, FaceEvents, mark
 from affect_live.types import FrameResult
-from affect_live.video_out import AnnotatedVideoWriter
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from affect_live.recorder import RecordingOutcome
+from affect_live.recording.recording import RecordingOutcome
 from affect_live.session.events import SessionEvent
 
 

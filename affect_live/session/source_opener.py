@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from affect_live.sources import (
+from affect_live.pipeline.sources import (
     FrameSource,
     LoopingVideoSource,
     SourceError,

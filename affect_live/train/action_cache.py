@@ -80,7 +80,9 @@ class ActionCache(NpzFolder):
         local = threading.local()
 
         def measure(path: Path) -> tuple[float, ...]:
-            from affect_live.faces.crop_actions import CropActions  # the interpreters load lazily
+            from affect_live.faces.crop_actions import (
+                CropActions,  # the interpreters load lazily
+            )
 
             if getattr(local, "actions", None) is None:
                 local.actions = CropActions()  # made on the thread that uses it

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from affect_live.model.bundle import LoadedBundle
-from affect_live.model.frame_model import FrameModel
+from affect_live.model.bundle.reading import LoadedBundle
+from affect_live.model.inference.frame_model import FrameModel
 from affect_live.train.action_cache import ActionCache, VideoActions
 from affect_live.train.affwild2 import AffWild2, DatasetError, read_frame_image
 from affect_live.train.npz_folder import NpzFolder, extract_counts

@@ -7,9 +7,10 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from affect_live.model.bundle import LoadedBundle, write_brought_in_bundle, write_bundle
-from affect_live.model.manifest import HEAD_NAMES, HeadSpec, Manifest
-from affect_live.recording import now_iso
+from affect_live.model.bundle.manifest import HEAD_NAMES, HeadSpec, Manifest
+from affect_live.model.bundle.reading import LoadedBundle
+from affect_live.model.making.writing import write_brought_in_bundle, write_bundle
+from affect_live.recording.sidecar import now_iso
 from affect_live.train.heads_training import TrainOutcome, TrainSettings
 
 

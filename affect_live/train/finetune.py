@@ -17,11 +17,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from affect_live.model.bundle import write_bundle
-from affect_live.model.classes import aff_wild2_order
-from affect_live.model.frame_model import preprocess
-from affect_live.model.manifest import Manifest
-from affect_live.model.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
+from affect_live.model.bundle.classes import aff_wild2_order
+from affect_live.model.bundle.input_batch import preprocess
+from affect_live.model.bundle.manifest import Manifest
+from affect_live.model.bundle.priors import (
+    VA_POSITIONS,
+    VA_POSITIONS_SOURCE,
+    prior_heads,
+)
+from affect_live.model.making.writing import write_bundle
 from affect_live.train.affwild2 import AffWild2, LabelledVideo, read_frame_image
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from affect_live.model.heads import N_CLASSES, build_heads_model
-from affect_live.model.manifest import HEADS_INPUTS, heads_input_dim
+from affect_live.model.bundle.manifest import HEADS_INPUTS, heads_input_dim
+from affect_live.model.inference.heads import N_CLASSES, build_heads_model
 from affect_live.train.metrics import expression_score, va_score
 from affect_live.train.windows import CachedRows, LabelledRows
 

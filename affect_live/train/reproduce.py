@@ -23,14 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from affect_live.model.bundle import BUNDLE_SUFFIX, LoadedBundle, load_bundle
-from affect_live.model.manifest import BundleError
+from affect_live.errors import BundleError
+from affect_live.model.bundle.reading import BUNDLE_SUFFIX, LoadedBundle, load_bundle
 from affect_live.train.affwild2 import AffWild2
 from affect_live.train.cache import FeatureCache
 from affect_live.train.evaluate import BundleRunner, evaluate
 from affect_live.train.heads_training import TrainSettings
 from affect_live.train.paper_table import ResultsTable, TableRow
-from affect_live.train.runs import VALIDATION_SPLIT, TrainingData, TrainingVideos, load_training_data, train_bundle
+from affect_live.train.runs import (
+    VALIDATION_SPLIT,
+    TrainingData,
+    TrainingVideos,
+    load_training_data,
+    train_bundle,
+)
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from affect_live.model.bundle import LoadedBundle
-from affect_live.model.manifest import Manifest
+from affect_live.model.bundle.manifest import Manifest
+from affect_live.model.bundle.reading import LoadedBundle
 from affect_live.train.affwild2 import AffWild2, DatasetError, LabelledVideo
 from affect_live.train.cache import FeatureCache
 from affect_live.train.export import export_bundle

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from affect_live.model.action_inputs import action_rows
-from affect_live.model.window import window_stats
-from affect_live.model.manifest import join_heads_input
+from affect_live.model.bundle.action_inputs import action_rows
+from affect_live.model.bundle.manifest import join_heads_input
+from affect_live.model.inference.window import window_stats
 from affect_live.train.affwild2 import LabelledVideo
 from affect_live.train.cache import FeatureCache, VideoOutputs
 

@@ -96,7 +96,7 @@ def run_app(options: AppOptions) -> int:
 
 
 def resolve_app_device(requested: str) -> str:
-    from affect_live.model.device import DeviceError, resolve_device
+    from affect_live.backends.device import DeviceError, resolve_device
 
     try:
         return resolve_device(requested)
@@ -110,8 +110,8 @@ def build_window(
     """The main window on the chosen source: --source, else the last run's source, else the
     default camera, else the demo clip (with a message saying no camera was found). The model
     (--weights, else the remembered weights, else the default) loads in the background."""
+    from affect_live.lsl.outlets import LslError
     from affect_live.session.live import LiveSession
-    from affect_live.lsl import LslError
     from affect_live.ui.main_window import MainWindow
 
     if options.window:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from PyQt5.QtGui import QColor
 
-from affect_live.overlay import PALETTE, face_color_tuple  # the video overlay's colours, Qt-free
+from affect_live.render.overlay import (  # the video overlay's colours, Qt-free
+    PALETTE,
+    face_color_tuple,
+)
 
 __all__ = ["PALETTE", "face_color", "face_color_tuple"]
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QLineEdit, QSpinBox, QToolBar, QWidget
+from PyQt5.QtWidgets import (
+    QAction,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolBar,
+    QWidget,
+)
 
-from affect_live.model.device import DEVICE_CHOICES
-
+from affect_live.backends.device import DEVICE_CHOICES
 from affect_live.session.outputs import RecordingStatus
 
 DEMO_ITEM = "Demo clip"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QWidget
 
-from affect_live.history import FaceHistory
-from affect_live.model.manifest import HEAD_WORDS, head_words
+from affect_live.model.bundle.manifest import HEAD_WORDS, head_words
+from affect_live.session.history import FaceHistory
 from affect_live.ui.actions_view import ActionsView
 from affect_live.ui.colors import face_color_tuple
 from affect_live.ui.plots import ExpressionBars, PoseTimeline, VaPlane, VaTimeline

@@ -16,15 +16,20 @@ from PyQt5.QtCore import QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent, QShowEvent
 from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
+from affect_live.errors import RecordingError
+from affect_live.resources import DEMO_CLIP
 from affect_live.session.events import DisplayFrame, SessionEvent
 from affect_live.session.live import LiveSession
-from affect_live.recording import RecordingError
-from affect_live.resources import DEMO_CLIP
 from affect_live.ui.banner import MessageBanner
 from affect_live.ui.controls import ControlBar
 from affect_live.ui.face_panel import FacePanel
 from affect_live.ui.model_download import ModelDownloads
-from affect_live.ui.model_picker import ModelChoice, ModelPicker, OfferBar, model_choices
+from affect_live.ui.model_picker import (
+    ModelChoice,
+    ModelPicker,
+    OfferBar,
+    model_choices,
+)
 from affect_live.ui.settings import AppSettings
 from affect_live.ui.status import StatusPanel
 from affect_live.ui.video_view import VideoView

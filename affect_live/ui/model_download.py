@@ -19,9 +19,14 @@ from PyQt5.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from affect_live.catalogue.download import DownloadCancelled, DownloadError, Progress
 from affect_live.catalogue.entries import CatalogueEntry, CatalogueError, load_catalogue
-from affect_live.catalogue.fetch import Installed, fetch, mirror_from_environment, source_url
+from affect_live.catalogue.fetch import (
+    Installed,
+    fetch,
+    mirror_from_environment,
+    source_url,
+)
 from affect_live.catalogue.store import installed_path
-from affect_live.model.manifest import BundleError
+from affect_live.errors import BundleError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from PyQt5.QtWidgets import (
 
 from affect_live.catalogue.entries import CatalogueEntry
 from affect_live.catalogue.store import installed_path
-from affect_live.model.bundle import DEFAULT_BUNDLE
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 
 from PyQt5.QtCore import QSettings
 
-from affect_live.model.device import DEVICE_CHOICES
+from affect_live.backends.device import DEVICE_CHOICES
 
 
 @dataclass

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from PyQt5.QtWidgets import QLabel, QStatusBar, QWidget
 
+from affect_live.model.bundle.manifest import HEAD_WORDS
+from affect_live.model.inference.engine import (
+    heads_label,  # the one wording, shared with LSL's metadata and markers
+)
 from affect_live.session.events import LiveStats
-from affect_live.model.engine import heads_label  # the one wording, shared with LSL's metadata and markers
-from affect_live.model.manifest import HEAD_WORDS
 
 
 class StatusPanel(QStatusBar):

@@ -1,5 +1,5 @@
 """The video pane: the current frame, letterboxed, with each face's box, keypoints and labels
-and (the Mesh toggle) its face mesh contours, drawn by affect_live.overlay, the same code
+and (the Mesh toggle) its face mesh contours, drawn by affect_live.render.overlay, the same code
 `analyze --video-out` uses."""
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ from PyQt5.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from affect_live.overlay import DEFAULT_LAYERS, MESH_LAYERS, draw_faces, scaled_frame
+from affect_live.render.overlay import (
+    DEFAULT_LAYERS,
+    MESH_LAYERS,
+    draw_faces,
+    scaled_frame,
+)
 from affect_live.types import Box, FacePrediction
 
 log = logging.getLogger(__name__)

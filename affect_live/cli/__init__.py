@@ -1,0 +1,1 @@
+"""The command line: the argument parser (`parser.py`) and the commands behind it."""

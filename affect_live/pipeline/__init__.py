@@ -1,0 +1,1 @@
+"""From a source to results: sources, the queues, the capture and inference threads, meters."""
