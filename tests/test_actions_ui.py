@@ -41,6 +41,8 @@ from affect_live.ui.main_window import MainWindow
 from affect_live.ui.settings import AppSettings
 from affect_live.ui.video_view import VideoView
 
+pytestmark = pytest.mark.gui
+
 PHOTOS = FIXTURES / "images"
 SCORES = np.random.default_rng(8).permutation(np.arange(1, 53) / 53.0)  # 52 distinct values in (0, 1)
 

@@ -13,6 +13,8 @@ from test_byo_models import HSE_FLAGS, hse_like_onnx
 from affect_live.cli.parser import main as cli_main  # noqa: E402  (after test_app's Qt preparation)
 from affect_live.model.bundle.reading import DEFAULT_BUNDLE  # noqa: E402
 
+pytestmark = pytest.mark.gui
+
 
 @pytest.fixture(scope="module")
 def hse_bundle(tmp_path_factory) -> Path:

@@ -20,6 +20,8 @@ from affect_live.cli.parser import main
 from conftest import CLIPS, REPO, running
 from test_analyze import _long_clip, _wait_for_rows
 
+pytestmark = pytest.mark.slow
+
 CLIP_NAMES = tuple(sorted(path.stem for path in CLIPS.glob("*.mp4")))  # the shipped clips: a folder of videos
 TIMES = ("started_at", "finished_at", "timing")  # the only sidecar fields that may differ
 
@@ -144,6 +146,12 @@ def test_interrupted_batch_resumes_and_a_corrupt_input_fails_alone(tmp_path):
     frames = [r["frame"] for r in _rows(results / "a.csv")]
     assert len(frames) == len(set(frames)) > 0  # one face per frame now
     assert (results / "a.csv").stat().st_mtime_ns != a_written
+    again = ["analyze", str(sessions / "a.mp4"), "--out", str(results), "--quiet", "--max-faces", "1"]
+    one_face = (results / "a.csv").stat().st_mtime_ns
+    assert main(again) == 0 and (results / "a.csv").stat().st_mtime_ns == one_face  # same settings: skipped
+    assert main([*again, "--force"]) == 0
+    assert (results / "a.csv").stat().st_mtime_ns != one_face  # --force: analysed again
+    assert [r["frame"] for r in _rows(results / "a.csv")] == frames
 
 
 def _spawned_workers(parent: int) -> list[int]:

@@ -274,7 +274,6 @@ def test_lsl_metadata_names_the_catalogue_model_its_source_and_what_each_output_
     """desc/model of the data stream, as an inlet (LabRecorder, XDF) reads it."""
     import xml.etree.ElementTree as ET
 
-    pytest.importorskip("mne_lsl.lsl")
     from test_lsl import inlet
 
     from affect_live.lsl.outlets import DATA_STREAM, LslStreams

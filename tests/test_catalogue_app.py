@@ -18,6 +18,8 @@ from affect_live.catalogue.store import installed_path  # noqa: E402
 from affect_live.model.bundle.reading import DEFAULT_BUNDLE  # noqa: E402
 from affect_live.ui.model_picker import model_choices  # noqa: E402
 
+pytestmark = pytest.mark.gui
+
 
 @pytest.fixture()
 def mirrored(lab, monkeypatch):

@@ -16,7 +16,7 @@ from affect_live.session.markers import FaceEvents
 from affect_live.types import EXPRESSIONS
 from conftest import CLIPS
 
-lsl = pytest.importorskip("mne_lsl.lsl")
+import mne_lsl.lsl as lsl  # noqa: E402  (a required dependency: a broken install fails here)
 BOUND_S = 60.0
 
 

@@ -26,6 +26,8 @@ from affect_live.train.evaluate import BundleRunner
 from affect_live.train.windows import load_labelled
 from conftest import CLIPS
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def no_stat(mini, cache_dir, tmp_path_factory) -> Path:

@@ -71,6 +71,18 @@ def test_analyze_on_a_full_disk_keeps_whole_rows_and_says_failed(tmp_path):
         _assert_write_failure(proc, out, "No space left on device")
 
 
+def test_analyze_into_a_full_device_says_so_in_one_line(tmp_path):
+    """No mount needed: the CSV is /dev/full, where every write fails with ENOSPC."""
+    out = tmp_path / "full.csv"
+    out.symlink_to("/dev/full")
+    proc = _analyze(out)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert len(lines) == 1 and "No space left on device" in lines[0], proc.stderr
+    meta = json.loads(sidecar_path(out).read_text())
+    assert meta["status"] == "failed" and "No space left on device" in meta["message"]
+
+
 def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))  # room for the sidecar, not the CSV
 

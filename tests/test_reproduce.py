@@ -23,6 +23,8 @@ from affect_live.train.paper_table import COLUMNS, PAPER_RESULTS
 from affect_live.train.reproduce import FUSION, LSTM, VARIANTS
 from conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 # Tiny heads: the test checks the pipeline, not what it learns.
 SMALL = ["--hidden", "32", "--batch-size", "64", "--quiet"]
 TRAINED = ["image", "frame_t8", "frame_t16", "frame_t32"]

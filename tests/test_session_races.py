@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from conftest import CLIPS
 from live_helpers import BOUND_S, GatedEngine, wait_until
 from test_app import open_window, store  # noqa: F401  (fixtures)
@@ -50,6 +52,7 @@ def test_lsl_switched_off_and_on_100_times_while_results_are_pushed(session, tmp
     assert_whole_rows(csv_path, meta)
 
 
+@pytest.mark.gui
 def test_a_csv_write_that_stalls_never_blocks_the_gui_thread(qtbot, tmp_path, monkeypatch, open_window):
     """The data CSV's writes wait on a gate (a disk that stalls); the GUI's timer, its status
     refresh, Stop and a marker all go on meanwhile, and every row reaches the file after."""

@@ -31,6 +31,8 @@ from affect_live.types import BLENDSHAPE_NAMES, EXPRESSIONS
 from conftest import CLIPS
 from test_byo_models import RecordingEngine
 
+pytestmark = pytest.mark.slow
+
 SMILE = [BLENDSHAPE_NAMES.index("mouthSmileLeft"), BLENDSHAPE_NAMES.index("mouthSmileRight")]
 POSE = ("yaw", "pitch", "roll")
 

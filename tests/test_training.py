@@ -22,6 +22,8 @@ from affect_live.train.metrics import expression_score
 from affect_live.train.windows import CachedRows
 from conftest import CLIPS
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained(mini, cache_dir, tmp_path_factory) -> Path:

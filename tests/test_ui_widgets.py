@@ -21,6 +21,8 @@ from affect_live.ui.colors import face_color, face_color_tuple
 from affect_live.ui.plots import SHORT_EXPRESSIONS, ExpressionBars, VaPlane, VaTimeline
 from affect_live.ui.video_view import VideoView
 
+pytestmark = pytest.mark.gui
+
 FRAME_INDEX = 10
 FACE_IDS = (3, 8)  # arbitrary tracker ids; their colours differ
 

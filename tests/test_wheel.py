@@ -23,6 +23,8 @@ import pytest
 
 from conftest import IMAGES, REPO, running
 
+pytestmark = pytest.mark.slow
+
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "affect_live", "models")
 SHIPPED = (
     "affect_live/shipped_models/faceapi-expression/faceapi-expression.affect",
