@@ -222,3 +222,36 @@ def test_the_events_file_marks_faces_coming_and_going(two_faces_csv):
     assert sum(m.endswith("re-identified") for m in said) == 2  # Hopper after her short loss, the astronaut back after leaving the frame
     faces = [e for e in events if e["marker"].startswith("face ")]
     assert all(e["origin"] == "affect-live" and e["frame"].isdigit() and e["lsl_time"] == "" for e in faces)
+
+
+def test_without_out_csvs_go_beside_inputs_and_videos_into_a_video_out_folder(tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("two_faces.mp4", "astronaut_motion.mp4"):
+        (clips / name).write_bytes((CLIPS / name).read_bytes())
+    videos = tmp_path / "annotated"
+    assert main(["analyze", str(clips / "two_faces.mp4"), str(clips / "astronaut_motion.mp4"), "--video-out", str(videos), "--quiet"]) == 0
+    for stem in ("two_faces", "astronaut_motion"):
+        meta = json.loads((clips / f"{stem}.meta.json").read_text())
+        assert meta["status"] == "complete" and read_rows(clips / f"{stem}.csv")
+        capture = cv2.VideoCapture(str(videos / f"{stem}.annotated.mp4"))
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        capture.release()
+        assert frames == meta["frames_processed"] > 0
+
+
+def test_min_score_and_detect_every_reach_the_detector(tmp_path):
+    """--detect-every 2 runs the detector on more frames than the default 10; --min-score 0.99
+    keeps fewer faces than 0.5 (the shipped clip's faces score between the two)."""
+    clip = str(CLIPS / "three_faces.mp4")
+    runs = {"default": [], "every2": ["--detect-every", "2"], "strict": ["--min-score", "0.99"]}
+    meta, rows = {}, {}
+    for name, flags in runs.items():
+        out = tmp_path / f"{name}.csv"
+        assert main(["analyze", clip, "--out", str(out), "--quiet", *flags]) == 0
+        meta[name], rows[name] = json.loads((tmp_path / f"{name}.meta.json").read_text()), read_rows(out)
+    assert meta["every2"]["settings"]["detect_every"] == 2 and meta["strict"]["settings"]["min_score"] == 0.99
+    runs_per_frame = {n: m["timing"]["stage_ms_mean"]["detector_runs"] for n, m in meta.items()}
+    assert runs_per_frame["every2"] > runs_per_frame["default"]
+    assert len(rows["strict"]) < len(rows["default"])
+    assert all(float(r["det_score"]) >= 0.99 for r in rows["strict"] if r["frame"] == rows["strict"][0]["frame"])

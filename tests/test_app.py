@@ -443,3 +443,39 @@ def test_markers_go_into_the_events_file(qtbot, open_window, tmp_path):
     assert said[0] == "recording started: marked.csv" and said[-1] == "recording stopped: complete"
     meta = json.loads(sidecar_path(csv_path).read_text())
     assert meta["events_csv"] == "marked.events.csv" and meta["events"] == len(events)
+
+
+def test_bad_startup_weights_fall_back_to_the_default_and_say_so(qtbot, open_window, tmp_path):
+    bad = tmp_path / "remembered.affect"
+    bad.write_bytes(b"not a bundle")
+    window = open_window(weights=[bad])
+    qtbot.waitUntil(lambda: any("using the default model" in m for _, m in window.messages), timeout=WAIT_MS)
+    said = next(m for _, m in window.messages if "using the default model" in m)
+    assert "remembered.affect" in said and "\n" not in said
+    wait_for_frames(qtbot, window, n=3, faces=1)
+    assert window.session.stats().model_name == "faceapi-expression"
+
+
+def test_screenshot_saves_the_plots_as_a_png(qtbot, open_window, tmp_path):
+    window = open_window()
+    wait_for_frames(qtbot, window, n=3, faces=1)
+    png = tmp_path / "plots.png"
+    assert window.save_screenshot(png)
+    header = png.read_bytes()[:8]
+    assert header == b"\x89PNG\r\n\x1a\n"
+    from PyQt5.QtGui import QImage
+
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (window.faces.width(), window.faces.height())
+    assert window.messages[-1] == ("info", f"saved {png}")
+
+
+def test_the_device_chosen_is_remembered_for_the_next_start(qtbot, open_window, store):
+    window = open_window()
+    window.set_device("cpu")
+    assert "applies the next time" in window.messages[-1][1]
+    window.close()
+    assert AppSettings.load(store).device == "cpu"
+    from affect_live.ui.app import resolve_app_device
+
+    assert resolve_app_device(AppSettings.load(store).device) == "CPU"

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,27 @@ def test_a_worker_that_dies_has_its_input_retried_once(tmp_path):
     item = json.loads((results / "batch.json").read_text())["items"][0]
     assert item["status"] == "complete" and item["attempts"] == 2 and item["frames"] == 600
     assert json.loads((results / "long.meta.json").read_text())["status"] == "complete"
+
+
+def test_a_worker_that_dies_twice_fails_its_input_alone(tmp_path):
+    sessions, results = tmp_path / "sessions", tmp_path / "results"
+    sessions.mkdir()
+    _long_clip(sessions, 600)
+    command = [sys.executable, str(REPO / "main.py"), "analyze", str(sessions), "--out", str(results), "--jobs", "2", "--quiet"]
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        killed: set[int] = set()
+        for _ in range(2):  # each attempt's worker, once it has written rows
+            deadline = time.monotonic() + 120  # a bound for a broken build
+            while not (workers := [w for w in _spawned_workers(proc.pid) if w not in killed]):
+                assert time.monotonic() < deadline and proc.poll() is None, "no worker to kill"
+                time.sleep(0.05)
+            _wait_for_rows(results / "long.csv", 20, proc)
+            os.kill(workers[0], signal.SIGKILL)
+            killed.add(workers[0])
+            (results / "long.csv").unlink(missing_ok=True)  # so the wait above sees the retry's rows
+        _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("affect-live: error:")]
+    assert "trying it again" in stderr and len(errors) == 1 and "worker process died" in errors[0], stderr
+    item = json.loads((results / "batch.json").read_text())["items"][0]
+    assert item["status"] == "failed" and item["attempts"] == 2 and "worker process died" in item["message"]

@@ -118,3 +118,34 @@ def test_another_programs_markers_go_into_the_events_file(tmp_path):
         events = list(csv.DictReader(handle))
     assert [(e["origin"], e["marker"]) for e in events] == [(name, "stimulus 1, left")]
     assert float(events[0]["lsl_time"]) == pytest.approx(sent_at, abs=0.01)  # same machine: no clock offset
+
+
+def test_analyze_with_the_lsl_flags_streams_and_records_another_programs_markers(tmp_path):
+    """`analyze FILE --realtime --lsl --lsl-markers NAME` in its own process, as a lab runs it."""
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import REPO, running
+    from test_analyze import _long_clip, _wait_for_rows
+
+    name = f"stimulus-log-{os.getpid()}"
+    outlet = lsl.StreamOutlet(lsl.StreamInfo(name, "Markers", 1, 0.0, "string", f"{name}-src"))
+    clip, out = _long_clip(tmp_path, 900), tmp_path / "long.csv"
+    command = [sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--realtime", "--lsl", "--lsl-markers", name, "--out", str(out), "--quiet"]
+    events = out.with_suffix(".events.csv")
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        samples, stamps = pull_until(inlet(DATA_STREAM), lambda s: len(s) >= 10, "10 samples from analyze --lsl")
+        assert stamps == sorted(stamps) and all(len(s) == 3 + len(EXPRESSIONS) for s in samples)
+        _wait_for_rows(out, 5, proc)
+        deadline = time.monotonic() + BOUND_S  # its inlet finds our stream whenever it appears: repeat until recorded
+        while not (events.exists() and "stimulus A" in events.read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "the stimulus marker never reached the events file"
+            outlet.push_sample(["stimulus A"])
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    with open(events, newline="") as handle:
+        recorded = [(e["origin"], e["marker"]) for e in csv.DictReader(handle)]
+    assert (name, "stimulus A") in recorded and ("affect-live", "recording stopped: interrupted") in recorded
