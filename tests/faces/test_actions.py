@@ -125,7 +125,7 @@ def face_square(image: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("name", PHOTOS)
 def test_yaw_and_pitch_signs_follow_a_turn_of_the_face(measure, name):
-    """README: yaw positive when the face turns towards the image's right, pitch positive when it
+    """docs/app.md: yaw positive when the face turns towards the image's right, pitch positive when it
     looks up. The photos are near frontal, so each face is turned both ways by a perspective warp
     (measured on this model: about 8-11 degrees of yaw, 4-10 of pitch)."""
     face = face_square(photo(name))

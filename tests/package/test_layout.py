@@ -4,7 +4,7 @@ Imports between affect_live modules must form no cycle, at import time or later:
 the result depend on which module is imported first, and breaks with a half-initialised module
 the day someone moves an import. Imports inside functions stay allowed (lazy ones keep start-up
 fast) but count like the others; only `if TYPE_CHECKING:` imports, which never run, do not. The
-packages form layers (README, "Layout"): each imports only from its own layer's packages' own
+packages form layers (docs/architecture.md): each imports only from its own layer's packages' own
 modules or from lower layers.
 """
 
