@@ -62,8 +62,8 @@ def session(default_bundle):
 
 @pytest.fixture(scope="session")
 def mini(tmp_path_factory):
-    """The miniature Aff-Wild2 set (tests/affwild2_mini.py), written once per session; read-only."""
-    from affwild2_mini import make_mini_affwild2
+    """The miniature Aff-Wild2 set (tests/helpers/affwild2_mini.py), written once per session; read-only."""
+    from tests.helpers.affwild2_mini import make_mini_affwild2
 
     return make_mini_affwild2(tmp_path_factory.mktemp("affwild2"))
 

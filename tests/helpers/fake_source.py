@@ -1,0 +1,44 @@
+"""A source the test drives: real face frames (a shipped photo), handed out one at a time when
+the test allows, so the pipeline's own logic (drops, pause, swaps) is tested without a clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import cv2
+
+from affect_live.pipeline.sources import FrameSource, SourceInfo
+from affect_live.types import Frame
+from tests.conftest import IMAGES
+
+BOUND_S = 120.0  # a bound for a broken build, never a speed
+
+
+class GatedSource(FrameSource):
+    """`allow(n)` lets n more frames out; `frames()` ends after `total` (or at `close()`)."""
+
+    def __init__(self, total: int = 1000, kind: str = "camera", fps: float = 30.0) -> None:
+        image = cv2.imread(str(IMAGES / "astronaut.png"))
+        assert image is not None
+        self._image = image
+        self._total = total
+        self._permits = threading.Semaphore(0)
+        self._closed = threading.Event()
+        self.delivered = 0  # frames handed to the pipeline so far
+        self.info = SourceInfo("gated", kind, fps, total if kind != "camera" else None, image.shape[1], image.shape[0])
+
+    def allow(self, frames: int = 1) -> None:
+        for _ in range(frames):
+            self._permits.release()
+
+    def frames(self) -> Iterator[Frame]:
+        while self.delivered < self._total and not self._closed.is_set():
+            if not self._permits.acquire(timeout=0.05):
+                continue
+            index = self.delivered
+            self.delivered += 1
+            yield Frame(index, index / self.info.fps, self._image.copy())
+
+    def close(self) -> None:
+        self._closed.set()

@@ -1,0 +1,151 @@
+"""LSL: an inlet in the test receives the data stream with its channel labels and the markers.
+LSL is kept on this machine by affect_live/assets/lsl_machine_only.cfg (LSLAPICFG, set in conftest)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affect_live.lsl.outlets import DATA_STREAM, MARKER_STREAM, LslStreams, affect_channels
+from affect_live.session.markers import FaceEvents
+from affect_live.types import EXPRESSIONS
+from tests.conftest import CLIPS
+
+import mne_lsl.lsl as lsl  # noqa: E402  (a required dependency: a broken install fails here)
+BOUND_S = 60.0
+
+
+def test_lsl_is_kept_on_this_machine():
+    config = Path(os.environ["LSLAPICFG"]).read_text()
+    assert "ResolveScope = machine" in config and "KnownPeers = {127.0.0.1}" in config
+
+
+def inlet(name: str):  # noqa: ANN201
+    streams = lsl.resolve_streams(timeout=BOUND_S, name=name)
+    assert streams, f"no stream {name}"
+    opened = lsl.StreamInlet(streams[0])
+    opened.open_stream(timeout=BOUND_S)
+    return opened
+
+
+def pull_until(stream, until, what: str) -> tuple[list, list[float]]:  # noqa: ANN001
+    samples, stamps = [], []
+    deadline = time.monotonic() + BOUND_S
+    while not until(samples):
+        assert time.monotonic() < deadline, f"never received {what}"
+        data, ts = stream.pull_chunk(timeout=0.2)
+        if len(ts):
+            samples.extend(list(data))
+            stamps.extend(float(t) for t in ts)
+    return samples, stamps
+
+
+def test_analyze_publishes_every_face_and_the_markers(tmp_path, default_bundle):
+    from affect_live.session.analyze import analyze_source
+    from affect_live.model.inference.engine import AffectEngine
+    from affect_live.pipeline.threads import PipelineSettings
+
+    streams = LslStreams(source_id=f"test-{os.getpid()}")
+    data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
+    try:
+        info = data.get_sinfo()
+        assert info.stype == "Affect" and info.get_channel_names() == [c.label for c in affect_channels()]
+        assert info.get_channel_names()[:3] == ["face_id", "valence", "arousal"] and len(info.get_channel_names()) == 3 + len(EXPRESSIONS)
+        assert info.get_channel_units()[1:4] == ["normalized", "normalized", "probability"]
+        assert markers.get_sinfo().stype == "Markers"
+        before = lsl.local_clock()
+        out = tmp_path / "two.csv"
+        outcome = analyze_source(str(CLIPS / "two_faces.mp4"), out, AffectEngine([default_bundle]), PipelineSettings(), quiet=True, lsl=streams)
+        assert outcome.ok
+        with open(out, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        samples, stamps = pull_until(data, lambda s: len(s) >= len(rows), "every row")
+        texts, _ = pull_until(markers, lambda s: any("recording stopped" in m[0] for m in s), "the last marker")
+    finally:
+        streams.close()
+    assert len(samples) == len(rows) == streams.samples_pushed
+    got = np.array(samples)
+    assert [int(v) for v in got[:, 0]] == [int(r["face_id"]) for r in rows]
+    assert np.allclose(got[:, 1], [float(r["valence"]) for r in rows], atol=1e-4)
+    assert np.allclose(got[:, 3:].sum(axis=1), 1.0, atol=1e-4)
+    assert before <= stamps[0] and stamps == sorted(stamps)  # capture times on LSL's clock, in order
+    said = [m[0] for m in texts]
+    assert said[0] == "source changed: " + str(CLIPS / "two_faces.mp4") and said[1] == "recording started: two.csv"
+    assert said[-1] == "recording stopped: complete"
+    # One "appeared" per person (the astronaut walks out of the frame and is re-identified on return).
+    assert sum("appeared" in m for m in said) == len({r["face_id"] for r in rows}) and any(m.endswith("lost") for m in said)
+
+
+def test_face_events_from_consecutive_results(default_bundle):
+    from affect_live.pipeline.threads import Pipeline, PipelineSettings
+    from affect_live.model.inference.engine import AffectEngine
+    from affect_live.pipeline.sources import LoopingVideoSource
+
+    results = list(Pipeline(LoopingVideoSource(CLIPS / "two_faces.mp4", total_frames=90), AffectEngine([default_bundle]), PipelineSettings()).results())
+    events = FaceEvents()
+    said = [m for result in results for m in events.update(result)]
+    hopper = [m for m in said if m.startswith(f"face {results[0].predictions[-1].face_id} ")]
+    assert said and all(m.split()[-1] in ("appeared", "lost", "re-identified") for m in said)
+    assert hopper[0].endswith("appeared") and all(m.split()[-1] != "appeared" for m in hopper[1:])
+
+
+def test_another_programs_markers_go_into_the_events_file(tmp_path):
+    from affect_live.lsl.inlet import MarkerInlet
+    from affect_live.session.markers import mark
+    from affect_live.recording.recording import Recording, events_path
+
+    name = f"stimuli-{os.getpid()}"
+    outlet = lsl.StreamOutlet(lsl.StreamInfo(name, "Markers", 1, 0.0, "string", f"{name}-src"))
+    recording = Recording(tmp_path / "ext.csv", {})
+    follower = MarkerInlet(name, lambda text, stamp: mark(text, name, recording, None, stamp))
+    try:
+        assert follower.connected.wait(BOUND_S)
+        sent_at = lsl.local_clock()
+        outlet.push_sample(["stimulus 1, left"], sent_at)
+        deadline = time.monotonic() + BOUND_S
+        while follower.received < 1:
+            assert time.monotonic() < deadline, "the marker never arrived"
+            time.sleep(0.01)
+    finally:
+        follower.close()
+        recording.finish("complete")
+    with open(events_path(tmp_path / "ext.csv"), newline="") as handle:
+        events = list(csv.DictReader(handle))
+    assert [(e["origin"], e["marker"]) for e in events] == [(name, "stimulus 1, left")]
+    assert float(events[0]["lsl_time"]) == pytest.approx(sent_at, abs=0.01)  # same machine: no clock offset
+
+
+def test_analyze_with_the_lsl_flags_streams_and_records_another_programs_markers(tmp_path):
+    """`analyze FILE --realtime --lsl --lsl-markers NAME` in its own process, as a lab runs it."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, running
+    from tests.session.test_analyze import _long_clip, _wait_for_rows
+
+    name = f"stimulus-log-{os.getpid()}"
+    outlet = lsl.StreamOutlet(lsl.StreamInfo(name, "Markers", 1, 0.0, "string", f"{name}-src"))
+    clip, out = _long_clip(tmp_path, 900), tmp_path / "long.csv"
+    command = [sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--realtime", "--lsl", "--lsl-markers", name, "--out", str(out), "--quiet"]
+    events = out.with_suffix(".events.csv")
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        samples, stamps = pull_until(inlet(DATA_STREAM), lambda s: len(s) >= 10, "10 samples from analyze --lsl")
+        assert stamps == sorted(stamps) and all(len(s) == 3 + len(EXPRESSIONS) for s in samples)
+        _wait_for_rows(out, 5, proc)
+        deadline = time.monotonic() + BOUND_S  # its inlet finds our stream whenever it appears: repeat until recorded
+        while not (events.exists() and "stimulus A" in events.read_text()):
+            assert time.monotonic() < deadline and proc.poll() is None, "the stimulus marker never reached the events file"
+            outlet.push_sample(["stimulus A"])
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    with open(events, newline="") as handle:
+        recorded = [(e["origin"], e["marker"]) for e in csv.DictReader(handle)]
+    assert (name, "stimulus A") in recorded and ("affect-live", "recording stopped: interrupted") in recorded
