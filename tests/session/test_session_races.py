@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CLIPS
 from tests.helpers.live_helpers import BOUND_S, GatedEngine, wait_until
-from tests.ui.test_app import open_window, store  # noqa: F401  (fixtures)
+from tests.helpers.app_window import open_window, store  # noqa: F401  (fixtures)
 from tests.recording.test_recording import assert_whole_rows
 
 from affect_live.model.inference.engine import AffectEngine
