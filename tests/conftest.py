@@ -105,14 +105,14 @@ def assert_each_refused(cases: dict, load) -> None:  # noqa: ANN001
 
 
 @contextlib.contextmanager
-def running(command: list[str], **popen: object) -> Iterator[subprocess.Popen]:
+def running(command: list[str], grace_s: float = 30.0, **popen: object) -> Iterator[subprocess.Popen]:
     """A child process in its own process group, ended with everything it started (xvfb-run's
-    Xvfb too) however the test ends."""
+    Xvfb too) however the test ends: SIGTERM, then SIGKILL after `grace_s`."""
     proc = subprocess.Popen(command, start_new_session=True, **popen)  # type: ignore[call-overload]
     try:
         yield proc
     finally:
-        stop_group(proc)
+        stop_group(proc, grace_s)
 
 
 @contextlib.contextmanager

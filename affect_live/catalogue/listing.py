@@ -37,11 +37,7 @@ def print_available(extra: list[Path] | None) -> int:
 def run_fetch(name: str, file: Path | None, mirror: str | None, extra: list[Path] | None, quiet: bool) -> int:
     from tqdm import tqdm
 
-    from affect_live.catalogue.fetch import (
-        DownloadError,
-        fetch,
-        mirror_from_environment,
-    )
+    from affect_live.catalogue.fetch import DownloadError, fetch, mirror_from_environment
 
     entries = load_catalogue(extra)
     if name not in entries:

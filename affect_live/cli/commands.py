@@ -9,14 +9,7 @@ from pathlib import Path
 from affect_live.catalogue.store import resolve_weights
 from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, BundleError, UserError
 from affect_live.model.bundle.manifest import Manifest
-from affect_live.model.bundle.reading import (
-    BUNDLE_SUFFIX,
-    DEFAULT_BUNDLE,
-    MODELS_DIR,
-    LoadedBundle,
-    load_bundle,
-    read_manifest,
-)
+from affect_live.model.bundle.reading import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest
 
 
 def load_weights(path: Path | None) -> LoadedBundle:
@@ -54,11 +47,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.batch.worker import JobSpec, preload
     from affect_live.model.inference.engine import AffectEngine
     from affect_live.pipeline.threads import PipelineSettings
-    from affect_live.session.metadata import (
-        model_summary,
-        session_settings,
-        stream_model_description,
-    )
+    from affect_live.session.metadata import model_summary, session_settings, stream_model_description
 
     parallel = args.jobs > 1 or args.ray is not None
     if parallel and (args.lsl or args.lsl_markers or args.realtime):

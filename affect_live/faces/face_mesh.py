@@ -25,12 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from affect_live.backends.litert import LiteRtRunner
-from affect_live.faces.landmarks import (
-    project_points,
-    roi_tensor,
-    rotated_roi_matrix,
-    sigmoid,
-)
+from affect_live.faces.landmarks import project_points, roi_tensor, rotated_roi_matrix, sigmoid
 from affect_live.faces.model_files import BLENDSHAPE_MODEL, MESH_MODEL, checked_model
 from affect_live.types import BLENDSHAPE_NAMES, Box
 

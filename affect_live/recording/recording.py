@@ -22,12 +22,7 @@ from typing import Any
 
 from affect_live.errors import RecordingError
 from affect_live.recording.csv_writer import CsvRecorder
-from affect_live.recording.rows import (
-    CSV_COLUMNS,
-    LANDMARK_COLUMNS,
-    format_landmark_rows,
-    format_rows,
-)
+from affect_live.recording.rows import CSV_COLUMNS, LANDMARK_COLUMNS, format_landmark_rows, format_rows
 from affect_live.recording.sidecar import now_iso, sidecar_path, write_sidecar
 from affect_live.types import FrameResult
 

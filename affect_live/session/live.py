@@ -35,18 +35,9 @@ from affect_live.pipeline.sources import FrameSource, RealTimePlayback, SourceIn
 from affect_live.pipeline.threads import Pipeline, PipelineSettings
 from affect_live.recording.recording import end_status
 from affect_live.session.command_thread import CommandThread
-from affect_live.session.events import (
-    DisplayFrame,
-    LiveStats,
-    SessionEvent,
-    SessionState,
-)
+from affect_live.session.events import DisplayFrame, LiveStats, SessionEvent, SessionState
 from affect_live.session.history import FaceHistory
-from affect_live.session.metadata import (
-    model_summary,
-    session_metadata,
-    stream_model_description,
-)
+from affect_live.session.metadata import model_summary, session_metadata, stream_model_description
 from affect_live.session.model_loader import ModelLoader
 from affect_live.session.outputs import OutputNotice, Outputs
 from affect_live.session.recording_reports import report_start, report_stop

@@ -119,13 +119,7 @@ def action_outputs(csv_name: str, settings: PipelineSettings) -> dict[str, Any]:
     """Which outputs besides affect the recording holds, and which model computed each."""
     if not settings.actions:
         return {"actions": False, "landmarks_csv": None, "note": "--no-actions: no mesh, head pose, gaze or blendshapes; the detector runs on every frame"}
-    from affect_live.faces.model_files import (
-        BLENDSHAPE_MODEL,
-        CANONICAL_FACE,
-        LANDMARKER_DIR,
-        MESH_MODEL,
-        SHIPPED_SHA256,
-    )
+    from affect_live.faces.model_files import BLENDSHAPE_MODEL, CANONICAL_FACE, LANDMARKER_DIR, MESH_MODEL, SHIPPED_SHA256
 
     def model(name: str) -> dict[str, str]:
         # Named within the shipped models (the same on every machine of a batch), not by path.

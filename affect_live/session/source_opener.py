@@ -11,12 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from affect_live.pipeline.sources import (
-    FrameSource,
-    LoopingVideoSource,
-    SourceError,
-    open_source,
-)
+from affect_live.pipeline.sources import FrameSource, LoopingVideoSource, SourceError, open_source
 
 log = logging.getLogger(__name__)
 

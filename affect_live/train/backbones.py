@@ -10,11 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from affect_live.model.bundle.manifest import InputSpec, Manifest
-from affect_live.model.bundle.priors import (
-    VA_POSITIONS,
-    VA_POSITIONS_SOURCE,
-    prior_heads,
-)
+from affect_live.model.bundle.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
 from affect_live.types import EXPRESSIONS
 
 VGGFACE2_MEAN_BGR = (91.4953, 103.8827, 131.0912)

@@ -22,12 +22,7 @@ from affect_live.model.inference.heads import Heads, heads_runner
 from affect_live.train.affwild2 import AffWild2, DatasetError
 from affect_live.train.cache import FeatureCache
 from affect_live.train.metrics import expression_score, va_score
-from affect_live.train.submission import (
-    fill_expression,
-    fill_va,
-    write_expression_file,
-    write_va_file,
-)
+from affect_live.train.submission import fill_expression, fill_va, write_expression_file, write_va_file
 from affect_live.train.windows import CachedRows, load_labelled
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,7 @@ import numpy as np
 from affect_live.model.bundle.classes import aff_wild2_order
 from affect_live.model.bundle.input_batch import preprocess
 from affect_live.model.bundle.manifest import Manifest
-from affect_live.model.bundle.priors import (
-    VA_POSITIONS,
-    VA_POSITIONS_SOURCE,
-    prior_heads,
-)
+from affect_live.model.bundle.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
 from affect_live.model.making.writing import write_bundle
 from affect_live.train.affwild2 import AffWild2, LabelledVideo, read_frame_image
 

@@ -30,13 +30,7 @@ from affect_live.train.cache import FeatureCache
 from affect_live.train.evaluate import BundleRunner, evaluate
 from affect_live.train.heads_training import TrainSettings
 from affect_live.train.paper_table import ResultsTable, TableRow
-from affect_live.train.runs import (
-    VALIDATION_SPLIT,
-    TrainingData,
-    TrainingVideos,
-    load_training_data,
-    train_bundle,
-)
+from affect_live.train.runs import VALIDATION_SPLIT, TrainingData, TrainingVideos, load_training_data, train_bundle
 
 log = logging.getLogger(__name__)
 

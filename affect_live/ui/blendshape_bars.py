@@ -9,17 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PyQt5.QtCore import QRectF, QSize, Qt
-from PyQt5.QtGui import (
-    QBrush,
-    QColor,
-    QFont,
-    QFontMetricsF,
-    QPainter,
-    QPaintEvent,
-    QPixmap,
-    QRegion,
-    QResizeEvent,
-)
+from PyQt5.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPixmap, QRegion, QResizeEvent
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from affect_live.types import BLENDSHAPE_NAMES

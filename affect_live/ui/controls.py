@@ -5,15 +5,7 @@ from __future__ import annotations
 
 from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import (
-    QAction,
-    QComboBox,
-    QLabel,
-    QLineEdit,
-    QSpinBox,
-    QToolBar,
-    QWidget,
-)
+from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QLineEdit, QSpinBox, QToolBar, QWidget
 
 from affect_live.backends.device import DEVICE_CHOICES
 from affect_live.session.outputs import RecordingStatus

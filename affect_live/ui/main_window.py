@@ -24,12 +24,7 @@ from affect_live.ui.banner import MessageBanner
 from affect_live.ui.controls import ControlBar
 from affect_live.ui.face_panel import FacePanel
 from affect_live.ui.model_download import ModelDownloads
-from affect_live.ui.model_picker import (
-    ModelChoice,
-    ModelPicker,
-    OfferBar,
-    model_choices,
-)
+from affect_live.ui.model_picker import ModelChoice, ModelPicker, OfferBar, model_choices
 from affect_live.ui.settings import AppSettings
 from affect_live.ui.status import StatusPanel
 from affect_live.ui.video_view import VideoView

@@ -19,12 +19,7 @@ from PyQt5.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from affect_live.catalogue.download import DownloadCancelled, DownloadError, Progress
 from affect_live.catalogue.entries import CatalogueEntry, CatalogueError, load_catalogue
-from affect_live.catalogue.fetch import (
-    Installed,
-    fetch,
-    mirror_from_environment,
-    source_url,
-)
+from affect_live.catalogue.fetch import Installed, fetch, mirror_from_environment, source_url
 from affect_live.catalogue.store import installed_path
 from affect_live.errors import BundleError
 

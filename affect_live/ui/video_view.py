@@ -13,12 +13,7 @@ from PyQt5.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from affect_live.render.overlay import (
-    DEFAULT_LAYERS,
-    MESH_LAYERS,
-    draw_faces,
-    scaled_frame,
-)
+from affect_live.render.overlay import DEFAULT_LAYERS, MESH_LAYERS, draw_faces, scaled_frame
 from affect_live.types import Box, FacePrediction
 
 log = logging.getLogger(__name__)

@@ -64,7 +64,8 @@ def serial(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def ray_cluster():
     cluster = local_cluster(num_cpus=2)
-    with running(list(cluster.command), env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    # A Ray head ignores SIGTERM for 30 s; nothing of it needs a clean exit here.
+    with running(list(cluster.command), grace_s=3.0, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:  # a wait for the head node, not a time limit on it
             if READY_LINE in line:
                 break

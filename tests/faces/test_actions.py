@@ -124,9 +124,9 @@ def face_square(image: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", PHOTOS)
-def test_yaw_and_pitch_signs_follow_a_turn_of_the_face(measure, name):
+def test_yaw_pitch_and_gaze_signs_follow_a_turn_of_the_face(measure, name):
     """docs/app.md: yaw positive when the face turns towards the image's right, pitch positive when it
-    looks up. The photos are near frontal, so each face is turned both ways by a perspective warp
+    looks up; gaze with the same signs. The photos are near frontal, so each face is turned both ways by a perspective warp
     (measured on this model: about 8-11 degrees of yaw, 4-10 of pitch)."""
     face = face_square(photo(name))
     plain = measure(face)
@@ -134,6 +134,10 @@ def test_yaw_and_pitch_signs_follow_a_turn_of_the_face(measure, name):
     up, down = measure(turned(face, "top")), measure(turned(face, "bottom"))
     assert right.yaw > max(plain.yaw, 0) + 5 and left.yaw < min(plain.yaw, 0) - 5, (left.yaw, plain.yaw, right.yaw)
     assert up.pitch > plain.pitch + 2 and down.pitch < plain.pitch - 2, (down.pitch, plain.pitch, up.pitch)
+    # Gaze is relative to the camera (docs/actions.md): a turned head turns it the same way, with
+    # the same signs (measured: 8-21 degrees of gaze yaw, 5-10 of gaze pitch looking up).
+    assert right.gaze_yaw > plain.gaze_yaw + 5 and left.gaze_yaw < plain.gaze_yaw - 5, (left.gaze_yaw, plain.gaze_yaw, right.gaze_yaw)
+    assert up.gaze_pitch > plain.gaze_pitch + 5 and down.gaze_pitch < plain.gaze_pitch, (down.gaze_pitch, plain.gaze_pitch, up.gaze_pitch)
 
 
 def test_a_changed_or_foreign_model_file_is_one_clear_error(tmp_path):

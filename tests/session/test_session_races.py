@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import CLIPS
 from tests.helpers.live_helpers import BOUND_S, GatedEngine, wait_until
-from tests.ui.test_app import open_window, store  # noqa: F401  (fixtures)
+from tests.helpers.app_window import open_window, store  # noqa: F401  (fixtures)
 from tests.recording.test_recording import assert_whole_rows
 
 from affect_live.model.inference.engine import AffectEngine
@@ -119,6 +119,44 @@ def test_a_swap_asked_for_while_another_is_installed_ends_with_the_newest(defaul
     assert max(first.frames) < min(second.frames) and max(second.frames) < min(third.frames)
     assert [r.frame_index for r in results] == sorted(first.frames + second.frames + third.frames)
     assert len(results) + pipeline.stale_packets == 60
+
+
+class SwapDuringInstall(Pipeline):
+    """The real pipeline; at the moment the inference thread installs the second model (its
+    `engine` being set), another swap is asked for: the interleaving that lost swaps before."""
+
+    def __init__(self, *args, then: AffectEngine, **kwargs) -> None:  # noqa: ANN002, ANN003
+        self._then, self._installs = then, 0
+        super().__init__(*args, **kwargs)
+
+    @property
+    def engine(self) -> AffectEngine | None:
+        return self._engine
+
+    @engine.setter
+    def engine(self, value: AffectEngine | None) -> None:
+        self._engine = value
+        self._installs += 1
+        if self._installs == 2:  # the first install after the constructor's
+            self.replace_engine(self._then)
+
+
+def test_a_swap_asked_for_in_the_middle_of_installing_another_is_not_lost(default_bundle):
+    first, second, third = (AffectEngine([default_bundle]) for _ in range(3))
+    pipeline = SwapDuringInstall(LoopingVideoSource(TWO_FACES), first, PipelineSettings(keep_images=True), then=third)
+    results: list[FrameResult] = []
+    consumer = threading.Thread(target=lambda: results.extend(pipeline.results()))
+    consumer.start()
+    try:
+        wait_until(lambda: len(results) >= 2, "results from the first model")
+        pipeline.replace_engine(second)
+        wait_until(lambda: pipeline.engine is third, "the third model installed")
+        seen = len(results)
+        wait_until(lambda: len(results) > seen + 3, "results from the third model")
+    finally:
+        pipeline.stop()
+        consumer.join()
+    assert pipeline.engine is third
 
 
 def test_model_loads_that_overtake_each_other_end_with_the_newest(session, default_bundle, tmp_path):

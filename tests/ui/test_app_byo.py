@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.test_app import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401  (fixtures)
+from tests.helpers.app_window import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401  (fixtures)
 from tests.model.test_byo_models import HSE_FLAGS, hse_like_onnx
 
 from affect_live.cli.parser import main as cli_main  # noqa: E402  (after test_app's Qt preparation)

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from tests.ui.test_app import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401 (fixtures)
+from tests.helpers.app_window import TWO_FACES, WAIT_MS, open_and_wait, open_window, store, wait_for_frames  # noqa: F401 (fixtures)
 from tests.catalogue.test_catalogue import NAME, UPSTREAM, entry, lab, nothing_installed, write_catalogue  # noqa: F401 (fixture)
 
 from PyQt5.QtCore import Qt  # noqa: E402  (test_app prepared the Qt environment)

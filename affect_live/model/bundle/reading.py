@@ -26,18 +26,9 @@ from typing import Any
 import numpy as np
 
 from affect_live.backends.flatbuffer import check_flatbuffer
-from affect_live.backends.safe_keras import (
-    MAX_ARCHIVE_BYTES,
-    check_keras_archive,
-    load_keras_bytes,
-)
+from affect_live.backends.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
 from affect_live.errors import BundleError
-from affect_live.model.bundle.manifest import (
-    FRAME_ONNX,
-    N_CLASSES,
-    RUNTIME_FILES,
-    Manifest,
-)
+from affect_live.model.bundle.manifest import FRAME_ONNX, N_CLASSES, RUNTIME_FILES, Manifest
 from affect_live.resources import DEFAULT_BUNDLE, MODELS_DIR  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)

@@ -15,11 +15,7 @@ from dataclasses import InitVar, dataclass, field
 import numpy as np
 
 from affect_live.errors import BundleError
-from affect_live.model.bundle.action_inputs import (
-    ACTION_DIM,
-    actions_needed_message,
-    rows_of_actions,
-)
+from affect_live.model.bundle.action_inputs import ACTION_DIM, actions_needed_message, rows_of_actions
 from affect_live.model.bundle.manifest import HEAD_NAMES, Manifest
 from affect_live.model.bundle.reading import LoadedBundle
 from affect_live.model.inference.frame_model import FrameModel

@@ -19,12 +19,7 @@ import numpy as np
 
 from affect_live.errors import BundleError
 from affect_live.model.bundle.action_inputs import actions_needed_message
-from affect_live.model.bundle.manifest import (
-    N_CLASSES,
-    Manifest,
-    heads_input_dim,
-    join_heads_input,
-)
+from affect_live.model.bundle.manifest import N_CLASSES, Manifest, heads_input_dim, join_heads_input
 from affect_live.types import EXPRESSIONS
 
 if TYPE_CHECKING:

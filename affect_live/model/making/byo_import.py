@@ -25,26 +25,10 @@ import numpy as np
 from affect_live.backends.flatbuffer import TFLITE_IDENTIFIER, sha256_hex
 from affect_live.errors import BundleError
 from affect_live.extras import tensorflow_installed, tensorflow_missing
-from affect_live.model.bundle.brought_in import (
-    brought_in_runner,
-    check_input,
-    check_on_faces,
-    inspect_model,
-)
-from affect_live.model.bundle.manifest import (
-    FRAME_ONNX,
-    RUNTIME_FILES,
-    HeadSpec,
-    InputSpec,
-    Manifest,
-    head_label,
-)
+from affect_live.model.bundle.brought_in import brought_in_runner, check_input, check_on_faces, inspect_model
+from affect_live.model.bundle.manifest import FRAME_ONNX, RUNTIME_FILES, HeadSpec, InputSpec, Manifest, head_label
 from affect_live.model.bundle.output_map import OutputMap, keep_classes, parse_outputs
-from affect_live.model.bundle.priors import (
-    VA_POSITIONS,
-    VA_POSITIONS_SOURCE,
-    prior_heads,
-)
+from affect_live.model.bundle.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
 from affect_live.model.making.writing import write_brought_in_bundle
 
 log = logging.getLogger(__name__)

@@ -20,14 +20,7 @@ from affect_live.backends.native_logs import quiet_native_output
 from affect_live.errors import BundleError
 from affect_live.model.bundle.classes import aff_wild2_order
 from affect_live.model.bundle.input_batch import check_inputs
-from affect_live.model.bundle.manifest import (
-    HEAD_NAMES,
-    MAX_CONVERSION_DIFF,
-    N_CLASSES,
-    RUNTIME_FILES,
-    Manifest,
-    join_heads_input,
-)
+from affect_live.model.bundle.manifest import HEAD_NAMES, MAX_CONVERSION_DIFF, N_CLASSES, RUNTIME_FILES, Manifest, join_heads_input
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,7 @@ from typing import Any
 from affect_live.backends.safe_keras import check_config, load_keras_bytes
 from affect_live.errors import BundleError
 from affect_live.model.bundle.manifest import InputSpec, Manifest
-from affect_live.model.bundle.priors import (
-    VA_POSITIONS,
-    VA_POSITIONS_SOURCE,
-    prior_heads,
-)
+from affect_live.model.bundle.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
 from affect_live.model.making.writing import write_bundle
 
 log = logging.getLogger(__name__)

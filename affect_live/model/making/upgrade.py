@@ -22,11 +22,7 @@ from affect_live.errors import BundleError
 def upgrade(bundle_path: Path, folder: Path) -> None:
     from affect_live.backends.safe_keras import load_keras_bytes
     from affect_live.model.bundle.reading import parse_manifest, read_members
-    from affect_live.model.making.convert import (
-        runtime_files,
-        validate_frame_model,
-        validate_heads_model,
-    )
+    from affect_live.model.making.convert import runtime_files, validate_frame_model, validate_heads_model
 
     members = read_members(bundle_path)
     manifest = parse_manifest(members, bundle_path)

@@ -24,11 +24,7 @@ def write_bundle(
     """Validate the Keras parts, convert them to checked TFLite flatbuffers, then write the
     bundle (format 2) atomically: a reader never sees half a file. Needs TensorFlow."""
     from affect_live.backends.safe_keras import keras_to_bytes
-    from affect_live.model.making.convert import (
-        runtime_files,
-        validate_frame_model,
-        validate_heads_model,
-    )
+    from affect_live.model.making.convert import runtime_files, validate_frame_model, validate_heads_model
 
     validate_frame_model(frame_model, manifest)
     if manifest.has_learned_heads:
