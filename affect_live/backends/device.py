@@ -35,13 +35,22 @@ def tensorflow_sees_gpu() -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-@functools.cache
-def gpu_unusable_reason() -> str | None:
-    """Why the GPU path cannot run here, in a few words, or None when it can (asked once)."""
+def gpu_missing_reason() -> str | None:
+    """Why the GPU path surely cannot run here, found without importing TensorFlow (the app's
+    Device box asks this after Qt started), or None when it may."""
     if not nvidia_gpu_present():
         return "no NVIDIA GPU found on this machine (no /dev/nvidia* device)"
     if not tensorflow_installed():
         return f"TensorFlow is not installed: {TRAIN_GPU_EXTRA}"
+    return None
+
+
+@functools.cache
+def gpu_unusable_reason() -> str | None:
+    """Why the GPU path cannot run here, in a few words, or None when it can (asked once)."""
+    missing = gpu_missing_reason()
+    if missing is not None:
+        return missing
     if not tensorflow_sees_gpu():
         return f"TensorFlow cannot use the NVIDIA GPU: {TRAIN_GPU_EXTRA}"
     return None

@@ -80,9 +80,7 @@ def run_app(options: AppOptions) -> int:
 
     store = default_store()
     settings = AppSettings.load(store)
-    if options.device:
-        settings.device = options.device
-    device = resolve_app_device(settings.device)
+    device, warning = startup_device(options, settings)
     if device == "GPU":
         # TensorFlow's native libraries must load before Qt has shown a window on X: the other
         # way round its import-time self-check crashed (seen under Xvfb). The CPU path never
@@ -91,8 +89,27 @@ def run_app(options: AppOptions) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("affect-live")
     window = build_window(options, settings, store, device=device)
+    if warning:
+        window.notify("warning", warning)
     window.show()
     return app.exec_()
+
+
+def startup_device(options: AppOptions, settings: AppSettings) -> tuple[str, str | None]:
+    """The device to start on, and a warning for the window. `--device gpu` that cannot run is
+    an error (the user asked for it now); a remembered device that cannot run never stops the
+    app: it starts on the CPU, says why, and the setting goes back to auto."""
+    if options.device:
+        settings.device = options.device
+        return resolve_app_device(settings.device), None
+    try:
+        return resolve_app_device(settings.device), None
+    except AppError as exc:
+        from affect_live.backends.device import gpu_unusable_reason
+
+        remembered, settings.device = settings.device, "auto"
+        why = gpu_unusable_reason() or str(exc)
+        return "CPU", f"the remembered device {remembered} cannot run here ({why}); running on the CPU (Device is auto again)"
 
 
 def resolve_app_device(requested: str) -> str:

@@ -7,7 +7,7 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QComboBox, QLabel, QLineEdit, QSpinBox, QToolBar, QWidget
 
-from affect_live.backends.device import DEVICE_CHOICES
+from affect_live.backends.device import DEVICE_CHOICES, gpu_missing_reason
 from affect_live.session.outputs import RecordingStatus
 
 DEMO_ITEM = "Demo clip"
@@ -42,6 +42,7 @@ class ControlBar(QToolBar):
         self.addWidget(self.max_faces_spin)
         self.device_box = QComboBox()
         self.device_box.addItems(list(DEVICE_CHOICES))
+        self._offer_only_usable_devices()
         self.device_box.setToolTip("Which device runs the models: auto (a GPU when one is present), cpu (LiteRT) or gpu (TensorFlow); applies at the next start")
         self.addWidget(QLabel(" Device "))
         self.addWidget(self.device_box)
@@ -69,6 +70,15 @@ class ControlBar(QToolBar):
         action = QAction(text, self, shortcut=QKeySequence(shortcut), checkable=checkable, toolTip=tip)
         self.addAction(action)
         return action
+
+    def _offer_only_usable_devices(self) -> None:
+        """A GPU that cannot run here is shown greyed out, with the reason on hover."""
+        reason = gpu_missing_reason()
+        if reason is None:
+            return
+        item = self.device_box.model().item(self.device_box.findText("gpu"))
+        item.setEnabled(False)
+        item.setToolTip(f"not available: {reason}")
 
     def _spin(self, low: int, high: int, suffix: str, tip: str) -> QSpinBox:
         spin = QSpinBox()

@@ -275,3 +275,29 @@ def test_the_device_chosen_is_remembered_for_the_next_start(qtbot, open_window, 
     from affect_live.ui.app import resolve_app_device
 
     assert resolve_app_device(AppSettings.load(store).device) == "CPU"
+
+
+def test_a_remembered_device_that_cannot_run_never_stops_the_app(store):
+    from affect_live.backends.device import gpu_unusable_reason
+    from affect_live.ui.app import AppError, AppOptions, startup_device
+
+    reason = gpu_unusable_reason()
+    if reason is None:
+        pytest.skip("this machine runs the GPU path: nothing to fall back from")
+    settings = AppSettings.load(store)
+    settings.device = "gpu"  # chosen in the Device box on another day
+    device, warning = startup_device(AppOptions(), settings)
+    assert device == "CPU" and reason in warning and "remembered" in warning and settings.device == "auto"
+    with pytest.raises(AppError, match="gpu"):  # typed on the command line now: an error
+        startup_device(AppOptions(device="gpu"), AppSettings.load(store))
+
+
+def test_the_device_box_greys_out_a_gpu_that_cannot_run(qtbot, open_window):
+    from affect_live.backends.device import gpu_missing_reason
+
+    box = open_window().controls.device_box
+    item = box.model().item(box.findText("gpu"))
+    reason = gpu_missing_reason()
+    assert item.isEnabled() == (reason is None)
+    assert reason is None or reason in item.toolTip()
+
