@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import cv2
 
-from affect_live.pipeline.sources import FrameSource, SourceInfo
+from affect_live.pipeline.sources import FrameSource, LoopingVideoSource, SourceInfo
 from affect_live.types import Frame
 from tests.conftest import IMAGES
 
@@ -42,3 +44,24 @@ class GatedSource(FrameSource):
 
     def close(self) -> None:
         self._closed.set()
+
+
+class UnpluggableCamera(FrameSource):
+    """A real clip, looped, presented as a camera (named `name`, else after the clip) until the
+    test unplugs it: then it stops delivering frames as a camera pulled out would."""
+
+    def __init__(self, clip: Path, name: str | None = None) -> None:
+        self._inner = LoopingVideoSource(clip)
+        self.info = replace(self._inner.info, name=name or self._inner.info.name, kind="camera", frame_count=None)
+        self.unplug = threading.Event()
+
+    def frames(self) -> Iterator[Frame]:
+        for frame in self._inner.frames():
+            if self.unplug.is_set():
+                self.ended_early = f"camera {self.info.name} stopped delivering frames (unplugged or in use?)"
+                return
+            yield frame
+
+    def close(self) -> None:
+        self._inner.close()
+

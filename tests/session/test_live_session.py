@@ -11,10 +11,10 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 from tests.conftest import CLIPS, IMAGES
+from tests.helpers.fake_source import UnpluggableCamera
 from tests.helpers.live_helpers import BOUND_S, GatedEngine, wait_until
 
 from affect_live.pipeline.threads import Pipeline, PipelineSettings
@@ -178,28 +178,8 @@ def test_lossless_queue_blocks_until_stopped_and_drains_before_closed():
         LosslessQueue().get(timeout=0)
 
 
-class LosableCamera(FrameSource):
-    """Real frames presented as camera 99 (which does not exist, so reconnecting keeps
-    failing), until the test unplugs it."""
-
-    def __init__(self) -> None:
-        self._inner = LoopingVideoSource(TWO_FACES)
-        self.info = replace(self._inner.info, name="99", kind="camera", frame_count=None)
-        self.unplug = threading.Event()
-
-    def frames(self) -> Iterator[Frame]:
-        for frame in self._inner.frames():
-            if self.unplug.is_set():
-                self.ended_early = "camera 99 stopped delivering frames (unplugged or in use?)"
-                return
-            yield frame
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 def test_a_lost_camera_ends_the_recording_as_source_lost_and_switching_away_still_works(session, tmp_path):
-    camera = LosableCamera()
+    camera = UnpluggableCamera(TWO_FACES, name="99")  # no camera 99 exists: reconnecting keeps failing
     session.play(camera, "99")
     wait_until(lambda: session.results_seen >= 2, "results from the camera")
     csv_path = tmp_path / "camera.csv"

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CLIPS
+from tests.helpers.fake_source import UnpluggableCamera
 from tests.helpers.live_helpers import BOUND_S, GatedEngine, wait_until
 from tests.helpers.app_window import open_window, store  # noqa: F401  (fixtures)
 from tests.recording.test_recording import assert_whole_rows
@@ -24,7 +23,7 @@ from affect_live.recording.csv_writer import CsvRecorder
 from affect_live.recording.sidecar import sidecar_path
 from affect_live.session.events import SessionState
 from affect_live.pipeline.sources import FrameSource, LoopingVideoSource, SourceError
-from affect_live.types import Frame, FrameResult
+from affect_live.types import FrameResult
 
 TWO_FACES = CLIPS / "two_faces.mp4"
 
@@ -171,26 +170,6 @@ def test_model_loads_that_overtake_each_other_end_with_the_newest(session, defau
     assert session.latest() is not None and session.stats().state is SessionState.RUNNING
 
 
-class ReturningCamera(FrameSource):
-    """Real frames presented as a camera whose spec is a clip (so reconnecting succeeds once the
-    test lets it), until the test unplugs it."""
-
-    def __init__(self) -> None:
-        self._inner = LoopingVideoSource(TWO_FACES)
-        self.info = replace(self._inner.info, kind="camera", frame_count=None)
-        self.unplug = threading.Event()
-
-    def frames(self) -> Iterator[Frame]:
-        for frame in self._inner.frames():
-            if self.unplug.is_set():
-                self.ended_early = "camera stopped delivering frames (unplugged or in use?)"
-                return
-            yield frame
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 def test_pause_and_resume_during_a_reconnect_apply_to_the_camera_that_comes_back(session):
     back = threading.Event()  # the camera may come back once this is set
     real_open = session.sources.open_source
@@ -202,7 +181,7 @@ def test_pause_and_resume_during_a_reconnect_apply_to_the_camera_that_comes_back
 
     session.sources.open_source = open_when_back
     session.sources.retry_interval_s = 0.01
-    camera = ReturningCamera()
+    camera = UnpluggableCamera(TWO_FACES)  # its spec is the clip: reconnecting succeeds once the test lets it
     session.play(camera, str(TWO_FACES))
     wait_until(lambda: session.results_seen >= 2, "results from the camera")
     camera.unplug.set()
