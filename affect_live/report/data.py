@@ -60,9 +60,10 @@ class Recording:
 
     @property
     def span_s(self) -> tuple[float, float] | None:
-        """The first and last time of any row (None without rows): the time plots' x range."""
-        times = [t for face in self.faces for t in (face.time_s[0], face.time_s[-1]) if np.isfinite(t)]
-        return (min(times), max(times)) if times else None
+        """The earliest and latest time of any row (None without one): the time plots' x range."""
+        times = np.concatenate([face.time_s for face in self.faces]) if self.faces else np.empty(0)
+        times = times[np.isfinite(times)]
+        return (float(times.min()), float(times.max())) if times.size else None
 
     @property
     def name(self) -> str:
