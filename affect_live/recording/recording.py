@@ -32,6 +32,7 @@ STATUSES = ("complete", "ended_early", "interrupted", "failed", "source_lost")
 # The events file beside the CSV: one row per marker (affect-live's own, the user's, another
 # program's LSL markers), at the newest frame recorded when it came.
 EVENT_COLUMNS = ("frame", "time_s", "lsl_time", "origin", "marker")
+OWN = "affect-live"  # the origin of affect-live's own markers; "user" for the app's M key
 
 
 def events_path(csv_path: Path) -> Path:

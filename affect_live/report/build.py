@@ -33,18 +33,24 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
+def timeline(recording: Recording) -> plots.Timeline:
+    """The x range and markers every time plot of this recording shares."""
+    return plots.Timeline(recording.span_s, recording.events.plotted())
+
+
 def face_plots(recording: Recording, face: FaceSeries, out: Path, prefix: str) -> tuple[Path, ...]:
     priors = set(recording.prior_heads)
     va_prior = bool(priors & {"valence", "arousal"})
-    base = out / f"{prefix}face{face.face_id}"
-    made = [
-        plots.va_over_time(face, base.with_name(base.name + "_va_time.png"), va_prior),
-        plots.va_plane(face, base.with_name(base.name + "_va_plane.png"), va_prior),
-        plots.expression_shares(face, base.with_name(base.name + "_expressions.png"), recording.fps),
-        plots.pose_over_time(face, base.with_name(base.name + "_pose.png")),
-        plots.blendshape_summary(face, base.with_name(base.name + "_blendshapes.png")),
-    ]
-    return tuple(p.relative_to(out) for p in made if p is not None)
+    times = timeline(recording)
+    figures = {
+        "va_time": plots.va_over_time(face, va_prior, times),
+        "va_plane": plots.va_plane(face, va_prior),
+        "expressions": plots.expression_shares(face, recording.fps, times),
+        "pose": plots.pose_over_time(face, times),
+        "blendshapes": plots.blendshape_summary(face),
+    }
+    made = [plots.save(figure, out / f"{prefix}face{face.face_id}_{kind}.png") for kind, figure in figures.items() if figure is not None]
+    return tuple(p.relative_to(out) for p in made)
 
 
 def make_report(csvs: list[Path], out: Path) -> tuple[Path, list[str], int]:
@@ -128,6 +134,23 @@ def _model(recording: Recording) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
 
 
+def _markers(recording: Recording) -> str:
+    events = recording.events
+    if events.note:
+        return f"<p>Markers: {html.escape(events.note)}.</p>"
+    if not events.markers:
+        return "<p>Markers: none in the events file.</p>"
+    rows = "".join(
+        f"<tr><td>{'before the first frame' if m.time_s is None else f'{m.time_s:.2f}'}</td><td>{'' if m.frame is None else m.frame}</td>"
+        f"<td>{html.escape(m.origin)}</td><td>{html.escape(m.text)}</td></tr>"
+        for m in events.markers
+    )
+    drawn = len(events.plotted())
+    summary = f"Markers: {len(events.markers)} ({drawn} drawn on the plots over time)"
+    table = f"<table><tr><th>time (s)</th><th>frame</th><th>origin</th><th>marker</th></tr>{rows}</table>"
+    return f"<details{' open' if len(events.markers) <= 30 else ''}><summary>{summary}</summary>{table}</details>"
+
+
 def render(recordings: list[Recording], faces: list[FaceReport], problems: list[str]) -> str:
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>affect-live report</title>", _STYLE, "</head><body>"]
     parts.append("<h1>affect-live report</h1>")
@@ -135,7 +158,7 @@ def render(recordings: list[Recording], faces: list[FaceReport], problems: list[
         parts.append("<h2>Not included</h2><ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>")
     parts.append("<h2>Faces</h2>" + _table([face_row(f) for f in faces]))
     for n, recording in enumerate(recordings):
-        parts.append(f"<h2>{html.escape(recording.name)}</h2>" + _model(recording))
+        parts.append(f"<h2>{html.escape(recording.name)}</h2>" + _model(recording) + _markers(recording))
         for report in (f for f in faces if f.index == n):
             parts.append(f"<h3>face {report.face.face_id}</h3>")
             parts.extend(f"<img src='{html.escape(str(p))}' alt='{html.escape(p.stem)}'>" for p in report.images)

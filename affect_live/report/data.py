@@ -1,4 +1,5 @@
-"""A recording read back for the report: per-face series from the CSV, and the sidecar."""
+"""A recording read back for the report: per-face series from the CSV, the sidecar and the
+markers of its events file."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from affect_live.recording.recording import events_path
 from affect_live.recording.sidecar import sidecar_path
+from affect_live.report.events import Events, read_events
 from affect_live.types import BLENDSHAPE_NAMES, EXPRESSIONS, POSE_COLUMNS
 
 REQUIRED = ("frame", "time_s", "face_id", "valence", "arousal", *EXPRESSIONS)
@@ -53,6 +56,14 @@ class Recording:
     meta: dict[str, Any]  # the sidecar ({} when there is none)
     faces: list[FaceSeries]
     fps: float | None
+    events: Events = field(default_factory=Events)
+
+    @property
+    def span_s(self) -> tuple[float, float] | None:
+        """The earliest and latest time of any row (None without one): the time plots' x range."""
+        times = np.concatenate([face.time_s for face in self.faces]) if self.faces else np.empty(0)
+        times = times[np.isfinite(times)]
+        return (float(times.min()), float(times.max())) if times.size else None
 
     @property
     def name(self) -> str:
@@ -89,8 +100,12 @@ def read_recording(path: Path) -> Recording:
         faces = _faces(rows, columns)
     except (KeyError, ValueError) as exc:
         raise ReportError(f"{path}: a row has a bad value ({exc})") from None
+    meta = meta if isinstance(meta, dict) else {}
     fps = (meta.get("source") or {}).get("fps")
-    return Recording(Path(path), meta if isinstance(meta, dict) else {}, faces, fps)
+    named = meta.get("events_csv")  # the sidecar names the events file, which lies beside the CSV
+    name = Path(named).name if isinstance(named, str) else ""
+    events = read_events(Path(path).with_name(name) if name else events_path(path))
+    return Recording(Path(path), meta, faces, fps, events)
 
 
 def _faces(rows: list[dict[str, str]], columns: list[str]) -> list[FaceSeries]:

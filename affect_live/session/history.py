@@ -3,8 +3,9 @@
 Only a bounded time span is kept (memory stays flat over hours); readers get numpy copies, so
 the lock is held for microseconds. A face that is missing from some frames keeps its history
 for the whole span, so when its id comes back (the tracker's grace or re-identification) the
-plots continue; after an absence longer than GAP_S a row of NaN marks the gap, so no line is
-drawn across it (shorter misses, inside the tracker's grace, are bridged as before).
+plots continue; after an absence longer than GAP_S (affect_live/gaps.py, the rule the report
+follows too) a row of NaN marks the gap, so no line is drawn across it (shorter misses, inside
+the tracker's grace, are bridged as before).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from affect_live.gaps import is_gap
 from affect_live.types import FaceActions, FacePrediction, FrameResult
 
-GAP_S = 0.5  # longer than the tracker's grace (10 frames at 30 fps), after which windows restart
 _NO_POSE = (float("nan"),) * 5
 _GAP = (float("nan"),) * 7
 
@@ -56,7 +57,7 @@ class FaceHistory:
             previous, self._now = self._now, result.time_s
             for p in result.predictions:
                 points = self._points.setdefault(p.face_id, deque(maxlen=self._max_points))
-                if points and previous is not None and result.time_s - self._last_seen[p.face_id] > GAP_S:
+                if points and previous is not None and is_gap(self._last_seen[p.face_id], result.time_s):
                     points.append((previous, *_GAP))  # away a while: break the lines
                 points.append(_row(result.time_s, p))
                 self._latest[p.face_id] = p

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OWN = "affect-live"  # the origin of affect-live's own markers; "user" for the app's M key
-
 
 def mark(text: str, origin: str, recording: Recording | None, lsl: LslStreams | None, lsl_time: float | None = None) -> None:
     """Publish a marker on LSL (unless it came from LSL: `lsl_time` given) and add it to the

@@ -21,10 +21,10 @@ from typing import Any
 
 from affect_live.errors import RecordingError
 from affect_live.lsl.outlets import LslError, LslStreams
-from affect_live.recording.recording import Recording, RecordingOutcome
+from affect_live.recording.recording import OWN, Recording, RecordingOutcome
 from affect_live.render.annotated_video import AnnotatedVideoWriter
 from affect_live.session.command_thread import CommandThread
-from affect_live.session.markers import OWN, FaceEvents, mark
+from affect_live.session.markers import FaceEvents, mark
 from affect_live.types import FrameResult
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ from tests.helpers.qt_images import qimage_to_rgb
 
 from affect_live.faces.detector import FaceDetector
 from affect_live.faces.landmarks import IMAGE_LEFT_EYE, IMAGE_RIGHT_EYE, FiveLandmarks
-from affect_live.session.history import GAP_S, FaceHistory
+from affect_live.gaps import GAP_S
+from affect_live.session.history import FaceHistory
 from affect_live.session.live import LiveSession
 from affect_live.render.mesh_contours import MESH_CONTOURS, contour_points, draw_mesh_contours
 from affect_live.types import BLENDSHAPE_NAMES, Detection, FaceActions, FacePrediction, FrameResult
