@@ -66,25 +66,32 @@ def read_member(archive: zipfile.ZipFile, name: str, limit: int, where: str) -> 
 
 
 def load_json(data: bytes, what: str, max_depth: int) -> Any:
-    """Parse untrusted JSON whose size is already bounded; BundleError when it is not valid
-    JSON or nests deeper than `max_depth`. Numbers are left as Python parses them (NaN and
-    1e400 become floats for the caller to refuse), except overlong integers (`OversizedInt`)."""
+    """Parse untrusted JSON (UTF-8, as RFC 8259 requires) whose size is already bounded;
+    BundleError when it is not valid JSON or nests deeper than `max_depth`. Numbers are left as
+    Python parses them (NaN and 1e400 become floats for the caller to refuse), except overlong
+    integers (`OversizedInt`)."""
+    try:
+        text = data.decode("utf-8")  # no byte of a multi-byte UTF-8 character is a quote or bracket
+    except UnicodeDecodeError:
+        raise BundleError(f"{what} is not valid JSON (not UTF-8 text)") from None
     depth = nesting_depth(data)
     if depth > max_depth:
         raise BundleError(f"{what} nests {depth} levels deep (at most {max_depth})")
     try:
-        return json.loads(data, parse_int=_parse_int)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json.loads(text, parse_int=_parse_int)
+    except json.JSONDecodeError:
         raise BundleError(f"{what} is not valid JSON") from None
 
 
 def nesting_depth(data: bytes) -> int:
-    """The deepest nesting of arrays and objects in JSON text (invalid text gives some number,
-    and json.loads refuses it after). Linear, no recursion: escapes are dropped, then what lies
-    between every other quote is a string; brackets elsewhere are counted."""
-    plain = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    brackets = b"".join(plain.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
-    steps = np.frombuffer(brackets.translate(_STEPS), np.int8)  # +1 opens, -1 closes
+    """The deepest nesting of arrays and objects in UTF-8 JSON text, without recursion and in
+    linear time. Escaped backslashes and quotes are dropped first; then a bracket counts when an
+    even number of quotes precede it (it is not in a string). Where the text is invalid the
+    count may be off past that point, which a parser never reaches."""
+    plain = np.frombuffer(data.replace(b"\\\\", b"").replace(b'\\"', b""), np.uint8)
+    in_string = np.bitwise_xor.accumulate((plain == ord('"')).view(np.uint8)) if len(plain) else plain
+    steps = _STEPS[plain]
+    steps[in_string.view(bool)] = 0
     deepest = level = 0
     for start in range(0, len(steps), _CHUNK):  # bounded temporary memory for a large file
         running = level + np.cumsum(steps[start : start + _CHUNK], dtype=np.int64)
@@ -92,8 +99,8 @@ def nesting_depth(data: bytes) -> int:
     return deepest
 
 
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
-_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_STEPS = np.zeros(256, np.int8)  # per byte: +1 opens an array or object, -1 closes one
+_STEPS[[ord("["), ord("{")]], _STEPS[[ord("]"), ord("}")]] = 1, -1
 
 
 def _parse_int(text: str) -> int | OversizedInt:

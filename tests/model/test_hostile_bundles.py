@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from affect_live.errors import BundleError
-from affect_live.model.bundle.reading import DEFAULT_BUNDLE, MAX_CARD_BYTES, MAX_MANIFEST_BYTES, MODEL_CARD, load_bundle
+from affect_live.model.bundle.reading import DEFAULT_BUNDLE, MAX_CARD_BYTES, MAX_MANIFEST_BYTES, MODEL_CARD, load_bundle, read_manifest
 from tests.conftest import CLIPS, REPO
 
 DEEP = 100_000  # far past Python's recursion limit
@@ -100,6 +100,17 @@ def test_a_bundle_of_many_members_is_refused(tmp_path):
 def test_deeply_nested_manifest_json_is_refused_without_recursion(tmp_path):
     deep = _copy_with(tmp_path / "deep.affect", {"manifest.json": b"[" * DEEP + b"]" * DEEP})
     _refused(deep, "manifest.json nests 100000 levels deep")
+
+
+def test_nesting_is_counted_outside_strings_only_and_utf16_cannot_hide_it(tmp_path):
+    # Brackets and escaped quotes inside a string are text: such a manifest loads.
+    manifest = _default_manifest() | {"description": '\\"' + "[{" * 1000}
+    text = _copy_with(tmp_path / "text.affect", {"manifest.json": json.dumps(manifest).encode()})
+    assert read_manifest(text).description.endswith("[{")
+    # In UTF-16 a quote's bytes can hide among a character's; JSON files must be UTF-8.
+    deep = b'["\\"",' + b"[" * DEEP
+    utf16 = _copy_with(tmp_path / "utf16.affect", {"manifest.json": deep.decode().encode("utf-16")})
+    _refused(utf16, "manifest.json is not valid JSON (not UTF-8 text)")
 
 
 def test_deeply_nested_keras_config_is_refused_without_recursion(tmp_path):
