@@ -1,8 +1,8 @@
 """Reading members and JSON from untrusted zip archives (weight bundles, Keras archives) with
 their cost bounded before anything is unpacked or parsed.
 
-A member's inflated size is checked against its limit in the zip's directory, then read in
-chunks that stop at the limit (a directory entry that lies cannot make it read more). JSON is
+A member's inflated size is checked against its limit in the zip's directory, then it is read
+no further than the limit (a directory entry that lies cannot make it read more). JSON is
 size-checked, then its nesting depth is counted on the raw text before `json.loads` sees it
 (Python's parser recurses once per level and would end in a RecursionError).
 """
@@ -23,7 +23,7 @@ KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 MAX_MEMBERS = 64  # a bundle has at most 6 members, a Keras archive 3
 MAX_ARCHIVE_BYTES = 2 * GiB  # all members of one archive, inflated
 MAX_INT_DIGITS = 30  # longer integers in a JSON file are kept as `OversizedInt`, never parsed
-_CHUNK = MiB
+_CHUNK = 1 << 22  # bytes of JSON counted at a time
 # What reading a damaged or hostile archive can raise besides BundleError (an unsupported
 # compression method is a NotImplementedError).
 ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
@@ -51,18 +51,18 @@ def check_archive(archive: zipfile.ZipFile, where: str) -> dict[str, zipfile.Zip
 
 
 def read_member(archive: zipfile.ZipFile, name: str, limit: int, where: str) -> bytes:
-    """Member `name`, refused (BundleError) when it inflates to more than `limit` bytes."""
+    """Member `name`, refused (BundleError) when it inflates to more than `limit` bytes: first
+    by its directory entry, then by reading at most `limit + 1` bytes (zlib inflates no further
+    than asked), so an entry that under-declares its size cannot make it read more. One read,
+    not a loop of chunks: a large model file is not held twice while its pieces are joined."""
     too_big = f"{where}: {name} unpacks to more than {_size(limit)} (the limit for it)"
     if archive.getinfo(name).file_size > limit:
         raise BundleError(too_big)
-    parts, total = [], 0
     with archive.open(name) as handle:
-        while chunk := handle.read(min(_CHUNK, limit + 1 - total)):
-            parts.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                raise BundleError(too_big)
-    return b"".join(parts)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise BundleError(too_big)
+    return data
 
 
 def load_json(data: bytes, what: str, max_depth: int) -> Any:
