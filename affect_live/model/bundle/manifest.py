@@ -233,7 +233,8 @@ def _parse_heads(data: Fields) -> dict[str, HeadSpec]:
     heads = {}
     for name in HEAD_NAMES:
         entry = data.object(name)
-        head = HeadSpec(kind=entry.choice("kind", HEAD_KINDS), description=entry.text("description"), rule=entry.optional_text("rule"))  # type: ignore[arg-type]
+        kind = entry.choice("kind", HEAD_KINDS)
+        head = HeadSpec(kind=kind, description=entry.text("description"), rule=entry.optional_text("rule"))  # type: ignore[arg-type]
         if head.kind == "prior":
             _require(head.rule == PRIOR_RULES[name], f"heads.{name}.rule must be {PRIOR_RULES[name]!r}")
         if head.kind == "per_frame":
