@@ -1,26 +1,30 @@
 """Loading Keras models from untrusted bytes without running code from them.
 
 Keras' own `safe_mode` refuses Lambda bytecode; on top of that we read the archive's
-config.json before Keras sees it and refuse anything that is not a built-in Keras object
-(custom classes would make Keras import modules named by the file).
+config.json before Keras sees it (bounded in size and nesting depth: `safe_archive`) and refuse
+anything that is not a built-in Keras object (custom classes would make Keras import modules
+named by the file).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from affect_live.backends.safe_archive import ZIP_ERRORS, MiB, check_archive, load_json, read_member
 from affect_live.errors import BundleError
 from affect_live.extras import tensorflow_installed, tensorflow_missing
 
 log = logging.getLogger(__name__)
 
-MAX_ARCHIVE_BYTES = 2 * 1024**3  # refuse zip bombs before unpacking anything
+# A Keras model's config.json is tens of kB (the default bundle's: 51 kB, 11 levels deep);
+# these limits only stop files built to exhaust memory or Python's recursion.
+MAX_CONFIG_BYTES = 16 * MiB
+MAX_CONFIG_DEPTH = 100
 _REFUSED_CLASSES = {"Lambda", "TFSMLayer"}
 
 
@@ -47,17 +51,20 @@ def check_keras_archive(data: bytes, where: str) -> None:
     """Validate the structure of a `.keras` archive (bytes) without loading it."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            if "config.json" not in names:
+            if "config.json" not in check_archive(archive, where):
                 raise BundleError(f"{where}: not a Keras 3 model archive (no config.json)")
-            if sum(info.file_size for info in archive.infolist()) > MAX_ARCHIVE_BYTES:
-                raise BundleError(f"{where}: model archive unpacks to more than 2 GiB")
-            config = json.loads(archive.read("config.json"))
-    except zipfile.BadZipFile:
-        raise BundleError(f"{where}: not a Keras model archive") from None
-    except json.JSONDecodeError:
-        raise BundleError(f"{where}: config.json is not valid JSON") from None
-    check_config(config, where)
+            config_bytes = read_member(archive, "config.json", MAX_CONFIG_BYTES, where)
+    except ZIP_ERRORS as exc:
+        raise BundleError(f"{where}: not a readable Keras model archive ({exc})") from None
+    check_config(parse_config(config_bytes, f"{where}: config.json"), where)
+
+
+def parse_config(data: bytes | str, what: str) -> object:
+    """A Keras model config (config.json, or an HDF5 file's model_config) as JSON, bounded."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise BundleError(f"{what} is larger than {MAX_CONFIG_BYTES // MiB} MiB")
+    return load_json(raw, what, MAX_CONFIG_DEPTH)
 
 
 def load_keras_bytes(data: bytes, where: str) -> Any:

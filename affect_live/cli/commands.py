@@ -9,7 +9,7 @@ from pathlib import Path
 from affect_live.catalogue.store import resolve_weights
 from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, BundleError, UserError
 from affect_live.model.bundle.manifest import Manifest
-from affect_live.model.bundle.reading import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest
+from affect_live.model.bundle.reading import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest, read_model_card
 
 
 def load_weights(path: Path | None) -> LoadedBundle:
@@ -187,7 +187,9 @@ def run_models(args: argparse.Namespace) -> int:
     status = 0
     for path in [*bundled_models(), *(installed_path(name) for name in installed_names()), *args.bundles]:
         try:
-            manifest, card = read_manifest(resolve_weights(path))
+            resolved = resolve_weights(path)
+            manifest = read_manifest(resolved)
+            card = "" if args.brief else read_model_card(resolved)
         except BundleError as exc:
             print(f"affect-live: error: {exc}", file=sys.stderr)
             status = EXIT_BAD_WEIGHTS

@@ -124,7 +124,7 @@ def test_import_weights_wraps_a_keras_classifier(tmp_path, capsys):
     x = np.random.default_rng(0).random((3, 64, 64, 1)).astype(np.float32)
     wrapped = bundle.frame_model(x, training=False)
     np.testing.assert_allclose(np.asarray(wrapped["probabilities"]), np.asarray(model(x)), rtol=1e-5, atol=1e-6)
-    listing_manifest, _ = read_manifest(out)
+    listing_manifest = read_manifest(out)
     assert listing_manifest.name == "emotion_model"
 
 

@@ -1,7 +1,8 @@
 """The manifest of a weight bundle: what the model expects, what it outputs, what it learned.
 
-A bundle's manifest is untrusted input, so `Manifest.from_dict` validates every field and raises
-`BundleError` with one line naming the problem.
+A bundle's manifest is untrusted input, so `Manifest.from_dict` validates every field's type
+and range (`fields`: finite numbers only, no bool or text for a number) and raises `BundleError`
+with one line naming the field.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from affect_live.errors import BundleError
 from affect_live.model.bundle.action_inputs import EXTRA_INPUTS
 from affect_live.model.bundle.classes import aff_wild2_order, canonical_class
+from affect_live.model.bundle.fields import Fields, check_finite, is_number, items, number
 from affect_live.types import EXPRESSIONS
 
 FORMAT = "affect-live-bundle"
@@ -44,6 +46,7 @@ HEAD_WORDS = (
 # Head kinds: "learned" (trained heads), "prior" (documented rules), "per_frame" (valence or
 # arousal learned by the per-frame model itself, averaged over the window: rule "window_mean").
 HEAD_KINDS = ("learned", "prior", "per_frame")
+MAX_PIXEL_SCALE = 1e6  # |input.mean| and input.std, in pixel units (0..255)
 
 
 N_CLASSES = len(EXPRESSIONS)
@@ -200,14 +203,8 @@ class Manifest:
             return _parse(data)
         except BundleError:
             raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"invalid manifest: {_describe(exc)}") from None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc)
+        except ValueError as exc:  # the class names (classes.py)
+            raise BundleError(f"invalid manifest: {exc}") from None
 
 
 def _require(condition: bool, message: str) -> None:
@@ -215,39 +212,29 @@ def _require(condition: bool, message: str) -> None:
         raise BundleError(f"invalid manifest: {message}")
 
 
-def _number_tuple(values: Any, name: str) -> tuple[float, ...]:
-    _require(isinstance(values, (list, tuple)), f"{name} must be a list of numbers")
-    return tuple(float(v) for v in values)
-
-
-def _parse_input(data: dict[str, Any]) -> InputSpec:
+def _parse_input(data: Fields) -> InputSpec:
     spec = InputSpec(
-        width=int(data["width"]),
-        height=int(data["height"]),
-        color=data["color"],
-        mean=_number_tuple(data["mean"], "input.mean"),
-        std=_number_tuple(data["std"], "input.std"),
-        crop=data["crop"],
-        margin=float(data.get("margin", 0.0)),
-        layout=data.get("layout", "nhwc"),
+        width=data.integer("width", 16, 1024),
+        height=data.integer("height", 16, 1024),
+        color=data.choice("color", ("rgb", "bgr", "gray")),  # type: ignore[arg-type]
+        mean=data.numbers("mean", -MAX_PIXEL_SCALE, MAX_PIXEL_SCALE),
+        std=data.numbers("std", 0.0, MAX_PIXEL_SCALE),
+        crop=data.choice("crop", ("box", "aligned")),  # type: ignore[arg-type]
+        margin=data.number("margin", 0.0, 1.0, default=0.0),
+        layout=data.choice("layout", ("nhwc", "nchw"), default="nhwc"),  # type: ignore[arg-type]
     )
-    _require(16 <= spec.width <= 1024 and 16 <= spec.height <= 1024, "input size must be 16..1024 px")
-    _require(spec.color in ("rgb", "bgr", "gray"), f"input.color {spec.color!r} is not rgb, bgr or gray")
-    _require(spec.crop in ("box", "aligned"), f"input.crop {spec.crop!r} is not box or aligned")
-    _require(0.0 <= spec.margin <= 1.0, "input.margin must be between 0 and 1")
-    _require(spec.layout in ("nhwc", "nchw"), f"input.layout {spec.layout!r} is not nhwc or nchw")
     for name, values in (("mean", spec.mean), ("std", spec.std)):
         _require(len(values) in (1, spec.channels), f"input.{name} needs 1 or {spec.channels} values")
     _require(all(s > 0 for s in spec.std), "input.std values must be positive")
     return spec
 
 
-def _parse_heads(data: dict[str, Any]) -> dict[str, HeadSpec]:
+def _parse_heads(data: Fields) -> dict[str, HeadSpec]:
     heads = {}
     for name in HEAD_NAMES:
-        entry = data[name]
-        head = HeadSpec(kind=entry["kind"], description=str(entry["description"]), rule=entry.get("rule"))
-        _require(head.kind in HEAD_KINDS, f"heads.{name}.kind must be one of {', '.join(HEAD_KINDS)}")
+        entry = data.object(name)
+        kind = entry.choice("kind", HEAD_KINDS)
+        head = HeadSpec(kind=kind, description=entry.text("description"), rule=entry.optional_text("rule"))  # type: ignore[arg-type]
         if head.kind == "prior":
             _require(head.rule == PRIOR_RULES[name], f"heads.{name}.rule must be {PRIOR_RULES[name]!r}")
         if head.kind == "per_frame":
@@ -256,40 +243,55 @@ def _parse_heads(data: dict[str, Any]) -> dict[str, HeadSpec]:
     return heads
 
 
+def _parse_positions(data: Fields) -> dict[str, tuple[float, float]]:
+    positions = {}
+    for name, value, path in data.entries():
+        valence, arousal = items(value, path, number, lengths=(2,))
+        positions[canonical_class(name)] = (valence, arousal)
+    return positions
+
+
+def _parse_runtime(data: Fields) -> dict[str, Any]:
+    """Free-form, but the per-file entries must be objects and a file name text."""
+    for role in RUNTIME_FILES:
+        if role in data.data:
+            entry = data.object(role)
+            if "file" in entry.data:
+                entry.text("file")
+    return data.data
+
+
 def _parse(data: Any) -> Manifest:
-    _require(isinstance(data, dict), "not a JSON object")
-    _require(data.get("format") == FORMAT, f"format is not {FORMAT!r}")
-    version = int(data["format_version"])
+    top = Fields(data)
+    check_finite(data, "")
+    _require(top.get("format", None) == FORMAT, f"format is not {FORMAT!r}")
+    version = top.integer("format_version")
     _require(version in READABLE_VERSIONS, f"format_version {version} is not supported (this build reads {', '.join(map(str, READABLE_VERSIONS))})")
-    classes = tuple(str(c) for c in data["classes"])
+    classes = top.texts("classes")
     aff_wild2_order(classes)  # raises on a wrong class list
-    positions = {
-        canonical_class(name): (float(va[0]), float(va[1])) for name, va in data.get("va_positions", {}).items()
-    }
+    positions = _parse_positions(top.object("va_positions", {}))
     manifest = Manifest(
-        name=str(data["name"]),
-        version=str(data["version"]),
-        license=str(data["license"]),
-        description=str(data.get("description", "")),
-        input=_parse_input(data["input"]),
+        name=top.text("name"),
+        version=top.text("version"),
+        license=top.text("license"),
+        description=top.text("description", ""),
+        input=_parse_input(top.object("input")),
         classes=classes,
-        feature_dim=int(data["feature_dim"]),
-        window=int(data["window"]),
-        frame_model=str(data["frame_model"]),
-        heads=_parse_heads(data["heads"]),
+        feature_dim=top.integer("feature_dim", 1, 65536),
+        window=top.integer("window", 1, 1024),
+        frame_model=top.text("frame_model"),
+        heads=_parse_heads(top.object("heads")),
         va_positions=positions,
-        va_positions_source=str(data.get("va_positions_source", "")),
-        provenance=dict(data.get("provenance", {})),
-        metrics=dict(data.get("metrics", {})),
-        temporal=str(data.get("temporal", "none")),
-        heads_input=str(data.get("heads_input", "window_stats")),
-        runtime=dict(data.get("runtime", {})),
+        va_positions_source=top.text("va_positions_source", ""),
+        provenance=dict(top.object("provenance", {}).data),
+        metrics=dict(top.object("metrics", {}).data),
+        temporal=top.choice("temporal", TEMPORAL_MODULES, "none"),
+        heads_input=top.choice("heads_input", HEADS_INPUTS, "window_stats"),
+        runtime=dict(_parse_runtime(top.object("runtime", {}))),
         format_version=version,
-        outputs=dict(data.get("outputs", {})),
-        heads_extra_inputs=_extra_inputs(data.get("heads_extra_inputs", [])),
+        outputs=dict(top.object("outputs", {}).data),
+        heads_extra_inputs=_extra_inputs(top.get("heads_extra_inputs", [])),
     )
-    _require(manifest.temporal in TEMPORAL_MODULES, f"temporal {manifest.temporal!r} is not one of {', '.join(TEMPORAL_MODULES)}")
-    _require(manifest.heads_input in HEADS_INPUTS, f"heads_input {manifest.heads_input!r} is not one of {', '.join(HEADS_INPUTS)}")
     _require(
         not (manifest.heads_input == "current_frame" and manifest.temporal != "none"),
         "heads_input 'current_frame' cannot go with a temporal module (it reads the window)",
@@ -299,8 +301,6 @@ def _parse(data: Any) -> Manifest:
         "heads_extra_inputs need learned heads on the window statistics (heads_input 'window_stats')",
     )
     _require(manifest.name.strip() != "", "name is empty")
-    _require(1 <= manifest.feature_dim <= 65536, "feature_dim must be 1..65536")
-    _require(1 <= manifest.window <= 1024, "window must be 1..1024 frames")
     if version >= 2:
         check_runtime(manifest)
     _check_outputs(manifest)
@@ -344,4 +344,4 @@ def check_runtime(manifest: Manifest) -> None:
         digest = entry.get("sha256")
         _require(isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest), f"runtime.{role}.sha256 is not a sha256")
         diff = entry.get("max_abs_diff")
-        _require(isinstance(diff, (int, float)) and 0 <= diff <= MAX_CONVERSION_DIFF, f"runtime.{role}.max_abs_diff must be a number <= {MAX_CONVERSION_DIFF}")
+        _require(is_number(diff) and 0 <= diff <= MAX_CONVERSION_DIFF, f"runtime.{role}.max_abs_diff must be a number <= {MAX_CONVERSION_DIFF}")

@@ -20,6 +20,7 @@ import numpy as np
 
 from affect_live.errors import BundleError
 from affect_live.model.bundle.classes import canonical_class
+from affect_live.model.bundle.fields import Fields, integer, items
 from affect_live.types import EXPRESSIONS
 
 ROLES = ("expression", "valence", "arousal", "features")
@@ -92,17 +93,18 @@ class OutputMap:
 
     @classmethod
     def from_dict(cls, data: Any) -> OutputMap:
-        """Validate the manifest's `outputs` field; BundleError on any problem."""
-        try:
-            slices = {
-                role: OutputSlice(str(entry["output"]), int(entry["start"]), None if entry["stop"] is None else int(entry["stop"]))
-                for role, entry in data["slices"].items()
-            }
-            mapping = cls(slices, bool(data["logits"]), tuple(str(c) for c in data["source_classes"]), tuple(int(i) for i in data["kept"]))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BundleError(f"invalid manifest: outputs: {exc}") from None
+        """Validate the manifest's `outputs` field; BundleError (naming the field) on any problem."""
+        fields = Fields(data, "outputs")
+        slices = {role: _slice(Fields(entry, path)) for role, entry, path in fields.object("slices").entries()}
+        kept = items(fields.get("kept"), "outputs.kept", integer)
+        mapping = cls(slices, fields.flag("logits"), fields.texts("source_classes"), kept)
         _check(mapping)
         return mapping
+
+
+def _slice(entry: Fields) -> OutputSlice:
+    stop = entry.get("stop")
+    return OutputSlice(entry.text("output"), entry.integer("start"), None if stop is None else integer(stop, entry.name("stop")))
 
 
 def _width(piece: OutputSlice, widths: Mapping[str, int]) -> int:

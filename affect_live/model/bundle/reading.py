@@ -8,16 +8,20 @@ once, when the bundle is written. Format-1 bundles (Keras only) are converted on
 (`affect_live.model.bundle.legacy`).
 
 Loading never imports TensorFlow and never executes code from the file: every member is
-validated and any problem raises `BundleError` with a one-line message.
+validated and any problem raises `BundleError` with a one-line message. What a file can cost is
+bounded before it is unpacked: at most `MAX_MEMBERS` members, each read only up to its kind's
+limit below (`backends.safe_archive`), the manifest's JSON nesting bounded before parsing. The
+limits are far above any real bundle's (docs/models.md, "Limits").
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-import json
 import logging
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from affect_live.backends.flatbuffer import check_flatbuffer
-from affect_live.backends.safe_keras import MAX_ARCHIVE_BYTES, check_keras_archive, load_keras_bytes
+from affect_live.backends.safe_archive import ZIP_ERRORS, GiB, MiB, check_archive, load_json, read_member
+from affect_live.backends.safe_keras import check_keras_archive, load_keras_bytes
 from affect_live.errors import BundleError
 from affect_live.model.bundle.manifest import FRAME_ONNX, N_CLASSES, RUNTIME_FILES, Manifest
 from affect_live.resources import DEFAULT_BUNDLE, MODELS_DIR  # noqa: F401  (re-exported)
@@ -36,7 +41,14 @@ log = logging.getLogger(__name__)
 BUNDLE_SUFFIX = ".affect"
 _PLAIN_KERAS_SUFFIXES = {".h5", ".hdf5", ".keras"}
 _KERAS_MEMBERS = ("frame_model.keras", "heads.keras")
-_MEMBERS = ("manifest.json", *_KERAS_MEMBERS, *RUNTIME_FILES.values(), FRAME_ONNX, "MODEL_CARD.md")
+MODEL_CARD = "MODEL_CARD.md"
+# Per kind of member, the most it may unpack to. The shipped bundle's manifest is 3 kB (4 levels
+# deep), its card 4 kB, its largest model file 1.5 MB; other members are never read.
+MAX_MANIFEST_BYTES = MiB
+MAX_MANIFEST_DEPTH = 32
+MAX_CARD_BYTES = MiB
+MAX_MODEL_BYTES = GiB  # each Keras archive, flatbuffer or ONNX file (the catalogue's download limit)
+_LIMITS = {"manifest.json": MAX_MANIFEST_BYTES} | dict.fromkeys((*_KERAS_MEMBERS, *RUNTIME_FILES.values(), FRAME_ONNX), MAX_MODEL_BYTES)
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,12 @@ class LoadedBundle:
     manifest: Manifest
     frame_tflite: bytes = field(repr=False)
     heads_tflite: bytes | None = field(repr=False)
-    model_card: str = field(repr=False)
     frame_onnx: bytes | None = field(default=None, repr=False)  # a brought-in ONNX model
+
+    @property
+    def model_card(self) -> str:
+        """MODEL_CARD.md, read from the file each time it is shown (never kept)."""
+        return read_model_card(self.path)
 
     @cached_property
     def frame_model(self) -> Any:
@@ -69,11 +85,13 @@ class LoadedBundle:
         if hashlib.sha256(data).hexdigest() != self.sha256:
             raise BundleError(f"{self.path} changed since it was loaded: load it again")
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return load_keras_bytes(archive.read(name), f"{self.path}: {name}")
+            return load_keras_bytes(read_member(archive, name, MAX_MODEL_BYTES, str(self.path)), f"{self.path}: {name}")
 
 
-def read_members(path: Path) -> dict[str, bytes]:
-    """The known members of a bundle file, with every structural problem as a BundleError."""
+@contextlib.contextmanager
+def _open_bundle(path: Path) -> Iterator[tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]]:
+    """The bundle's zip and its members by name (their count and total size checked), with
+    every structural problem as a BundleError."""
     if not path.exists():
         raise BundleError(f"weights file not found: {path}")
     if path.is_dir():
@@ -84,29 +102,40 @@ def read_members(path: Path) -> dict[str, bytes]:
         raise BundleError(f"{path} is not an affect-live weight bundle (not a zip archive)")
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = {info.filename: info for info in archive.infolist()}
+            infos = check_archive(archive, str(path))
             if "manifest.json" not in infos:
                 if "config.json" in infos:
                     raise BundleError(f"{path} is a plain Keras file: wrap it first with `affect-live import-weights`")
                 raise BundleError(f"{path} is not an affect-live weight bundle (no manifest.json)")
-            if sum(infos[n].file_size for n in _MEMBERS if n in infos) > MAX_ARCHIVE_BYTES:
-                raise BundleError(f"{path}: bundle unpacks to more than 2 GiB")
-            return {name: archive.read(name) for name in _MEMBERS if name in infos}
-    except (zipfile.BadZipFile, OSError) as exc:
+            yield archive, infos
+    except ZIP_ERRORS as exc:
         raise BundleError(f"{path}: damaged bundle ({exc})") from None
 
 
-def read_manifest(path: Path) -> tuple[Manifest, str]:
-    """The manifest and model card of a bundle, without loading any model (for listings)."""
-    members = read_members(Path(path))
-    return parse_manifest(members, Path(path)), members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
+def read_members(path: Path) -> dict[str, bytes]:
+    """The manifest and model files of a bundle, each refused when it unpacks to more than its
+    limit (the model card is read only when shown: `read_model_card`)."""
+    with _open_bundle(path) as (archive, infos):
+        return {name: read_member(archive, name, limit, str(path)) for name, limit in _LIMITS.items() if name in infos}
+
+
+def read_model_card(path: Path) -> str:
+    """MODEL_CARD.md of a bundle ("" when it has none), at most MAX_CARD_BYTES."""
+    with _open_bundle(Path(path)) as (archive, infos):
+        if MODEL_CARD not in infos:
+            return ""
+        return read_member(archive, MODEL_CARD, MAX_CARD_BYTES, str(path)).decode("utf-8", "replace")
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest of a bundle, without loading any model (for listings)."""
+    with _open_bundle(Path(path)) as (archive, _):
+        data = read_member(archive, "manifest.json", MAX_MANIFEST_BYTES, str(path))
+    return parse_manifest({"manifest.json": data}, Path(path))
 
 
 def parse_manifest(members: dict[str, bytes], path: Path) -> Manifest:
-    try:
-        data = json.loads(members["manifest.json"])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BundleError(f"{path}: manifest.json is not valid JSON") from None
+    data = load_json(members["manifest.json"], f"{path}: manifest.json", MAX_MANIFEST_DEPTH)
     try:
         return Manifest.from_dict(data)
     except BundleError as exc:
@@ -125,14 +154,14 @@ def load_bundle(path: Path) -> LoadedBundle:
     for name in _KERAS_MEMBERS:  # structure only: the models themselves load on demand
         if name in members:
             check_keras_archive(members[name], f"{path}: {name}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     if manifest.format_version < 2:
         from affect_live.model.bundle.legacy import runtime_for_format1
 
         manifest, flatbuffers = runtime_for_format1(path, digest, manifest)
     else:
         flatbuffers = {name: members[name] for name in RUNTIME_FILES.values() if name in members}
-    card = members.get("MODEL_CARD.md", b"").decode("utf-8", "replace")
     if manifest.outputs:
         from affect_live.model.bundle.brought_in import check_brought_in
 
@@ -142,9 +171,9 @@ def load_bundle(path: Path) -> LoadedBundle:
         check_brought_in(manifest, content, f"{path}: {manifest.frame_file}")
         onnx = manifest.frame_file == FRAME_ONNX
         heads = check_heads_file(manifest, flatbuffers, str(path)) if manifest.has_learned_heads else None
-        return LoadedBundle(path, digest, manifest, b"" if onnx else content, heads, card, content if onnx else None)
+        return LoadedBundle(path, digest, manifest, b"" if onnx else content, heads, content if onnx else None)
     frame, heads = check_runtime_files(manifest, flatbuffers, str(path))
-    return LoadedBundle(path, digest, manifest, frame, heads, card)
+    return LoadedBundle(path, digest, manifest, frame, heads)
 
 
 def check_runtime_files(manifest: Manifest, flatbuffers: dict[str, bytes], where: str) -> tuple[bytes, bytes | None]:

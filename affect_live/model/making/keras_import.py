@@ -6,12 +6,11 @@ still a feature map) becomes the `features` the heads see.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-from affect_live.backends.safe_keras import check_config, load_keras_bytes
+from affect_live.backends.safe_keras import check_config, load_keras_bytes, parse_config
 from affect_live.errors import BundleError
 from affect_live.model.bundle.manifest import InputSpec, Manifest
 from affect_live.model.bundle.priors import VA_POSITIONS, VA_POSITIONS_SOURCE, prior_heads
@@ -69,7 +68,7 @@ def load_plain_keras(path: Path) -> Any:
         raise BundleError(f"{path}: unreadable HDF5 file ({exc})") from None
     if config is None:
         raise BundleError(f"{path} holds weights only, no model architecture")
-    check_config(json.loads(config if isinstance(config, str) else config.decode()), str(path))
+    check_config(parse_config(config, f"{path}: model_config"), str(path))
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad file
