@@ -102,7 +102,7 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 def wait_for_lsl_consumer(lsl, seconds: float, quiet: bool) -> None:  # noqa: ANN001 (LslStreams)
     """--lsl-wait: hold the first frame until an inlet has opened the data stream; none within
-    `seconds` is one error line (exit 2), with nothing analysed."""
+    `seconds` is one error line (exit 1), with nothing analysed."""
     from affect_live.lsl.outlets import DATA_STREAM
 
     print(f"affect-live: waiting up to {seconds:g} s for a consumer of the LSL stream {DATA_STREAM} (e.g. LabRecorder)", file=sys.stderr, flush=True)

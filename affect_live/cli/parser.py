@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--lsl", action="store_true", help="publish the results and markers as Lab Streaming Layer streams (affect-live, affect-live-markers)")
     analyze.add_argument("--lsl-scope", choices=LSL_SCOPES, default="machine", help=LSL_SCOPE_HELP)
     analyze.add_argument("--lsl-wait", type=_positive_float, metavar="SECONDS",
-                         help="with --lsl: wait up to SECONDS for a consumer (LabRecorder) of the data stream before the first frame; none by then: exit 2")
+                         help="with --lsl: wait up to SECONDS for a consumer (LabRecorder) of the data stream before the first frame; none by then: exit 1")
     analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
     analyze.add_argument("--no-actions", action="store_true", help="skip the face mesh, head pose, gaze and blendshapes (faster; the CSV has only the affect columns)")
     analyze.add_argument("--landmarks", action="store_true", help="also write the 478 face points per face and frame to <name>.landmarks.csv")
