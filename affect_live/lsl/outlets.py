@@ -79,19 +79,18 @@ class LslStreams:
         (`metadata.stream_model_description`), written into the data stream's metadata
         (desc/model); later changes arrive as markers."""
         lsl = load_lsl()
-        StreamInfo, StreamOutlet = lsl.StreamInfo, lsl.StreamOutlet  # noqa: N806
         self._clock: Callable[[], float] = lsl.local_clock
         self.channels = affect_channels()
-        info = StreamInfo(DATA_STREAM, DATA_TYPE, len(self.channels), 0.0, "float32", f"{source_id}-data")
+        info = lsl.StreamInfo(DATA_STREAM, DATA_TYPE, len(self.channels), 0.0, "float32", f"{source_id}-data")
         info.set_channel_names([c.label for c in self.channels])
         info.set_channel_units([c.unit for c in self.channels])
         info.set_channel_types([c.kind for c in self.channels])
         if model:
             append_description(info.desc, "model", model)
-        markers = StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
+        markers = lsl.StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
         before = socket_fds()
-        self._data = StreamOutlet(info)
-        self._markers = StreamOutlet(markers)
+        self._data = lsl.StreamOutlet(info)
+        self._markers = lsl.StreamOutlet(markers)
         self.scope = setup().scope
         if self.scope == "machine":
             try:
