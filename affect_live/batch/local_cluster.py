@@ -2,8 +2,9 @@
 --head --block` in its own process group, on loopback, no dashboard, no usage statistics;
 ended by killing that group (never `ray stop`, which ends every Ray process on the machine).
 
-Ray's GCS and raylet still bind their gRPC ports on every interface (Ray has no option for
-that); everything that can be pointed at 127.0.0.1 is, and the driver only connects there.
+It runs with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 (batch/ray_loopback.py), so that the node's
+address stays 127.0.0.1 and every process of it (GCS, raylet, workers) binds to loopback only;
+a driver connecting to it at 127.0.0.1 does the same.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import socket
 import sys
 import tempfile
 from dataclasses import dataclass
+
+from affect_live.batch.ray_loopback import LOOPBACK_ENV
 
 READY_LINE = "Ray runtime started"
 
@@ -49,5 +52,5 @@ def local_cluster(num_cpus: int = 2) -> LocalCluster:
         f"--dashboard-agent-listen-port={agent}", f"--runtime-env-agent-port={env_agent}",
         f"--temp-dir={temp_dir}", "--disable-usage-stats",
     )  # fmt: skip
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONUNBUFFERED="1", **LOOPBACK_ENV)
     return LocalCluster(port, command, env, temp_dir)

@@ -40,6 +40,9 @@ def _say(text: str, quiet: bool = False) -> None:
 
 def _events(todo: list[BatchItem], job: JobSpec, options: BatchOptions, live: dict[str, Any]) -> Iterator[tuple[str, int, Any]]:
     if options.ray:
+        from affect_live.batch.ray_loopback import keep_driver_on_loopback
+
+        keep_driver_on_loopback(options.ray)  # before Ray is imported
         try:
             from affect_live.batch.ray_runner import (
                 run_ray,  # the only place Ray is imported

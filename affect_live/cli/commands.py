@@ -52,6 +52,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     parallel = args.jobs > 1 or args.ray is not None
     if parallel and (args.lsl or args.lsl_markers or args.realtime):
         raise UserError("--lsl, --lsl-markers and --realtime work in one process only (not with --jobs or --ray)")
+    if args.lsl_wait and not args.lsl:
+        raise UserError("--lsl-wait needs --lsl")
     items = plan_batch(args.inputs, args.out, args.video_out)
     device = pick_device(args.device)
     bundles = [load_weights(path) for path in args.weights or [None]]
@@ -83,13 +85,32 @@ def run_analyze(args: argparse.Namespace) -> int:
         del engine  # the workers load their own
         return run_batch(items, job, expected, options)
     preload(job, engine)
+    if args.lsl or args.lsl_markers:
+        from affect_live.lsl.scope import configure
+
+        configure(args.lsl_scope, args.verbose, args.quiet)
     lsl = open_lsl(stream_model_description(engine)) if args.lsl else None
+    if lsl is not None and args.lsl_wait:
+        wait_for_lsl_consumer(lsl, args.lsl_wait, args.quiet)
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
         return run_batch(items, job, expected, options, lsl=lsl, markers=markers)
     finally:
         if markers is not None:
             markers.close()
+
+
+def wait_for_lsl_consumer(lsl, seconds: float, quiet: bool) -> None:  # noqa: ANN001 (LslStreams)
+    """--lsl-wait: hold the first frame until an inlet has opened the data stream; none within
+    `seconds` is one error line (exit 1), with nothing analysed."""
+    from affect_live.lsl.outlets import DATA_STREAM
+
+    print(f"affect-live: waiting up to {seconds:g} s for a consumer of the LSL stream {DATA_STREAM} (e.g. LabRecorder)", file=sys.stderr, flush=True)
+    if not lsl.wait_for_consumer(seconds):
+        lsl.close()
+        raise UserError(f"no consumer of the LSL stream {DATA_STREAM} connected within {seconds:g} s; nothing was analysed")
+    if not quiet:
+        print("affect-live: an LSL consumer connected; starting", file=sys.stderr, flush=True)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -222,6 +243,9 @@ def run_app(args: argparse.Namespace) -> int:
     """The desktop app (no subcommand)."""
     from affect_live.ui.app import AppError, AppOptions, run_app
 
+    from affect_live.lsl.scope import configure
+
+    configure(args.lsl_scope, args.verbose)  # before the app's LSL toggle can open a stream
     options = AppOptions(source=args.source, weights=args.weights, window=args.window, max_faces=args.max_faces, device=args.device, lsl=args.lsl, lsl_markers=args.lsl_markers)
     try:
         return run_app(options)

@@ -33,6 +33,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+LSL_SCOPES = ("machine", "lab")  # affect_live/lsl/scope.py (not imported here: it reads liblsl's config)
+LSL_SCOPE_HELP = "who may reach the LSL streams: machine (this computer only, default) or lab (the local network, as liblsl's configuration says)"
 DEVICE_HELP = "auto (a GPU when one is present, default), cpu (LiteRT, no TensorFlow) or gpu (TensorFlow)"
 
 
@@ -61,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--device", choices=("auto", "cpu", "gpu"), help=DEVICE_HELP + "; default: the last used, else auto")
     app.add_argument("--lsl-markers", metavar="NAME", help="record the markers of another program's LSL stream NAME into recordings")
     app.add_argument("--lsl", action="store_true", help="publish results and markers as Lab Streaming Layer streams (default: as the last run)")
+    app.add_argument("--lsl-scope", choices=LSL_SCOPES, default="machine", help=LSL_SCOPE_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     analyze = commands.add_parser("analyze", help="analyse videos, image folders, cameras or streams into CSV")
@@ -69,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--lsl-markers", metavar="NAME", help="record the markers of another program's LSL stream NAME into the events file")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
     analyze.add_argument("--lsl", action="store_true", help="publish the results and markers as Lab Streaming Layer streams (affect-live, affect-live-markers)")
+    analyze.add_argument("--lsl-scope", choices=LSL_SCOPES, default="machine", help=LSL_SCOPE_HELP)
+    analyze.add_argument("--lsl-wait", type=_positive_float, metavar="SECONDS",
+                         help="with --lsl: wait up to SECONDS for a consumer (LabRecorder) of the data stream before the first frame; none by then: exit 1")
     analyze.add_argument("--realtime", action="store_true", help="play files at their own frame rate, as a camera would (newest frame only)")
     analyze.add_argument("--no-actions", action="store_true", help="skip the face mesh, head pose, gaze and blendshapes (faster; the CSV has only the affect columns)")
     analyze.add_argument("--landmarks", action="store_true", help="also write the 478 face points per face and frame to <name>.landmarks.csv")

@@ -23,6 +23,11 @@ frame's edge is only partly visible at first: once it matches someone absent it 
 from that frame on, and the provisional id ends); and for one on-screen person every
 ``refresh_every`` frames, to add an exemplar (at most ``exemplars`` kept per person: the first
 and the latest).
+
+The gallery is bounded: a person absent for more than ``forget_after`` frames is forgotten, and
+beyond ``gallery_size`` people the longest absent go first (people on screen are never
+forgotten, so a crowd larger than the bound keeps every id it shows). A forgotten person who
+returns gets a new id, as without re-identification.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ from affect_live.types import Detection
 logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.5  # measured: docs/reidentification.md (tools/reid_threshold.py)
+GALLERY_SIZE = 64  # people remembered at most (each a few 128-d exemplars)
+FORGET_AFTER = 18_000  # frames absent before a person is forgotten: 10 minutes at 30 fps
 Describe = Callable[[np.ndarray, Sequence[Detection]], np.ndarray]
 
 
 @dataclass
 class _Person:
     exemplars: list[np.ndarray] = field(default_factory=list)
+    last_seen: int = 0  # the frame (IdentityStats.frames) this person was last on screen
 
     def distance(self, descriptor: np.ndarray) -> float:
         return float(min(np.linalg.norm(e - descriptor) for e in self.exemplars))
@@ -66,13 +74,15 @@ class IdentityStats:
     frames: int = 0
     descriptors: int = 0  # faces described
     reidentified: int = 0
+    forgotten: int = 0  # people dropped from the gallery (absent too long, or too many)
 
 
 class Identities:
     """Maps tracker ids to person ids (the ``face_id`` users see); one thread only."""
 
     def __init__(self, describe: Describe, threshold: float = DEFAULT_THRESHOLD, refresh_every: int = 30,
-                 confirm_frames: int = 10, exemplars: int = 8) -> None:
+                 confirm_frames: int = 10, exemplars: int = 8, gallery_size: int = GALLERY_SIZE,
+                 forget_after: int = FORGET_AFTER) -> None:
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0, got {threshold}")
         self._describe = describe
@@ -80,6 +90,8 @@ class Identities:
         self.refresh_every = max(1, int(refresh_every))
         self.confirm_frames = int(confirm_frames)
         self.exemplars = max(1, int(exemplars))
+        self.gallery_size = max(1, int(gallery_size))
+        self.forget_after = max(1, int(forget_after))
         self._people: dict[int, _Person] = {}
         self._tracks: dict[int, _Track] = {}  # tracker id -> state
         self._next_person = 1
@@ -112,7 +124,13 @@ class Identities:
             by_track = {assigned[i][0]: descriptors[k] for k, i in enumerate(wanted)}
             self._match(by_track, ended_people, restart)
         out = [(self._tracks[t].person, det, is_new or t in restart) for t, det, is_new in assigned]
+        self._forget()
         return out, ended_people
+
+    @property
+    def remembered(self) -> int:
+        """People in the gallery (on screen or absent)."""
+        return len(self._people)
 
     def reset(self, ended_tracks: Sequence[int]) -> list[int]:
         """Forget the gallery (a new source or a seek); returns the face ids that ended."""
@@ -133,6 +151,21 @@ class Identities:
             self._refresh_cursor = (self._refresh_cursor + 1) % len(settled)
             wanted.append(settled[self._refresh_cursor])
         return wanted
+
+    def _forget(self) -> None:
+        """Mark who is on screen as seen now; drop the absent past ``forget_after`` frames, then
+        the longest absent while the gallery is over ``gallery_size``."""
+        now = self.stats.frames
+        for track in self._tracks.values():
+            if track.person in self._people:
+                self._people[track.person].last_seen = now
+        absent = sorted(self._absent(), key=lambda p: self._people[p].last_seen)
+        stale = [p for p in absent if now - self._people[p].last_seen > self.forget_after]
+        excess = absent[len(stale): len(stale) + max(0, len(self._people) - len(stale) - self.gallery_size)]
+        for person in (*stale, *excess):
+            del self._people[person]
+            self.stats.forgotten += 1
+            logger.debug("face %d forgotten by re-identification", person)
 
     def _absent(self) -> set[int]:
         on_screen = {track.person for track in self._tracks.values()}

@@ -8,7 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from affect_live.lsl.outlets import LslError
+from affect_live.lsl.scope import load_lsl
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +20,7 @@ class MarkerInlet:
     marker to `target` (which may be swapped or None at any time: between recordings)."""
 
     def __init__(self, name: str, target: MarkerTarget | None = None) -> None:
-        try:
-            from mne_lsl import lsl
-        except Exception as exc:  # ImportError, or liblsl failing to load
-            raise LslError(f"LSL is not available ({exc}); install mne-lsl (requirements.txt)") from None
-        self._lsl = lsl
+        self._lsl = load_lsl()
         self.name = name
         self.target = target
         self.connected = threading.Event()

@@ -3,12 +3,14 @@
 and a Markers stream (strings), which LabRecorder or any inlet records beside other devices.
 
 liblsl comes from mne-lsl's wheel (pylsl ships none for Linux); `mne_lsl` is imported only when
-streaming starts, so `analyze` and the app start as fast without it.
+streaming starts (lsl/scope.py), so `analyze` and the app start as fast without it. In `machine`
+scope (the default) the outlets' ports are bound to loopback as they open (lsl/loopback.py).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,16 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from affect_live.lsl.loopback import bind_to_loopback, socket_fds
+from affect_live.lsl.scope import LslError, load_lsl, multicast_port, setup
 from affect_live.types import EXPRESSIONS, FrameResult
 
 log = logging.getLogger(__name__)
 
 DATA_STREAM, DATA_TYPE = "affect-live", "Affect"
 MARKER_STREAM, MARKER_TYPE = "affect-live-markers", "Markers"
-
-
-class LslError(RuntimeError):
-    """LSL cannot be started (mne-lsl missing, liblsl failing); the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -78,24 +78,40 @@ class LslStreams:
         """`model`: the running model, what each output is and where it came from
         (`metadata.stream_model_description`), written into the data stream's metadata
         (desc/model); later changes arrive as markers."""
-        try:
-            from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
-        except Exception as exc:  # ImportError, or liblsl failing to load
-            raise LslError(f"LSL is not available ({exc}); install mne-lsl (requirements.txt)") from None
-        self._clock: Callable[[], float] = local_clock
+        lsl = load_lsl()
+        self._clock: Callable[[], float] = lsl.local_clock
         self.channels = affect_channels()
-        info = StreamInfo(DATA_STREAM, DATA_TYPE, len(self.channels), 0.0, "float32", f"{source_id}-data")
+        info = lsl.StreamInfo(DATA_STREAM, DATA_TYPE, len(self.channels), 0.0, "float32", f"{source_id}-data")
         info.set_channel_names([c.label for c in self.channels])
         info.set_channel_units([c.unit for c in self.channels])
         info.set_channel_types([c.kind for c in self.channels])
         if model:
             append_description(info.desc, "model", model)
-        markers = StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
-        self._data = StreamOutlet(info)
-        self._markers = StreamOutlet(markers)
+        markers = lsl.StreamInfo(MARKER_STREAM, MARKER_TYPE, 1, 0.0, "string", f"{source_id}-markers")
+        before = socket_fds()
+        self._data = lsl.StreamOutlet(info)
+        self._markers = lsl.StreamOutlet(markers)
+        self.scope = setup().scope
+        if self.scope == "machine":
+            try:
+                bind_to_loopback(before, {multicast_port(), *_ports(self._data), *_ports(self._markers)})
+            except LslError:
+                self.close()  # freed now: nothing stays open beyond loopback
+                raise
         self._lock = threading.Lock()
         self.samples_pushed = 0
-        log.info("LSL streams %s (%s) and %s (%s) are open", DATA_STREAM, DATA_TYPE, MARKER_STREAM, MARKER_TYPE)
+        log.info("LSL streams %s (%s) and %s (%s) are open (%s scope)", DATA_STREAM, DATA_TYPE, MARKER_STREAM, MARKER_TYPE, self.scope)
+
+    def wait_for_consumer(self, timeout_s: float) -> bool:
+        """Block until an inlet (LabRecorder, ...) has opened the data stream, at most
+        `timeout_s`; in short slices, so that Ctrl-C is not held up by liblsl."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            if self._data.wait_for_consumers(max(0.01, min(left, 0.25))):
+                return True
+            if left <= 0:
+                return False
 
     def now(self) -> float:
         """LSL's clock."""
@@ -122,3 +138,9 @@ class LslStreams:
     def close(self) -> None:
         # mne-lsl's outlets free their liblsl handles when collected; drop our references.
         self._data = self._markers = None  # type: ignore[assignment]
+
+
+def _ports(outlet: Any) -> list[int]:  # noqa: ANN401 (an mne_lsl StreamOutlet)
+    """The data (TCP) and time (UDP) ports liblsl opened for an outlet, from its stream info."""
+    xml = outlet.get_sinfo().as_xml
+    return [int(port) for port in re.findall(r"<v[46](?:data|service)_port>(\d+)<", xml) if int(port)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -71,7 +72,7 @@ def ray_cluster():
                 break
         else:
             pytest.fail(f"ray start ended: {proc.poll()}")
-        yield cluster
+        yield cluster, proc.pid  # the head's session: every process of the cluster is in it
     shutil.rmtree(cluster.temp_dir, ignore_errors=True)
 
 
@@ -90,11 +91,43 @@ def test_jobs_2_equals_the_serial_run(serial, tmp_path):
     assert "batch" in proc.stderr and f"inputs {len(CLIP_NAMES)}/{len(CLIP_NAMES)}" in proc.stderr  # the one overall bar
 
 
+def _listening_by_pid() -> dict[int, list[str]]:
+    """pid -> local addresses of its listening TCP and unconnected UDP sockets (`ss`)."""
+    found: dict[int, list[str]] = {}
+    lines = subprocess.run(["ss", "-H", "-l", "-t", "-u", "-n", "-p"], capture_output=True, text=True, check=True).stdout.splitlines()
+    for line in lines:
+        for pid in {int(p) for p in re.findall(r"pid=(\d+),", line)}:
+            found.setdefault(pid, []).append(line.split()[4])
+    return found
+
+
+def _in_session(pid: int, session: int) -> bool:
+    try:
+        return os.getsid(pid) == session
+    except OSError:  # ended meanwhile
+        return False
+
+
 def test_ray_cluster_equals_the_serial_run_with_the_package_shipped(serial, ray_cluster, tmp_path):
+    """... and the cluster, its workers and the driver listen on loopback only."""
+    cluster, session = ray_cluster
     out = tmp_path / "ray"
     # Run from another folder: the workers then import affect_live only from the runtime env.
-    proc = _cli(["analyze", *(str(CLIPS / f"{n}.mp4") for n in CLIP_NAMES), "--out", str(out), "--ray", ray_cluster.address, "--quiet"], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    command = [sys.executable, "-m", "affect_live", "analyze", *(str(CLIPS / f"{n}.mp4") for n in CLIP_NAMES), "--out", str(out), "--ray", cluster.address, "--quiet"]
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(REPO))
+    with running(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as driver:
+        listening: dict[int, list[str]] = {}
+        # Until the driver's own gRPC server is up and a worker writes a CSV (the driver waits
+        # for every task): the driver, the cluster and a busy worker are all in the snapshot.
+        while driver.pid not in listening or not any(out.glob("*.csv")):
+            assert driver.poll() is None, driver.communicate()[1]
+            time.sleep(0.05)
+            listening = _listening_by_pid()
+        cluster_side = [a for pid, addresses in listening.items() if _in_session(pid, session) for a in addresses]
+        _, stderr = driver.communicate(timeout=300)
+    assert driver.returncode == 0, stderr
+    assert len(cluster_side) >= 3, listening  # at least the GCS and the raylet's two servers
+    assert all(a.startswith(("127.", "[::ffff:127.", "[::1]")) for a in [*cluster_side, *listening[driver.pid]]), listening
     for name in CLIP_NAMES:
         assert_same_recording(serial / f"{name}.csv", out / f"{name}.csv")
     batch = json.loads((out / "batch.json").read_text())

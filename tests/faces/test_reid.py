@@ -126,6 +126,45 @@ def test_gallery_returns_ids_to_people_who_left_and_gives_newcomers_new_ones(chi
     assert ids.reset([3, 4, 5, 6]) == [first["hopper"], first["astronaut"], out[2][0], out[3][0]]
 
 
+def test_gallery_is_bounded_by_count_and_age_and_keeps_who_is_on_screen(chip_descriptors, chips):
+    """A long session: one person stays while 200 others each pass by once (synthetic 128-d
+    descriptors, far apart; the gallery is what is under test). The gallery never holds more
+    than its size, the longest absent go first, the present person keeps their id throughout,
+    and whoever has been absent longer than `forget_after` frames is forgotten."""
+    names = chips[1]
+    rng = np.random.default_rng(19)
+    passers = rng.normal(size=(200, 128))
+    passers /= np.linalg.norm(passers, axis=1, keepdims=True)  # pairwise ~1.4 apart, threshold 0.5
+    table = {float(k): chip_descriptors[k] for k in range(len(names))} | {1000.0 + k: v for k, v in enumerate(passers)}
+    ids = Identities(lambda image, dets: np.stack([table[d.box[0]] for d in dets]), refresh_every=1000, gallery_size=5, forget_after=50)
+    image = np.zeros((8, 8, 3), np.uint8)
+    stays = _detection(names.index("astronaut_plain"))
+    (kept, _, _), = ids.resolve(image, [(1, stays, True)], [])[0]
+    passer_ids, track = [], 2
+    for k in range(len(passers)):  # each passer: one frame on screen, then their track ends
+        out, _ = ids.resolve(image, [(1, stays, False), (track, _detection(1000.0 + k), True)], [])
+        assert out[0][0] == kept and ids.remembered <= 5
+        passer_ids.append(out[1][0])
+        ids.resolve(image, [(1, stays, False)], [track])
+        track += 1
+    assert len(set(passer_ids)) == len(passers) and kept not in passer_ids
+    assert ids.stats.forgotten == len(passers) - 4  # all but the 4 most recent passers
+
+    def comes_back(k: int) -> int:
+        nonlocal track
+        track += 1
+        out, _ = ids.resolve(image, [(1, stays, False), (track, _detection(1000.0 + k), True)], [])
+        ids.resolve(image, [(1, stays, False)], [track])
+        return out[1][0]
+
+    assert comes_back(len(passers) - 1) == passer_ids[-1]  # among the most recent: re-identified
+    assert comes_back(0) not in passer_ids  # the longest absent was forgotten: a new id
+    for _ in range(50 + 1):  # only the one who stays, for longer than forget_after
+        ids.resolve(image, [(1, stays, False)], [])
+    assert ids.remembered == 1 and comes_back(len(passers) - 2) not in passer_ids
+    assert ids.resolve(image, [(1, stays, False)], [])[0][0][0] == kept
+
+
 # ------------------------------------------------------------------ real clips, end to end
 def _rows(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as handle:

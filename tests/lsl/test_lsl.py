@@ -149,3 +149,94 @@ def test_analyze_with_the_lsl_flags_streams_and_records_another_programs_markers
     with open(events, newline="") as handle:
         recorded = [(e["origin"], e["marker"]) for e in csv.DictReader(handle)]
     assert (name, "stimulus A") in recorded and ("affect-live", "recording stopped: interrupted") in recorded
+
+
+# ------------------------------------------------------------------ scope and --lsl-wait
+def _analyze_waiting(out: Path) -> list[str]:
+    import sys
+
+    from tests.conftest import REPO
+
+    clip = CLIPS / "two_faces.mp4"  # 3 s at its own pace
+    return [sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--realtime", "--lsl", "--lsl-wait", "600", "--out", str(out), "--quiet"]
+
+
+def _wait_for_line(proc, text: str) -> list[str]:  # noqa: ANN001
+    """stderr lines up to the one containing `text` (an event of the child's, not a time)."""
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"the child ended ({proc.wait()}) without saying {text!r}: {''.join(seen)}")
+
+
+def _listening(pid: int) -> list[str]:
+    """Local addresses of `pid`'s listening TCP and unconnected UDP sockets, as `ss` shows them
+    (a socket bound to the loopback device reads 0.0.0.0%lo:PORT)."""
+    import subprocess
+
+    lines = subprocess.run(["ss", "-H", "-l", "-t", "-u", "-n", "-p"], capture_output=True, text=True, check=True).stdout.splitlines()
+    return [line.split()[4] for line in lines if f"pid={pid}," in line]
+
+
+def _on_loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]")
+    return host.startswith(("127.", "::ffff:127.")) or host == "::1" or host.endswith("%lo")
+
+
+def test_machine_scope_keeps_every_port_on_loopback_and_liblsl_quiet(tmp_path):
+    """`analyze --lsl --quiet` without LSLAPICFG: affect-live's own liblsl configuration. While
+    it waits for a consumer both outlets are open: no port of it is reachable from elsewhere."""
+    import signal
+    import subprocess
+
+    from tests.conftest import running
+
+    env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"}
+    out = tmp_path / "exposed.csv"
+    with running(_analyze_waiting(out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        before = _wait_for_line(proc, "waiting up to")
+        ports = _listening(proc.pid)
+        os.kill(proc.pid, signal.SIGINT)
+        _, rest = proc.communicate(timeout=120)
+    tcp = [p for p in ports if p.rsplit(":", 1)[1] != "*"]
+    assert len(ports) >= 5, ports  # two data (TCP) and two time (UDP) ports, and discovery's responder
+    assert all(_on_loopback(p) for p in ports), ports
+    assert tcp and proc.returncode == 130, (proc.returncode, rest)
+    said = "".join(before) + rest
+    assert "INFO|" not in said and "WARN|" not in said and "Traceback" not in said, said  # liblsl follows --quiet
+    assert not out.exists()  # nothing analysed while waiting
+
+
+def test_lsl_wait_holds_the_first_frame_until_a_consumer_connects(tmp_path):
+    """The inlet connects only after the child says it waits; what it receives is the CSV's rows
+    from the first one (frame 0) on: nothing was pushed before it connected."""
+    import csv
+    import subprocess
+
+    from tests.conftest import running
+
+    out = tmp_path / "waited.csv"
+    with running(_analyze_waiting(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _wait_for_line(proc, "waiting up to")
+        assert not out.exists()  # no frame before a consumer
+        samples, _ = pull_until(inlet(DATA_STREAM), lambda s: len(s) >= 10, "10 samples")
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["frame"] == "0" and len(rows) >= len(samples)
+    assert [int(s[0]) for s in samples] == [int(r["face_id"]) for r in rows[: len(samples)]]
+    assert np.allclose([s[1] for s in samples], [float(r["valence"]) for r in rows[: len(samples)]], atol=1e-4)
+
+
+def test_lsl_wait_without_a_consumer_is_one_line_and_exit_1(tmp_path, capsys):
+    """Nobody opens this run's stream (the tests' own LSL session): the wait ends, nothing is analysed."""
+    from affect_live.cli.parser import main
+
+    out = tmp_path / "none.csv"
+    assert main(["analyze", str(CLIPS / "two_faces.mp4"), "--lsl", "--lsl-wait", "0.5", "--out", str(out), "--quiet"]) == 1  # as any input that could not be analysed
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1] == "affect-live: error: no consumer of the LSL stream affect-live connected within 0.5 s; nothing was analysed"
+    assert lines[0].startswith("affect-live: waiting up to 0.5 s") and not out.exists()
