@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 from affect_live.batch.local_cluster import READY_LINE, local_cluster
 from affect_live.cli.parser import main
 from tests.conftest import CLIPS, REPO, running
+from tests.helpers.sockets import listening_by_pid, on_loopback
 from tests.session.test_analyze import _long_clip, _wait_for_rows
 
 pytestmark = pytest.mark.slow
@@ -91,16 +91,6 @@ def test_jobs_2_equals_the_serial_run(serial, tmp_path):
     assert "batch" in proc.stderr and f"inputs {len(CLIP_NAMES)}/{len(CLIP_NAMES)}" in proc.stderr  # the one overall bar
 
 
-def _listening_by_pid() -> dict[int, list[str]]:
-    """pid -> local addresses of its listening TCP and unconnected UDP sockets (`ss`)."""
-    found: dict[int, list[str]] = {}
-    lines = subprocess.run(["ss", "-H", "-l", "-t", "-u", "-n", "-p"], capture_output=True, text=True, check=True).stdout.splitlines()
-    for line in lines:
-        for pid in {int(p) for p in re.findall(r"pid=(\d+),", line)}:
-            found.setdefault(pid, []).append(line.split()[4])
-    return found
-
-
 def _in_session(pid: int, session: int) -> bool:
     try:
         return os.getsid(pid) == session
@@ -122,12 +112,12 @@ def test_ray_cluster_equals_the_serial_run_with_the_package_shipped(serial, ray_
         while driver.pid not in listening or not any(out.glob("*.csv")):
             assert driver.poll() is None, driver.communicate()[1]
             time.sleep(0.05)
-            listening = _listening_by_pid()
+            listening = listening_by_pid()
         cluster_side = [a for pid, addresses in listening.items() if _in_session(pid, session) for a in addresses]
         _, stderr = driver.communicate(timeout=300)
     assert driver.returncode == 0, stderr
     assert len(cluster_side) >= 3, listening  # at least the GCS and the raylet's two servers
-    assert all(a.startswith(("127.", "[::ffff:127.", "[::1]")) for a in [*cluster_side, *listening[driver.pid]]), listening
+    assert all(on_loopback(a) and "%" not in a for a in [*cluster_side, *listening[driver.pid]]), listening
     for name in CLIP_NAMES:
         assert_same_recording(serial / f"{name}.csv", out / f"{name}.csv")
     batch = json.loads((out / "batch.json").read_text())

@@ -171,20 +171,6 @@ def _wait_for_line(proc, text: str) -> list[str]:  # noqa: ANN001
     raise AssertionError(f"the child ended ({proc.wait()}) without saying {text!r}: {''.join(seen)}")
 
 
-def _listening(pid: int) -> list[str]:
-    """Local addresses of `pid`'s listening TCP and unconnected UDP sockets, as `ss` shows them
-    (a socket bound to the loopback device reads 0.0.0.0%lo:PORT)."""
-    import subprocess
-
-    lines = subprocess.run(["ss", "-H", "-l", "-t", "-u", "-n", "-p"], capture_output=True, text=True, check=True).stdout.splitlines()
-    return [line.split()[4] for line in lines if f"pid={pid}," in line]
-
-
-def _on_loopback(address: str) -> bool:
-    host = address.rsplit(":", 1)[0].strip("[]")
-    return host.startswith(("127.", "::ffff:127.")) or host == "::1" or host.endswith("%lo")
-
-
 def test_machine_scope_keeps_every_port_on_loopback_and_liblsl_quiet(tmp_path):
     """`analyze --lsl --quiet` without LSLAPICFG: affect-live's own liblsl configuration. While
     it waits for a consumer both outlets are open: no port of it is reachable from elsewhere."""
@@ -192,17 +178,18 @@ def test_machine_scope_keeps_every_port_on_loopback_and_liblsl_quiet(tmp_path):
     import subprocess
 
     from tests.conftest import running
+    from tests.helpers.sockets import listening_by_pid, on_loopback
 
     env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"}
     out = tmp_path / "exposed.csv"
     with running(_analyze_waiting(out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         before = _wait_for_line(proc, "waiting up to")
-        ports = _listening(proc.pid)
+        ports = listening_by_pid().get(proc.pid, [])
         os.kill(proc.pid, signal.SIGINT)
         _, rest = proc.communicate(timeout=120)
     tcp = [p for p in ports if p.rsplit(":", 1)[1] != "*"]
     assert len(ports) >= 5, ports  # two data (TCP) and two time (UDP) ports, and discovery's responder
-    assert all(_on_loopback(p) for p in ports), ports
+    assert all(on_loopback(p) for p in ports), ports
     assert tcp and proc.returncode == 130, (proc.returncode, rest)
     said = "".join(before) + rest
     assert "INFO|" not in said and "WARN|" not in said and "Traceback" not in said, said  # liblsl follows --quiet
