@@ -38,8 +38,12 @@ def signal_name(signum: int) -> str:
 def interruption(exc: BaseException | None = None) -> tuple[str, int]:
     """What to say about an interrupted command, and its exit status: the signal that came (from
     `exc` or, when a lower layer caught the exception, as recorded here), else Ctrl-C."""
-    signum = exc.signum if isinstance(exc, StopSignal) else (_received[0] if _received else None)
-    if signum is None:
+    return describe(exc.signum if isinstance(exc, StopSignal) else (_received[0] if _received else None))
+
+
+def describe(signum: int | None) -> tuple[str, int]:
+    """The message and exit status for a stop by `signum` (None or SIGINT: Ctrl-C)."""
+    if signum is None or signum == signal.SIGINT:
         return "interrupted by the user", CTRL_C_STATUS
     return f"interrupted by {signal_name(signum)}", 128 + signum
 
