@@ -2,7 +2,7 @@
 the recording (every row on disk, the sidecar `interrupted` with the signal's name), and the exit
 status is the shell's 128 + signal number (143, 129; 130 for Ctrl-C).
 
-A leaf module (standard library only): the CLI installs the handlers, `analyze` and the batch
+A leaf module (the standard library and errors.py only): the CLI installs the handlers, `analyze` and the batch
 runner read which signal came. Python runs a handler on the main thread, between bytecodes, so
 the exception comes out of whatever the main thread was waiting on, as KeyboardInterrupt does.
 """
@@ -16,10 +16,11 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+from affect_live.errors import EXIT_INTERRUPTED
+
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-CTRL_C_STATUS = 128 + signal.SIGINT  # 130
 _received: list[int] = []  # the stop signal this process got (at most one: later ones are ignored)
 
 
@@ -44,7 +45,7 @@ def interruption(exc: BaseException | None = None) -> tuple[str, int]:
 def describe(signum: int | None) -> tuple[str, int]:
     """The message and exit status for a stop by `signum` (None or SIGINT: Ctrl-C)."""
     if signum is None or signum == signal.SIGINT:
-        return "interrupted by the user", CTRL_C_STATUS
+        return "interrupted by the user", EXIT_INTERRUPTED
     return f"interrupted by {signal_name(signum)}", 128 + signum
 
 
