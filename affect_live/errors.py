@@ -10,6 +10,9 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_BAD_WEIGHTS = 2
 EXIT_MISSING_EXTRA = 2  # an optional dependency set (extra) is not installed
+# The outputs cannot be written as planned (one would overwrite an input or another output, or
+# another run is writing them): refused before anything is written, like argparse's usage errors.
+EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 

@@ -1,5 +1,8 @@
 """What a batch does: the inputs (a folder of sessions becomes its video files), each input's
-CSV (and annotated video), and which inputs a previous run already finished."""
+CSV (and annotated video), and which inputs a previous run already finished.
+
+Every file of the run is named here, from one plan, and checked before anything is written: no
+output may be an input or another output (recording.output_files.check_outputs)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from typing import Any
 
 from affect_live.errors import UserError
 from affect_live.pipeline.sources import IMAGE_SUFFIXES
-from affect_live.recording.sidecar import sidecar_path
+from affect_live.recording.output_files import OutputFiles, check_outputs, identities, sidecar_path
 from affect_live.render.annotated_video import VIDEO_SUFFIX
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,9 @@ class BatchItem:
     @property
     def name(self) -> str:
         return Path(self.spec).name or self.spec
+
+    def outputs(self, landmarks: bool = False) -> OutputFiles:
+        return OutputFiles(self.spec, Path(self.csv), None if self.video_out is None else Path(self.video_out), landmarks)
 
 
 def expand_inputs(specs: list[str]) -> list[str]:
@@ -66,6 +72,7 @@ def plan_outputs(inputs: list[str], out: Path | None) -> list[Path]:
             raise UserError("with several inputs, --out must be a folder (one CSV per input)")
         return [out]
     paths: list[Path] = []
+    taken: set[object] = set()
     for spec in inputs:
         if out is None:
             folder = Path.cwd() if spec.isdigit() or "://" in spec else Path(spec).parent
@@ -73,11 +80,18 @@ def plan_outputs(inputs: list[str], out: Path | None) -> list[Path]:
             folder = out
         candidate = folder / _default_csv_name(spec)
         stem, n = candidate.stem, 2
-        while candidate in paths:  # two inputs with the same name: clip.csv, clip-2.csv
+        # Two inputs with the same name (clip.csv, clip-2.csv), or whose files would meet
+        # (a.jpg's events file is a.events.png's CSV: a.events-2.csv).
+        while any(key in taken for key in _names(candidate)):
             candidate = folder / f"{stem}-{n}.csv"
             n += 1
+        taken |= _names(candidate)
         paths.append(candidate)
     return paths
+
+
+def _names(csv: Path) -> set[object]:
+    return {key for _, path in OutputFiles("", csv, landmarks=True).files() for key in identities(path)}
 
 
 def plan_videos(csvs: list[Path], video_out: Path | None) -> list[Path | None]:
@@ -91,14 +105,38 @@ def plan_videos(csvs: list[Path], video_out: Path | None) -> list[Path | None]:
     return [video_out / f"{csv.stem}{ANNOTATED}{VIDEO_SUFFIX}" for csv in csvs]
 
 
-def plan_batch(specs: list[str], out: Path | None, video_out: Path | None = None) -> list[BatchItem]:
+def plan_batch(
+    specs: list[str], out: Path | None, video_out: Path | None = None, landmarks: bool = False, summary: Path | None = None
+) -> list[BatchItem]:
+    """Each input's outputs; raises OutputClash (one line, nothing written) when any file the
+    run writes (`summary`: batch.json) is an input or another of its files."""
     inputs = expand_inputs(specs)
     csvs = plan_outputs(inputs, out)
     videos = plan_videos(csvs, video_out)
-    return [
+    items = [
         BatchItem(n, _absolute(spec), str(csv.absolute()), None if video is None else str(video.absolute()))
         for n, (spec, csv, video) in enumerate(zip(inputs, csvs, videos))
     ]
+    check_outputs([item.outputs(landmarks) for item in items], input_files(inputs), [] if summary is None else [("batch summary", summary)])
+    return items
+
+
+def input_files(inputs: list[str]) -> list[Path]:
+    """The files the inputs read: each file, and a folder's images (a folder of videos was
+    expanded into its files already)."""
+    files: list[Path] = []
+    for spec in inputs:
+        if is_live(spec):
+            continue
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            try:
+                files.extend(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            except OSError:
+                continue  # an unreadable folder: its source says so, and nothing of it is read
+        else:
+            files.append(path)
+    return files
 
 
 def _absolute(spec: str) -> str:

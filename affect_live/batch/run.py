@@ -14,7 +14,10 @@ from affect_live.batch.plan import BatchItem, finished
 from affect_live.batch.progress import BatchProgress
 from affect_live.batch.summary import BATCH_FILE, BatchSummary, mark_sidecar
 from affect_live.batch.worker import ItemResult, JobSpec
-from affect_live.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, UserError
+from affect_live.errors import EXIT_BAD_INPUT, UserError
+from affect_live.recording.output_lock import check_free
+from affect_live.recording.output_files import lock_path
+from affect_live.stop_signals import interruption
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,11 @@ def _outcome_line(result: ItemResult) -> tuple[str, bool]:
 
 def run_batch(items: list[BatchItem], job: JobSpec, expected: dict[str, Any], options: BatchOptions, **live: Any) -> int:  # noqa: ANN401
     """Analyse every item not already finished; the exit status is 0, EXIT_BAD_INPUT when any
-    input failed (the last line says how many), or EXIT_INTERRUPTED."""
+    input failed (the last line says how many), or 128 + the signal that interrupted it (130
+    for Ctrl-C). Raises OutputsBusy, before anything is written, when another live run holds
+    an item's outputs (each item's worker then holds that lock itself while it writes)."""
+    for item in items:
+        check_free(lock_path(Path(item.csv)), Path(item.csv))
     workers = 1 if options.mode == "serial" else options.jobs
     summary = BatchSummary(options.summary_dir / BATCH_FILE if options.summary_dir else None, items, options.mode, workers)
     todo = []
@@ -85,7 +92,7 @@ def run_batch(items: list[BatchItem], job: JobSpec, expected: dict[str, Any], op
     summary.write()
     # Serial runs keep one bar per input (as the worker shows it); parallel runs one for all.
     progress = BatchProgress(todo, disable=options.quiet or options.mode == "serial" or not todo)
-    interrupted = False
+    stopped, caught = False, None  # an input or the driver was interrupted (caught: the driver's exception)
     try:
         for kind, index, value in _events(todo, job, options, live):
             if kind == "start":
@@ -95,22 +102,24 @@ def run_batch(items: list[BatchItem], job: JobSpec, expected: dict[str, Any], op
             elif kind == "done":
                 progress.done(index, value.frames)
                 _finish(value, summary, options, progress)
-                interrupted |= value.status == "interrupted"
-    except KeyboardInterrupt:
-        interrupted = True
+                stopped = stopped or value.status == "interrupted"
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (stop_signals)
+        stopped, caught = True, exc
+        message = interruption(exc)[0]
         by_index = {item.index: item for item in todo}
         for index in progress.running:  # workers ended mid-input: their rows so far are kept
             item = by_index[index]
-            mark_sidecar(item.csv, "interrupted", "interrupted by the user")
-            summary.results[index] = ItemResult(index, item.spec, item.csv, "interrupted", "interrupted by the user")
+            mark_sidecar(item.csv, "interrupted", message)
+            summary.results[index] = ItemResult(index, item.spec, item.csv, "interrupted", message)
     finally:
         progress.close()
         summary.write()
     failed = [r for r in summary.failed() if r.status != "interrupted"]
-    if interrupted:
+    if stopped:  # one line: which signal, and what is left
+        message, status = interruption(caught)
         left = len(items) - sum(r.ok for r in summary.results.values())
-        _say(f"affect-live: interrupted; {left} input(s) not complete: the same command again goes on from there")
-        return EXIT_INTERRUPTED
+        _say(f"affect-live: {message}; {left} input(s) not complete: the same command again goes on from there")
+        return status
     if failed and len(items) > 1:  # one input: its own error line says it all
         _say(f"affect-live: error: {len(failed)} of {len(items)} inputs failed" + (f" (see {summary.path})" if summary.path else ""))
     return EXIT_BAD_INPUT if failed else 0
@@ -120,6 +129,8 @@ def _finish(result: ItemResult, summary: BatchSummary, options: BatchOptions, pr
     if result.status == "failed" and result.attempts > 1:
         mark_sidecar(result.csv, "failed", result.message)
     summary.add(result)
+    if result.status == "interrupted":
+        return  # the batch's last line says it
     line, error = _outcome_line(result)
     if error or not options.quiet:
         progress.write(line)

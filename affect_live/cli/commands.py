@@ -44,6 +44,7 @@ def open_lsl(model: dict | None = None):  # noqa: ANN201 (LslStreams, imported l
 def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.batch.plan import fingerprint, plan_batch
     from affect_live.batch.run import BatchOptions, run_batch
+    from affect_live.batch.summary import BATCH_FILE
     from affect_live.batch.worker import JobSpec, preload
     from affect_live.model.inference.engine import AffectEngine
     from affect_live.pipeline.threads import PipelineSettings
@@ -54,7 +55,9 @@ def run_analyze(args: argparse.Namespace) -> int:
         raise UserError("--lsl, --lsl-markers and --realtime work in one process only (not with --jobs or --ray)")
     if args.lsl_wait and not args.lsl:
         raise UserError("--lsl-wait needs --lsl")
-    items = plan_batch(args.inputs, args.out, args.video_out)
+    folder = args.out if args.out is not None and args.out.suffix.lower() != ".csv" else None
+    summary = folder / BATCH_FILE if folder is not None else None
+    items = plan_batch(args.inputs, args.out, args.video_out, landmarks=args.landmarks, summary=summary)
     device = pick_device(args.device)
     bundles = [load_weights(path) for path in args.weights or [None]]
     try:
@@ -79,7 +82,6 @@ def run_analyze(args: argparse.Namespace) -> int:
     )
     job = JobSpec(tuple(str(b.path) for b in bundles), args.window, device, settings, args.realtime)
     expected = fingerprint({"model": model_summary(engine), "settings": {**session_settings(settings, engine), "realtime": args.realtime}})
-    folder = args.out if args.out is not None and args.out.suffix.lower() != ".csv" else None
     options = BatchOptions(args.jobs, args.ray, args.force, args.quiet, args.verbose, folder)
     if parallel:
         del engine  # the workers load their own

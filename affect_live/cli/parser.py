@@ -16,8 +16,9 @@ from typing import TextIO
 
 from affect_live import __version__
 from affect_live.backends.native_logs import quiet_native_logs
-from affect_live.errors import EXIT_INTERRUPTED, EXIT_MISSING_EXTRA, UserError
+from affect_live.errors import EXIT_MISSING_EXTRA, UserError
 from affect_live.extras import tensorflow_missing
+from affect_live.stop_signals import interruption, stopping_on_signals
 from affect_live.train.arguments import add_parsers as add_training_parsers
 
 log = logging.getLogger("affect_live")
@@ -201,7 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench": commands.run_bench,
     }
     try:
-        return handlers[args.command](args)
+        if args.command is None:  # the app closes its window on these signals itself (ui/app.py)
+            return handlers[None](args)
+        with stopping_on_signals():  # SIGTERM and SIGHUP end a command as Ctrl-C does
+            return handlers[args.command](args)
     except UserError as exc:
         print(f"affect-live: error: {exc}", file=sys.stderr)
         return exc.status
@@ -211,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A path that needs TensorFlow and has no check of its own: still one line.
         print(f"affect-live: error: {tensorflow_missing(args.command or 'this command')}", file=sys.stderr)
         return EXIT_MISSING_EXTRA
-    except KeyboardInterrupt:
-        print("affect-live: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP before anything was recorded
+        message, status = interruption(exc)
+        print(f"affect-live: {message}", file=sys.stderr)
+        return status

@@ -37,11 +37,24 @@ class SourceInfo:
     height: int
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """An input file passed over (an unreadable image of a folder), and why."""
+
+    file: str
+    reason: str
+
+
 class FrameSource:
-    """Iterate `frames()` once; afterwards `ended_early` says whether a file was cut short."""
+    """Iterate `frames()` once; afterwards `ended_early` says whether a file was cut short and
+    `skipped` which files were passed over."""
 
     info: SourceInfo
     ended_early: str | None = None
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        return []
 
     def frames(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -124,27 +137,62 @@ def _natural_key(path: Path) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
+def _unreadable_reason(path: Path) -> str:
+    """Why OpenCV read no image from `path` (it says nothing itself)."""
+    try:
+        with open(path, "rb") as handle:
+            empty = not handle.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "empty file" if empty else "not an image OpenCV can decode (damaged or another format)"
+
+
 class ImageSequenceSource(FrameSource):
-    """Still images as frames (a folder in natural sort order, or one image), at a nominal rate."""
+    """Still images as frames (a folder in natural sort order, or one image), at a nominal rate.
+
+    Unreadable images are passed over wherever they sort, first included (the frame size comes
+    from the first readable one), and listed in `skipped` with the reason; frame indices stay
+    the images' positions, so a gap shows where one was skipped."""
 
     def __init__(self, name: str, paths: list[Path], fps: float = 30.0) -> None:
         self._paths = paths
-        first = cv2.imread(str(paths[0]))
-        if first is None:
-            raise SourceError(f"{paths[0]} is not an image OpenCV can read")
+        self._skipped: list[SkippedFile] = []
+        self._first: tuple[int, np.ndarray] | None = None
+        for index, path in enumerate(paths):
+            image = self._read(path)
+            if image is not None:
+                self._first = (index, image)
+                break
+        if self._first is None:
+            reason = self._skipped[0].reason
+            what = f"{paths[0]} is not an image OpenCV can read" if len(paths) == 1 else f"none of the {len(paths)} images in {name} can be read"
+            raise SourceError(f"{what} ({reason})")
+        first = self._first[1]
         self.info = SourceInfo(name, "images", fps, len(paths), first.shape[1], first.shape[0])
-        self.skipped = 0
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        return list(self._skipped)
+
+    def _read(self, path: Path) -> np.ndarray | None:
+        image = cv2.imread(str(path))
+        if image is None:
+            self._skipped.append(SkippedFile(str(path), _unreadable_reason(path)))
+            log.warning("skipping unreadable image %s: %s", path, self._skipped[-1].reason)
+        return image
 
     def frames(self) -> Iterator[Frame]:
-        for index, path in enumerate(self._paths):
-            image = cv2.imread(str(path))
-            if image is None:
-                self.skipped += 1
-                log.warning("skipping unreadable image %s", path)
-                continue
-            yield Frame(index, index / self.info.fps, image)
-        if self.skipped:
-            self.ended_early = f"{self.skipped} of {len(self._paths)} images in {self.info.name} could not be read"
+        first = self._first
+        assert first is not None
+        start, image = first
+        self._first = None  # the constructor's image is used once, not kept
+        yield Frame(start, start / self.info.fps, image)
+        for index in range(start + 1, len(self._paths)):
+            image = self._read(self._paths[index])
+            if image is not None:
+                yield Frame(index, index / self.info.fps, image)
+        if self._skipped:
+            self.ended_early = f"{len(self._skipped)} of {len(self._paths)} images in {self.info.name} could not be read (the sidecar lists them)"
 
 
 def open_source(spec: str | int, folder_fps: float = 30.0) -> FrameSource:
@@ -233,6 +281,10 @@ class RealTimePlayback(FrameSource):
     @property
     def ended_early(self) -> str | None:  # type: ignore[override]
         return self._source.ended_early
+
+    @property
+    def skipped(self) -> list[SkippedFile]:
+        return self._source.skipped
 
     def frames(self) -> Iterator[Frame]:
         origin: tuple[float, float] | None = None  # (wall clock, media time) of the reference frame

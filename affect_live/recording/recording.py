@@ -2,7 +2,7 @@
 recorder both use it, so the files, statuses and fields are the same in both paths.
 
 Statuses in the sidecar: `running` while recording, then `complete`, `ended_early` (a file or
-stream cut short), `interrupted` (Ctrl-C), `failed` (a write or thread failure; `message` says
+stream cut short), `interrupted` (Ctrl-C, SIGTERM, SIGHUP), `failed` (a write or thread failure; `message` says
 why) or `source_lost` (a camera stopped delivering frames).
 """
 
@@ -15,13 +15,14 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from affect_live.errors import RecordingError
 from affect_live.recording.csv_writer import CsvRecorder
+from affect_live.recording.output_files import events_path, landmarks_path  # noqa: F401  (also imported from here)
 from affect_live.recording.rows import CSV_COLUMNS, LANDMARK_COLUMNS, format_landmark_rows, format_rows
 from affect_live.recording.sidecar import now_iso, sidecar_path, write_sidecar
 from affect_live.types import FrameResult
@@ -33,15 +34,6 @@ STATUSES = ("complete", "ended_early", "interrupted", "failed", "source_lost")
 # program's LSL markers), at the newest frame recorded when it came.
 EVENT_COLUMNS = ("frame", "time_s", "lsl_time", "origin", "marker")
 OWN = "affect-live"  # the origin of affect-live's own markers; "user" for the app's M key
-
-
-def events_path(csv_path: Path) -> Path:
-    return Path(csv_path).with_suffix(".events.csv")
-
-
-def landmarks_path(csv_path: Path) -> Path:
-    """The --landmarks companion file: frame, face_id, x0, y0, z0, ... x477, y477, z477."""
-    return Path(csv_path).with_suffix(".landmarks.csv")
 
 
 def _csv_line(values: list[object]) -> str:
@@ -111,7 +103,7 @@ class Recording:
         self._sidecar = sidecar_path(self.path)
         self._clock = clock
         self._lock = threading.Lock()
-        self._meta = dict(meta, status="running", model_changes=[], events_csv=events_path(self.path).name)
+        self._meta = dict(meta, status="running", model_changes=[], events_csv=events_path(self.path).name, skipped_files=[])
         self.frames = 0
         self.face_ids: set[int] = set()
         self._last_frame: int | None = None
@@ -186,13 +178,15 @@ class Recording:
             except RecordingError as exc:
                 log.warning("%s", exc)  # the final sidecar write tries again and reports
 
-    def finish(self, status: str, message: str = "", dropped_frames: int = 0) -> RecordingOutcome:
+    def finish(self, status: str, message: str = "", dropped_frames: int = 0, skipped: Sequence[tuple[str, str]] = ()) -> RecordingOutcome:
         """Close the CSV with every row on disk and write the outcome to the sidecar; a failed
-        write turns any status into `failed` with the reason. Safe to call twice."""
+        write turns any status into `failed` with the reason. `skipped`: input files passed
+        over, with why (the sidecar's `skipped_files`). Safe to call twice."""
         assert status in STATUSES, status
         with self._lock:
             if self._outcome is not None:
                 return self._outcome
+            self._meta["skipped_files"] = [{"file": file, "reason": reason} for file, reason in skipped]
             errors = []
             for writer in (self._csv, self._events, self._landmarks):
                 if writer is None:

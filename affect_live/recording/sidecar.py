@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from affect_live.errors import RecordingError
+from affect_live.recording.output_files import SIDECAR_TEMP_SUFFIX, sidecar_path  # noqa: F401  (also imported from here)
 
 log = logging.getLogger(__name__)
 
 # What computes the numbers (those installed are listed; TensorFlow only with the train extra).
 _VERSIONED_PACKAGES = ("affect-live", "numpy", "opencv-contrib-python", "ai-edge-litert", "onnxruntime", "tensorflow-cpu", "tensorflow", "keras")
 
-
-def sidecar_path(csv_path: Path) -> Path:
-    return Path(csv_path).with_suffix(".meta.json")
 
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
@@ -45,7 +43,7 @@ def write_sidecar(path: Path, content: dict[str, Any]) -> None:
     disk space: the final status still gets written when the CSV filled the disk. The temp file
     never stays behind.
     """
-    tmp = path.with_name(path.name + ".partial")
+    tmp = path.with_name(path.name + SIDECAR_TEMP_SUFFIX)
     try:
         tmp.write_text(json.dumps(content, indent=2, default=str))
         os.replace(tmp, path)

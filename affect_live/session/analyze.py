@@ -9,16 +9,19 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from affect_live.errors import RecordingError
+from affect_live.errors import RecordingError, UserError
 from affect_live.lsl.inlet import MarkerInlet
 from affect_live.lsl.outlets import LslStreams
 from affect_live.model.inference.engine import AffectEngine
 from affect_live.pipeline.sources import FrameSource, RealTimePlayback, open_source
 from affect_live.pipeline.threads import Pipeline, PipelineSettings
+from affect_live.recording.output_files import lock_path
+from affect_live.recording.output_lock import OutputLock
 from affect_live.recording.recording import RecordingOutcome, end_status
 from affect_live.render.annotated_video import AnnotatedVideoWriter
 from affect_live.session.metadata import session_metadata
 from affect_live.session.outputs import OutputNotice, Outputs
+from affect_live.stop_signals import interruption
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,33 @@ def analyze_source(
     analysed, and frames the model is too slow for are dropped (and counted). `lsl` publishes
     every result and the session's markers; `markers` (another program's LSL marker stream) is
     recorded into the events file. `video_out` writes an annotated copy (affect_live.render.overlay,
-    as the app draws it); `on_frame(frames_done)` is called after every frame (batch progress)."""
+    as the app draws it); `on_frame(frames_done)` is called after every frame (batch progress).
+
+    The outputs' lock (recording.output_lock, `<csv stem>.lock`) is held from before anything
+    is opened until every file is closed; another live run holding it fails this one at once."""
+    lock = OutputLock(lock_path(csv_path), csv_path)
+    try:
+        lock.acquire()
+    except UserError as exc:
+        return RecordingOutcome(csv_path, "failed", str(exc))
+    try:
+        return _analyze(spec, csv_path, engine, settings, quiet, realtime, lsl, markers, video_out, on_frame)
+    finally:
+        lock.release()
+
+
+def _analyze(
+    spec: str | FrameSource,
+    csv_path: Path,
+    engine: AffectEngine,
+    settings: PipelineSettings,
+    quiet: bool,
+    realtime: bool,
+    lsl: LslStreams | None,
+    markers: MarkerInlet | None,
+    video_out: Path | None,
+    on_frame: Callable[[int], None] | None,
+) -> RecordingOutcome:
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
@@ -87,13 +116,14 @@ def analyze_source(
             if on_frame is not None:
                 on_frame(frames)
         status, message = end_status(pipeline.error, pipeline.ended_early, source.info.kind)
-    except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted by the user"
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM or SIGHUP (stop_signals)
+        status, message = "interrupted", interruption(exc)[0]
     finally:
         bar.close()
         pipeline.stop()
         if markers is not None:
             markers.target = None
-    outcome = outputs.stop_recording(status, message, pipeline.dropped_frames).result()
+    skipped = [(file.file, file.reason) for file in source.skipped]
+    outcome = outputs.stop_recording(status, message, pipeline.dropped_frames, skipped).result()
     outputs.close()
     return failures[0] if failures else outcome

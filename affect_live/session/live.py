@@ -138,9 +138,10 @@ class LiveSession:
             raise RecordingError("the model is still loading: start the recording in a moment")
         self._post(self._start_recording, Path(csv_path))
 
-    def stop_recording(self) -> None:
-        """The outcome arrives as a `recording_stopped` event."""
-        self._post(self._stop_recording, "complete", "stopped by the user", None, True)
+    def stop_recording(self, status: str = "complete", why: str = "stopped by the user") -> None:
+        """The outcome arrives as a `recording_stopped` event (`status` "interrupted": the app
+        was stopped by a signal)."""
+        self._post(self._stop_recording, status, why, None, True)
 
     def follow_markers(self, name: str) -> None:
         """Record another program's LSL marker stream (found whenever it appears) into every

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,9 +98,12 @@ class Outputs:
         announces the source first in the events file (`analyze`: one recording per source)."""
         return self._thread.call(self._start_recording, Path(path), meta, dropped_at_start, source_name)
 
-    def stop_recording(self, status: str, message: str, dropped_frames: int = 0) -> Future[RecordingOutcome | None]:
-        """Finish the recording with every row on disk; None when none was open."""
-        return self._thread.call(self._stop_recording, status, message, dropped_frames)
+    def stop_recording(
+        self, status: str, message: str, dropped_frames: int = 0, skipped: Sequence[tuple[str, str]] = ()
+    ) -> Future[RecordingOutcome | None]:
+        """Finish the recording with every row on disk; None when none was open. `skipped`:
+        input files passed over, with why (for the sidecar)."""
+        return self._thread.call(self._stop_recording, status, message, dropped_frames, tuple(skipped))
 
     def mark(self, text: str, origin: str = OWN, lsl_time: float | None = None) -> None:
         """A marker onto the Markers stream (unless it came from LSL) and into the events file."""
@@ -195,13 +198,13 @@ class Outputs:
             self._mark(f"source changed: {source_name}", OWN, None)
         self._mark(f"recording started: {path.name}", OWN, None)
 
-    def _stop_recording(self, status: str, message: str, dropped_frames: int) -> RecordingOutcome | None:
+    def _stop_recording(self, status: str, message: str, dropped_frames: int, skipped: Sequence[tuple[str, str]] = ()) -> RecordingOutcome | None:
         recording = self._recording
         if recording is None:
             return None
         self._mark(f"recording stopped: {status}", OWN, None)
         self._recording, self.recording_status = None, None
-        return recording.finish(status, message, dropped_frames=max(dropped_frames - self._dropped_at_start, 0))
+        return recording.finish(status, message, dropped_frames=max(dropped_frames - self._dropped_at_start, 0), skipped=skipped)
 
     def _mark(self, text: str, origin: str, lsl_time: float | None) -> None:
         mark(text, origin, self._recording, self._lsl, lsl_time)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from affect_live.stop_signals import describe
 
 if TYPE_CHECKING:  # the heavy imports wait until the display is known to work
     from PyQt5.QtCore import QSettings
@@ -92,7 +96,59 @@ def run_app(options: AppOptions) -> int:
     if warning:
         window.notify("warning", warning)
     window.show()
-    return app.exec_()
+    watch = StopSignalWatch(window)
+    try:
+        status = app.exec_()
+    finally:
+        watch.restore()
+    return describe(watch.received)[1] if watch.received is not None else status
+
+
+class StopSignalWatch:
+    """SIGTERM, SIGHUP and Ctrl-C end the recording in progress as `interrupted` with the
+    signal's name (every row on disk) and close the window as its close button does.
+
+    Python runs signal handlers only when the interpreter has control, which it has not while
+    Qt waits for events; so the C-level handler writes the signal's number into a socket
+    (signal.set_wakeup_fd) that a QSocketNotifier watches: the event loop wakes at once and the
+    window closes from it, never from inside a handler."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+    def __init__(self, window: MainWindow) -> None:
+        from PyQt5.QtCore import QSocketNotifier
+
+        self.received: int | None = None
+        self._window = window
+        self._read, self._write = socket.socketpair()
+        self._read.setblocking(False)
+        self._write.setblocking(False)
+        self._previous = {signum: signal.signal(signum, lambda *_: None) for signum in self.SIGNALS}
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Read)
+        self._notifier.activated.connect(self._woken)
+
+    def _woken(self) -> None:
+        try:
+            data = self._read.recv(64)
+        except BlockingIOError:
+            return
+        signum = next((n for n in data if n in self.SIGNALS), None)
+        if signum is None or self.received is not None:
+            return
+        self.received = signum
+        message = describe(signum)[0]
+        log.warning("%s: the recording in progress is saved and the window closed", message)
+        self._window.session.stop_recording("interrupted", message)
+        self._window.close()
+
+    def restore(self) -> None:
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous_fd)
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._read.close()
+        self._write.close()
 
 
 def startup_device(options: AppOptions, settings: AppSettings) -> tuple[str, str | None]:

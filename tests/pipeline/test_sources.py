@@ -92,3 +92,25 @@ def test_copied_clip_is_still_readable(tmp_path):
     shutil.copy(CLIPS / "two_faces.mp4", copy)
     with open_source(str(copy)) as source:
         assert source.info.frame_count == 90
+
+
+@pytest.mark.parametrize("bad", [0, 2, 4])
+def test_an_unreadable_image_is_skipped_wherever_it_sorts(tmp_path, bad):
+    image = cv2.imread(str(IMAGES / "astronaut.png"))
+    for n in range(5):
+        cv2.imwrite(str(tmp_path / f"frame{n}.png"), image)
+    (tmp_path / f"frame{bad}.png").write_bytes(b"\x89PNG but cut short")
+    with open_source(str(tmp_path)) as source:
+        indices = [f.index for f in source.frames()]
+    assert indices == [n for n in range(5) if n != bad]
+    assert (source.info.width, source.info.height) == (image.shape[1], image.shape[0])
+    assert [(s.file, s.reason) for s in source.skipped] == [(str(tmp_path / f"frame{bad}.png"), "not an image OpenCV can decode (damaged or another format)")]
+    assert source.ended_early.startswith("1 of 5 images")
+
+
+def test_a_folder_of_only_unreadable_images_is_one_line(tmp_path):
+    for n in range(2):
+        (tmp_path / f"frame{n}.png").write_bytes(b"")
+    with pytest.raises(SourceError) as info:
+        open_source(str(tmp_path))
+    assert str(info.value) == f"none of the 2 images in {tmp_path} can be read (empty file)"
