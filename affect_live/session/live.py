@@ -42,7 +42,7 @@ from affect_live.session.model_loader import ModelLoader
 from affect_live.session.outputs import OutputNotice, Outputs
 from affect_live.session.recording_reports import report_start, report_stop
 from affect_live.session.source_opener import SourceOpener
-from affect_live.types import FacePrediction, FrameResult
+from affect_live.types import FacePrediction, FrameResult, TrackedFace
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,17 @@ class _Run:
     spec: str
     info: SourceInfo
     ended: bool = False
+
+
+def _on_frame(face: TrackedFace, newest: FacePrediction) -> FacePrediction:
+    """A face's newest values drawn on the frame shown: the box and mesh come from that frame's
+    capture; the values (and pose) may be from an older frame when the model is slower. The
+    newest result's own landmarks are never drawn here: under load they are frames behind, so
+    the contours would sit beside the face."""
+    actions = face.actions or newest.actions
+    if actions is not None and face.actions is None:
+        actions = replace(actions, landmarks=face.landmarks, landmark_score=face.landmark_score)  # None: not meshed, no contours
+    return replace(newest, detection=face.detection, actions=actions)
 
 
 class LiveSession:
@@ -202,12 +213,7 @@ class LiveSession:
         if packet is None or packet.image is None:
             return None
         values = self._values
-        # The packet's own landmarks (when capture measured them) fit its image; older ones lag.
-        predictions = tuple(
-            replace(values[face.face_id], detection=face.detection, actions=face.actions or values[face.face_id].actions)
-            for face in packet.faces
-            if face.face_id in values
-        )
+        predictions = tuple(_on_frame(face, values[face.face_id]) for face in packet.faces if face.face_id in values)
         return DisplayFrame(packet.frame_index, packet.image, predictions)
 
     def events(self) -> list[SessionEvent]:
