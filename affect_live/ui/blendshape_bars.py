@@ -88,7 +88,7 @@ class BlendshapeBars(QWidget):
         self._bold = QFont(self._font)
         self._bold.setBold(True)
         metrics = QFontMetricsF(self._font)
-        self._line = metrics.height() + 2.0
+        self._line = metrics.height() + 1.0
         self._label_w = max(metrics.horizontalAdvance(label) for _, rows in GROUPS for label, _ in rows) + _INDENT + 6.0
         self._values: np.ndarray | None = None
         self._color = QColor(128, 128, 128)

@@ -39,6 +39,7 @@ def open_window(qtbot, store):
 
     yield make
     for window in windows:
+        window.ask_before_quit = False  # a test that failed mid-recording must not wait for a click
         window.close()
 
 
