@@ -333,6 +333,7 @@ class MainWindow(QMainWindow):
     def _handle_event(self, event: SessionEvent) -> None:
         if event.topic == "source_opened":
             self._source_opened(event.detail)
+            self.banner.clear_topic(event.topic)  # what was said of the previous source is stale
             return  # the video says it
         if event.topic == "open_failed" and self._opening.pop(event.detail, (None, False, False))[2]:
             self.open_demo()

@@ -80,7 +80,7 @@ class OfferBar(QWidget):
             "Valence and arousal are a prior here (expression probabilities placed on published positions, not measured). "
             f"{entry.name} gives learned ones (trained on {entry.trained_on}; {entry.license})."
         )
-        self.get_button.setText(f"Use {entry.name}" if here else f"Get learned valence/arousal ({entry.approx_size_mb:g} MB)...")
+        self.get_button.setText(f"Use {entry.name}" if here else f"Get it ({entry.approx_size_mb:g} MB)...")
         self.show()
 
     def dismiss(self) -> None:

@@ -47,7 +47,7 @@ class VideoView(QWidget):
         self._placeholder_font.setPointSizeF(13.0)
         self.setAttribute(Qt.WA_OpaquePaintEvent)  # paintEvent fills every pixel itself
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(280, 160)
         self.setFocusPolicy(Qt.ClickFocus)  # a click on the video takes the keyboard from the marker field
 
     def sizeHint(self) -> QSize:
