@@ -109,6 +109,15 @@ class FaceStage:
             raise ValueError(f"max_faces must be >= 1, got {n}")
         self._max_faces = int(n)
 
+    def set_actions(self, on: bool) -> None:
+        """Measure the facial actions (meshes) or not, from the next frame; on the capture
+        thread only (the faces followed by their meshes are dropped: the tracker keeps the ids)."""
+        if on != self.actions:
+            self.actions = on
+            self._followed = {}
+            self._searching = False
+            self.tracking.reset()
+
     def set_style(self, style: CropStyle) -> None:
         """Switch the crop (a different model was loaded); applies from the next frame."""
         self._style = style

@@ -178,6 +178,10 @@ class Pipeline:
         """Applies from the capture thread's next frame (any thread)."""
         self._capture_commands.put(partial(self.faces.set_max_faces, max_faces))
 
+    def set_actions(self, on: bool) -> None:
+        """Measure the facial actions or not, from the capture thread's next frame (any thread)."""
+        self._capture_commands.put(partial(self.faces.set_actions, on))
+
     def on_engine(self, command: Callable[[AffectEngine], None]) -> None:
         """Run `command(engine)` on the inference thread before its next packet (any thread)."""
         self._inference_commands.put(command)

@@ -67,3 +67,4 @@ class LiveStats:
     lsl: str = "off"  # "off", "opening" or "on"
     crop_size: tuple[int, int] = (0, 0)  # the face crop the capture thread makes now
     capture_parked: bool = False  # paused, and the capture thread holds no frame in flight
+    actions: bool = True  # the facial actions are measured

@@ -74,6 +74,12 @@ class FaceHistory:
         with self._lock:
             return sorted(self._last_seen, key=lambda f: (-self._last_seen[f], f))
 
+    def absent_for(self, face_id: int) -> float | None:
+        """Source seconds since the face was last in a result (0: in the newest); None: unknown."""
+        with self._lock:
+            seen = self._last_seen.get(face_id)
+            return None if seen is None or self._now is None else self._now - seen
+
     def series(self, face_id: int) -> FaceSeries | None:
         with self._lock:
             points = self._points.get(face_id)

@@ -40,13 +40,16 @@ from affect_live.session.history import FaceHistory
 from affect_live.session.metadata import model_summary, session_metadata, stream_model_description
 from affect_live.session.model_loader import ModelLoader
 from affect_live.session.outputs import OutputNotice, Outputs
-from affect_live.session.recording_reports import report_start, report_stop
+from affect_live.session.recording_reports import report_marker, report_start, report_stop
 from affect_live.session.source_opener import SourceOpener
-from affect_live.types import FacePrediction, FrameResult
+from affect_live.types import FacePrediction, FrameResult, TrackedFace
 
 log = logging.getLogger(__name__)
 
 LIVE_SETTINGS = PipelineSettings(lossless=False, keep_images=True)
+
+
+FILE_KINDS = ("video", "images")  # played at their own pace, and can be recorded from their start
 
 
 @dataclass
@@ -57,6 +60,17 @@ class _Run:
     spec: str
     info: SourceInfo
     ended: bool = False
+
+
+def _on_frame(face: TrackedFace, newest: FacePrediction) -> FacePrediction:
+    """A face's newest values drawn on the frame shown: the box and mesh come from that frame's
+    capture; the values (and pose) may be from an older frame when the model is slower. The
+    newest result's own landmarks are never drawn here: under load they are frames behind, so
+    the contours would sit beside the face."""
+    actions = face.actions or newest.actions
+    if actions is not None and face.actions is None:
+        actions = replace(actions, landmarks=face.landmarks, landmark_score=face.landmark_score)  # None: not meshed, no contours
+    return replace(newest, detection=face.detection, actions=actions)
 
 
 class LiveSession:
@@ -78,6 +92,7 @@ class LiveSession:
         self._state = SessionState.IDLE
         self._state_before_open = SessionState.IDLE
         self._run: _Run | None = None
+        self._record_when_played: tuple[str, Path] | None = None  # (spec, csv): a file recorded from its start
         self._helpers: list[threading.Thread] = []  # consumers, openers, reconnects: joined by close()
         # The current run's results; `_results_lock` makes "still current?" and the write one step.
         self._results_lock = threading.Lock()
@@ -115,6 +130,11 @@ class LiveSession:
     def set_max_faces(self, max_faces: int) -> None:
         self._post(self._apply_max_faces, max_faces)
 
+    def set_actions(self, on: bool) -> None:
+        """Measure the facial actions (pose, gaze, blendshapes) or not; a recording keeps the
+        columns it started with (empty while off)."""
+        self._post(self._apply_actions, on)
+
     def load_weights(self, paths: Path | Sequence[Path] | None) -> None:
         """Load a bundle (several: their fusion; None: the bundled default) in the background;
         the outcome arrives as an event (see `ModelLoader`)."""
@@ -126,17 +146,21 @@ class LiveSession:
         """Stream on LSL or stop (the streams open in the background; the outcome is an event)."""
         self.outputs.set_lsl(on, lambda: stream_model_description(self._engine) if self._engine is not None else None)
 
-    def start_recording(self, csv_path: Path) -> None:
-        """Record every result from now on. Raises RecordingError (one line) when there is
-        nothing to record; a file that cannot be created arrives as a `recording_failed` event."""
+    def start_recording(self, csv_path: Path, from_start: bool = False) -> None:
+        """Record every result from now on, or (`from_start`, files only) the whole file: it is
+        opened again, played without dropping a frame (at the model's pace when that is slower)
+        and the end of the file ends the recording. Raises RecordingError (one line) when there
+        is nothing to record; a file that cannot be created arrives as a `recording_failed` event."""
         run = self._run
         if run is None:
             raise RecordingError("nothing to record: no source is running")
-        if run.ended:
+        if from_start and run.info.kind not in FILE_KINDS:
+            raise RecordingError(f"only a file can be recorded from its start, not a {run.info.kind}")
+        if run.ended and not from_start:
             raise RecordingError(f"nothing to record: {run.info.name} has ended; open a source first")
         if self._engine is None:
             raise RecordingError("the model is still loading: start the recording in a moment")
-        self._post(self._start_recording, Path(csv_path))
+        self._post(self._record_from_start if from_start else self._start_recording, Path(csv_path))
 
     def stop_recording(self, status: str = "complete", why: str = "stopped by the user") -> None:
         """The outcome arrives as a `recording_stopped` event (`status` "interrupted": the app
@@ -150,8 +174,11 @@ class LiveSession:
 
     def mark(self, text: str, origin: str = "user", lsl_time: float | None = None) -> None:
         """A marker onto the Markers stream (unless it came from LSL) and into the recording's
-        events file. Any thread."""
-        self.outputs.mark(text, origin, lsl_time)
+        events file. Any thread. The user's own are confirmed with where they went, or refused
+        when nothing records or streams (a `marker` event, a warning then)."""
+        went = self.outputs.mark(text, origin, lsl_time)
+        if origin == "user":
+            went.add_done_callback(partial(report_marker, self._tell, text))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every command given so far has run, outputs included (tests, benchmarks)."""
@@ -203,12 +230,7 @@ class LiveSession:
         if packet is None or packet.image is None:
             return None
         values = self._values
-        # The packet's own landmarks (when capture measured them) fit its image; older ones lag.
-        predictions = tuple(
-            replace(values[face.face_id], detection=face.detection, actions=face.actions or values[face.face_id].actions)
-            for face in packet.faces
-            if face.face_id in values
-        )
+        predictions = tuple(_on_frame(face, values[face.face_id]) for face in packet.faces if face.face_id in values)
         return DisplayFrame(packet.frame_index, packet.image, predictions)
 
     def events(self) -> list[SessionEvent]:
@@ -249,6 +271,7 @@ class LiveSession:
             lsl=self.outputs.lsl_state,
             crop_size=pipeline.faces.style.size if pipeline else (0, 0),
             capture_parked=pipeline.parked if pipeline else False,
+            actions=self._settings.actions,
         )
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -265,6 +288,7 @@ class LiveSession:
 
     # -- on the control thread ------------------------------------------------------------------
     def _open(self, spec: str, loop: bool) -> None:
+        self._record_when_played = None  # another source was asked for
         if self._state is not SessionState.OPENING:
             self._state_before_open = self._state
         self._state = SessionState.OPENING
@@ -273,9 +297,12 @@ class LiveSession:
     def _opened(self, source: FrameSource, spec: str, reconnected: bool) -> None:
         self._play(source, spec, keep_paused=reconnected)
         if reconnected:
-            self._tell(SessionEvent("info", f"camera {spec} is back"))
+            self._tell(SessionEvent("info", f"camera {spec} is back", "camera_back"))
 
     def _open_failed(self, spec: str, message: str) -> None:
+        if self._record_when_played is not None:
+            self._record_when_played = None
+            self._tell(SessionEvent("error", f"recording not started: {message}", "recording_failed"))
         self._state = self._state_before_open
         self._tell(SessionEvent("error", message, "open_failed", spec))
 
@@ -284,10 +311,14 @@ class LiveSession:
         A source the user opens starts playing; a camera that came back keeps a pause."""
         self.sources.cancel()  # an open or reconnect still under way is now stale
         self._paused = self._paused and keep_paused
-        if source.info.kind in ("video", "images"):
+        if source.info.kind in FILE_KINDS:
             source = RealTimePlayback(source)
+        record, self._record_when_played = self._record_when_played, None
+        record_path = record[1] if record is not None and record[0] == spec else None
         previous = self._run
-        pipeline = Pipeline(source, self._engine, replace(self._settings), after=previous.pipeline if previous else None)
+        # A file recorded from its start loses no frame: it waits for the model instead.
+        settings = replace(self._settings, lossless=record_path is not None or self._settings.lossless)
+        pipeline = Pipeline(source, self._engine, settings, after=previous.pipeline if previous else None)
         pipeline.on_engine(self._prepare_engine)  # on the inference thread, before its first frame
         if self._paused:
             pipeline.pause()
@@ -301,6 +332,8 @@ class LiveSession:
                 previous.pipeline.request_stop()
                 self._stop_recording("complete", "source changed", run=previous)
             self.outputs.source_changed(source.info.name)
+            if record_path is not None:
+                self._start_recording(record_path)  # before this run's first result
         self._state = SessionState.PAUSED if self._paused else SessionState.RUNNING
         self._spawn(self._consume, "session", (run,))
         self._tell(SessionEvent("info", f"analysing {source.info.name}", "source_opened", spec))
@@ -320,7 +353,7 @@ class LiveSession:
         run.ended = True
         pipeline = run.pipeline
         status, message = end_status(pipeline.error, pipeline.ended_early, run.info.kind)
-        message = message or f"{run.info.name} ended"
+        message = message or (f"end of file: {Path(run.info.name).name} played to its end" if run.info.kind in FILE_KINDS else f"{run.info.name} ended")
         self._stop_recording(status, message, run=run)
         if pipeline.error:
             if pipeline.error_traceback:
@@ -333,7 +366,7 @@ class LiveSession:
             self._state = SessionState.ENDED
             return
         self._state = SessionState.RECONNECTING
-        self._tell(SessionEvent("warning", f"waiting for camera {run.spec} to come back..."))
+        self._tell(SessionEvent("warning", f"waiting for camera {run.spec} to come back...", "camera_waiting"))
         self.sources.reconnect(run.spec, self._opened)
 
     def _set_paused(self, paused: bool) -> None:
@@ -359,6 +392,11 @@ class LiveSession:
         if self._run is not None:
             self._run.pipeline.set_max_faces(max_faces)
 
+    def _apply_actions(self, on: bool) -> None:
+        self._settings = replace(self._settings, actions=on)
+        if self._run is not None:
+            self._run.pipeline.set_actions(on)
+
     def _install_engine(self, engine: AffectEngine, paths: list[Path]) -> None:
         if self._window is not None and self._window != engine.windows.window:
             engine.set_window(self._window)  # changed while it loaded
@@ -367,7 +405,7 @@ class LiveSession:
             self._run.pipeline.replace_engine(engine)
         self._engine = engine
         detail = os.pathsep.join(str(p) for p in paths)  # "" = the default model
-        self._tell(SessionEvent("info", f"model {engine.info.name} ready ({engine.info.device})", "model_loaded", detail))
+        self._tell(SessionEvent("info", f"model {engine.info.name} ready on {engine.info.device}", "model_loaded", detail))
 
     def _start_recording(self, path: Path) -> None:
         run, engine = self._run, self._engine
@@ -377,6 +415,15 @@ class LiveSession:
         meta = session_metadata(path.name, run.info, self._settings, engine) | {"mode": "live"}
         started = self.outputs.start_recording(path, meta, run.pipeline.dropped_frames)
         started.add_done_callback(partial(report_start, self._tell, path))
+
+    def _record_from_start(self, path: Path) -> None:
+        """Open the current file again (not looped: its end ends the recording) and record it
+        from its first frame; the old run plays until the new one starts."""
+        run = self._run
+        if run is None:
+            return
+        self._open(run.spec, False)
+        self._record_when_played = (run.spec, path)
 
     def _stop_recording(self, status: str, why: str, run: _Run | None = None, by_user: bool = False) -> None:
         run = run or self._run

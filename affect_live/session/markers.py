@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING
 from affect_live.errors import RecordingError
 from affect_live.types import FrameResult
 
+from affect_live.lsl.outlets import MARKER_STREAM
+from affect_live.recording.recording import events_path
+
 if TYPE_CHECKING:
     from affect_live.lsl.outlets import LslStreams
     from affect_live.recording.recording import Recording
@@ -17,17 +20,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def mark(text: str, origin: str, recording: Recording | None, lsl: LslStreams | None, lsl_time: float | None = None) -> None:
+def mark(text: str, origin: str, recording: Recording | None, lsl: LslStreams | None, lsl_time: float | None = None) -> list[str]:
     """Publish a marker on LSL (unless it came from LSL: `lsl_time` given) and add it to the
-    recording's events file. A failing events file is only logged at debug level: the
-    recording's outcome reports it (one error line, not one per marker)."""
+    recording's events file; where it went, for the user ("" for nowhere: nothing records or
+    streams). A failing events file is only logged at debug level: the recording's outcome
+    reports it (one error line, not one per marker)."""
+    went = []
     if lsl is not None and lsl_time is None:
         lsl_time = lsl.marker(text)
+        went.append(f"LSL {MARKER_STREAM}")
     if recording is not None:
         try:
             recording.add_event(text, origin, lsl_time)
+            went.insert(0, events_path(recording.path).name)
         except RecordingError as exc:
             log.debug("%s", exc)
+    return went
 
 
 class FaceEvents:

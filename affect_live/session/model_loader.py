@@ -40,7 +40,7 @@ class ModelLoader:
     def load(self, paths: list[Path], window: int | None) -> None:
         """`paths` [] loads the bundled default; several are fused (the mean of their outputs)."""
         if self.busy:
-            self._tell(SessionEvent("warning", "still loading the previous weights"))
+            self._tell(SessionEvent("warning", "still loading the previous weights", "model_busy"))
             return
         self._thread = threading.Thread(target=self._load, args=(paths, window), name="weights", daemon=True)
         self._thread.start()
@@ -62,10 +62,10 @@ class ModelLoader:
             log.debug("loading %s failed", names, exc_info=True)
             running = self._running()
             if running is not None:
-                self._tell(SessionEvent("error", f"could not load {names}: {exc}; keeping {running.info.name}"))
+                self._tell(SessionEvent("error", f"could not load {names}: {exc}; keeping {running.info.name}", "model_failed"))
                 return None
             if not paths:
-                self._tell(SessionEvent("error", f"could not load {names}: {exc}"))
+                self._tell(SessionEvent("error", f"could not load {names}: {exc}", "model_failed"))
                 return None
-            self._tell(SessionEvent("error", f"could not load {names}: {exc}; using the default model"))
+            self._tell(SessionEvent("error", f"could not load {names}: {exc}; using the default model", "model_failed"))
         return self._engine_or_fallback([], window)

@@ -105,9 +105,10 @@ class Outputs:
         input files passed over, with why (for the sidecar)."""
         return self._thread.call(self._stop_recording, status, message, dropped_frames, tuple(skipped))
 
-    def mark(self, text: str, origin: str = OWN, lsl_time: float | None = None) -> None:
-        """A marker onto the Markers stream (unless it came from LSL) and into the events file."""
-        self._thread.post(self._mark, text, origin, lsl_time)
+    def mark(self, text: str, origin: str = OWN, lsl_time: float | None = None) -> Future[list[str]]:
+        """A marker onto the Markers stream (unless it came from LSL) and into the events file;
+        the Future says where it went (empty: nothing records or streams)."""
+        return self._thread.call(self._mark, text, origin, lsl_time)
 
     def source_changed(self, name: str) -> None:
         """Faces of a new source appear afresh; the marker says which source."""
@@ -206,8 +207,8 @@ class Outputs:
         self._recording, self.recording_status = None, None
         return recording.finish(status, message, dropped_frames=max(dropped_frames - self._dropped_at_start, 0), skipped=skipped)
 
-    def _mark(self, text: str, origin: str, lsl_time: float | None) -> None:
-        mark(text, origin, self._recording, self._lsl, lsl_time)
+    def _mark(self, text: str, origin: str, lsl_time: float | None) -> list[str]:
+        return mark(text, origin, self._recording, self._lsl, lsl_time)
 
     def _source_changed(self, name: str) -> None:
         self._faces = FaceEvents()

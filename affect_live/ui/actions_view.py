@@ -10,7 +10,8 @@ from PyQt5.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from affect_live.types import FaceActions
 from affect_live.ui.blendshape_bars import BlendshapeBars
 
-OFF_TEXT = "Facial actions off: not measured for this face (--no-actions, or not measured by this model)"
+OFF_TEXT = "Facial actions not measured for this face: the face mesh did not find it"
+SWITCHED_OFF_TEXT = "Facial actions off (the Actions button, or --no-actions): not measured"
 
 
 def pose_text(actions: FaceActions) -> str:
@@ -58,6 +59,10 @@ class ActionsView(QWidget):
         layout.addWidget(self.readout)
         layout.addWidget(self.stack, 1)
         self.measured: bool | None = None  # None: no face shown
+
+    def set_switched_on(self, on: bool) -> None:
+        """Whether the facial actions are measured at all: says which "not measured" it is."""
+        self.off_label.setText(OFF_TEXT if on else SWITCHED_OFF_TEXT)
 
     def show_actions(self, actions: FaceActions | None, color: tuple[int, int, int], have_face: bool = True) -> None:
         if not have_face:

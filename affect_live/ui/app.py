@@ -180,12 +180,12 @@ def resolve_app_device(requested: str) -> str:
 def build_window(
     options: AppOptions, settings: AppSettings, store: QSettings, cameras: list[int] | None = None, device: str = "CPU"
 ) -> MainWindow:
-    """The main window on the chosen source: --source, else the last run's source, else the
-    default camera, else the demo clip (with a message saying no camera was found). The model
+    """The main window on the chosen source: --source, else the last run's source (a file, a
+    camera, a stream or the demo clip), else the default camera, else the demo clip (with a message saying no camera was found). The model
     (--weights, else the remembered weights, else the default) loads in the background."""
     from affect_live.lsl.outlets import LslError
     from affect_live.session.live import LiveSession
-    from affect_live.ui.main_window import MainWindow
+    from affect_live.ui.main_window import DEMO_SETTING, MainWindow
 
     if options.window:
         settings.window = options.window
@@ -208,6 +208,8 @@ def build_window(
     remembered = settings.source
     if options.source is not None:
         window.open_source(options.source, or_demo=True)
+    elif remembered == DEMO_SETTING:
+        window.open_demo()
     elif remembered and not (remembered.isdigit() and int(remembered) not in cameras):
         window.open_source(remembered, or_demo=True)  # the last run's source (a camera that is gone is skipped)
     elif cameras:

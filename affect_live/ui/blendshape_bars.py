@@ -67,7 +67,7 @@ _BACKGROUND = QColor(0, 0, 0)  # as the pyqtgraph plots beside it
 _TRACK = QColor(48, 48, 48)
 _HEADER = QColor(220, 220, 220)
 _LABEL = QColor(170, 170, 170)
-_MIN_TRACK = 28.0  # px per bar at the smallest width
+_MIN_TRACK = 24.0  # px per bar at the smallest width (the window fits 1024 px)
 _GAP = 4.0
 _INDENT = 8.0  # labels sit under their group's header, indented
 
@@ -88,7 +88,7 @@ class BlendshapeBars(QWidget):
         self._bold = QFont(self._font)
         self._bold.setBold(True)
         metrics = QFontMetricsF(self._font)
-        self._line = metrics.height() + 2.0
+        self._line = metrics.height() + 1.0
         self._label_w = max(metrics.horizontalAdvance(label) for _, rows in GROUPS for label, _ in rows) + _INDENT + 6.0
         self._values: np.ndarray | None = None
         self._color = QColor(128, 128, 128)

@@ -9,7 +9,7 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from affect_live.model.bundle.manifest import HEAD_WORDS, head_words
-from affect_live.session.history import FaceHistory
+from affect_live.session.history import GAP_S, FaceHistory
 from affect_live.ui.actions_view import ActionsView
 from affect_live.ui.colors import face_color_tuple
 from affect_live.ui.plots import ExpressionBars, PoseTimeline, VaPlane, VaTimeline
@@ -28,6 +28,8 @@ class FacePanel(QWidget):
         self.face_box = QComboBox()
         self.face_box.setMinimumContentsLength(8)
         self.face_box.activated.connect(lambda pos: self.face_picked.emit(int(self.face_box.itemData(pos))))
+        self.presence = QLabel()  # a selected face out of view says so
+        self.presence.setStyleSheet("color:#ffb74d;")
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color:#c9a227;")
@@ -39,7 +41,8 @@ class FacePanel(QWidget):
         self.actions = ActionsView()
         header = QHBoxLayout()
         header.addWidget(QLabel("Face"))
-        header.addWidget(self.face_box, 1)
+        header.addWidget(self.face_box)
+        header.addWidget(self.presence, 1)
         # Two columns: affect on the left, facial actions on the right; the two timelines share
         # a row, so their time axes line up.
         layout = QGridLayout(self)
@@ -69,6 +72,8 @@ class FacePanel(QWidget):
         self.timeline.set_note(f"valence and arousal, last 30 s ({va})")
         self.plane.set_note(f"valence-arousal plane, last {TRAIL_S:.0f} s ({va})")
         self.bars.set_note(f"expression probabilities ({words['expression']})")
+        for plot in (self.timeline, self.plane, self.bars):  # "prior", "learned" explained on hover
+            plot.setToolTip(HEAD_WORDS)
 
     def update_faces(self, face_ids: list[int], selected: int | None) -> None:
         if sorted(face_ids) != self._ids:
@@ -83,6 +88,9 @@ class FacePanel(QWidget):
     def show_face(self, history: FaceHistory, face_id: int | None) -> bool:
         """Plot one face's recent values; False (plots cleared) when it has none."""
         series = history.series(face_id) if face_id is not None else None
+        away = history.absent_for(face_id) if face_id is not None else None
+        out_of_view = series is not None and away is not None and away > GAP_S
+        self.presence.setText(f"out of view for {away:.0f} s: its last values" if out_of_view else "")
         if series is None:
             self._timelines_at = None
             self.timeline.clear_series()

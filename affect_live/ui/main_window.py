@@ -9,20 +9,21 @@ shortcuts and the tests alike).
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent, QShowEvent
-from PyQt5.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QFrame, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from affect_live.errors import RecordingError
 from affect_live.resources import DEMO_CLIP
 from affect_live.session.events import DisplayFrame, SessionEvent
-from affect_live.session.live import LiveSession
+from affect_live.session.live import FILE_KINDS, LiveSession
+from affect_live.ui import dialogs
 from affect_live.ui.banner import MessageBanner
 from affect_live.ui.controls import ControlBar
 from affect_live.ui.face_panel import FacePanel
+from affect_live.ui.face_selection import FaceSelection
 from affect_live.ui.model_download import ModelDownloads
 from affect_live.ui.model_picker import ModelChoice, ModelPicker, OfferBar, model_choices
 from affect_live.ui.settings import AppSettings
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 DISPLAY_HZ = 30
 MESSAGES_KEPT = 50
 STATUS_EVERY = 6  # ticks between status-bar refreshes (5 Hz is plenty for numbers)
-VIDEO_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.jpg *.jpeg *.png);;All files (*)"
+DEMO_SETTING = "demo"  # the remembered source when the demo clip was open
 
 
 class MainWindow(QMainWindow):
@@ -43,8 +44,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.settings = settings
         self._store = store
-        self.selected_face: int | None = None
-        self._user_selected = False
+        self.selection = FaceSelection()
         self._ticks = 0
         self._last_result: object = None
         self._last_view: DisplayFrame | None = None
@@ -53,10 +53,13 @@ class MainWindow(QMainWindow):
         self._priors: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (prior, per-frame) heads
         self._first_prediction_logged = False
         self._opening: dict[str, tuple[str | None, bool, bool]] = {}  # spec -> (label, loop, or_demo) until it opens
+        self.ask_before_quit = True  # False when the app is ended by a signal or a script
         self.setWindowTitle("affect-live")
 
         self.controls = ControlBar(cameras, self)
-        self.addToolBar(self.controls)
+        self.addToolBar(self.controls.analysis_bar)
+        self.addToolBarBreak()
+        self.addToolBar(self.controls.session_bar)
         self.banner = MessageBanner()
         self.offer = OfferBar()
         self.models = ModelDownloads(self, lambda path: self.load_weights([path]), self.notify)
@@ -73,7 +76,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.video, 1)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self.faces)
+        splitter.addWidget(self._scrolled(self.faces))
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([10_000, 1])  # the panel starts at its minimum width, the video gets the rest
@@ -85,9 +88,22 @@ class MainWindow(QMainWindow):
         self.controls.max_faces_spin.setValue(settings.max_faces)
         self.controls.device_box.setCurrentText(settings.device)
         self.set_mesh(settings.mesh)
+        self.set_actions(settings.actions)
         self.controls.device_box.textActivated.connect(self.set_device)
         self.timer = QTimer(self, interval=1000 // DISPLAY_HZ, timeout=self._tick)
         self.timer.start()
+
+    @staticmethod
+    def _scrolled(panel: QWidget) -> QScrollArea:
+        """The panel at its full width, scrolling vertically only where a screen is too short
+        for it (its plots have minimum heights): the window itself fits 1024x700."""
+        area = QScrollArea()
+        area.setWidget(panel)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+        return area
 
     def _connect(self) -> None:
         c = self.controls
@@ -95,20 +111,22 @@ class MainWindow(QMainWindow):
         c.open_file_requested.connect(self.ask_open_video)
         c.pause_action.toggled.connect(self.set_paused)
         c.mesh_action.toggled.connect(self.set_mesh)
+        c.actions_action.toggled.connect(self.set_actions)
         c.window_spin.valueChanged.connect(self.set_window)
         c.max_faces_spin.valueChanged.connect(self.set_max_faces)
         c.record_action.triggered.connect(self._on_record_clicked)
         c.lsl_action.toggled.connect(self.set_lsl)
         c.marker_action.triggered.connect(lambda: self.add_marker(c.marker_text.text()))
-        c.marker_text.returnPressed.connect(lambda: self.add_marker(c.marker_text.text()))
+        c.marker_text.submitted.connect(self.add_marker)
+        c.marker_text.left.connect(self.video.setFocus)  # M, Space and R work again
         c.load_action.triggered.connect(self.ask_load_weights)
         c.models_action.triggered.connect(self.ask_model)
         self.offer.get_requested.connect(self.models.use_or_offer)
         self.offer.picker_requested.connect(self.ask_model)
         c.screenshot_action.triggered.connect(self.ask_screenshot)
         c.quit_action.triggered.connect(self.close)
-        self.addAction(c.open_action)
-        self.addAction(c.quit_action)
+        for action in (c.open_action, c.quit_action, c.marker_focus_action):
+            self.addAction(action)
         self.video.face_clicked.connect(self.select_face)
         self.faces.face_picked.connect(self.select_face)
 
@@ -126,13 +144,14 @@ class MainWindow(QMainWindow):
 
     def _source_opened(self, spec: str) -> None:
         label, loop, _ = self._opening.pop(spec, (None, False, False))
-        self.selected_face, self._user_selected = None, False
+        self.selection.reset()
         self._last_view = None  # frame numbers start again
         self.controls.pause_action.setChecked(False)
         self.controls.show_source(label or Path(spec).name or spec, "demo" if Path(spec) == DEMO_CLIP else spec)
         self.video.set_placeholder("starting...")
-        if not loop:
-            self.settings.source = spec
+        demo = loop and Path(spec) == DEMO_CLIP  # the demo plays looped; the same file opened plainly is a file
+        if demo or not loop:
+            self.settings.source = DEMO_SETTING if demo else spec
 
     def open_demo(self) -> None:
         return self.open_source(str(DEMO_CLIP), loop=True, label="Demo clip")
@@ -149,15 +168,22 @@ class MainWindow(QMainWindow):
         if self.controls.mesh_action.isChecked() != on:
             self.controls.mesh_action.setChecked(on)
 
+    def set_actions(self, on: bool) -> None:
+        """Measure the facial actions or not (remembered)."""
+        self.session.set_actions(on)
+        self.settings.actions = on
+        self.faces.actions.set_switched_on(on)
+        if self.controls.actions_action.isChecked() != on:
+            self.controls.actions_action.setChecked(on)
+
     def set_window(self, window: int) -> None:
         self.session.set_window(window)
         self.settings.window = window
 
     def add_marker(self, text: str = "") -> None:
-        """A user marker (M): into the recording's events file and onto the LSL Markers stream."""
-        text = text.strip() or "marker"
-        self.session.mark(text, "user")
-        self.notify("info", f"marker: {text}")
+        """A user marker (M): into the recording's events file and onto the LSL Markers stream;
+        the banner says where it went, or that it went nowhere (nothing records or streams)."""
+        self.session.mark(text.strip() or "marker", "user")
 
     def set_lsl(self, on: bool) -> None:
         """Stream on LSL (the streams open in the background; the outcome shows in the banner)."""
@@ -176,11 +202,12 @@ class MainWindow(QMainWindow):
             self.settings.device = device
             self.notify("info", f"device {device}: applies the next time affect-live starts")
 
-    def start_recording(self, csv_path: Path) -> bool:
-        """Asks the session to record (the files are created off the GUI thread: a failure
-        arrives as an event and unchecks Record); False when there is nothing to record."""
+    def start_recording(self, csv_path: Path, from_start: bool = False) -> bool:
+        """Asks the session to record (`from_start`: a file, whole; the files are created off
+        the GUI thread: a failure arrives as an event and unchecks Record); False when there is
+        nothing to record."""
         try:
-            self.session.start_recording(Path(csv_path))
+            self.session.start_recording(Path(csv_path), from_start)
         except RecordingError as exc:
             self.notify("error", str(exc))
             self.controls.record_action.setChecked(False)
@@ -210,34 +237,38 @@ class MainWindow(QMainWindow):
             self.models.offer(choice.catalogue_name)
 
     def save_screenshot(self, png_path: Path) -> bool:
-        """The plots panel as PNG."""
-        ok = self.faces.grab().save(str(png_path), "PNG")
+        """The window as PNG: the video with its overlay, the plots and the status."""
+        ok = self.grab().save(str(png_path), "PNG")
         self.notify("info" if ok else "error", f"{'saved' if ok else 'could not save'} {png_path}")
         return ok
 
+    @property
+    def selected_face(self) -> int | None:
+        return self.selection.face_id
+
     def select_face(self, face_id: int) -> None:
-        self.selected_face, self._user_selected = face_id, True
+        self.selection.pick(face_id)
+        self.video.set_selected(face_id)
         self._draw_plots()
 
-    def notify(self, level: str, message: str) -> None:
+    def notify(self, level: str, message: str, topic: str = "") -> None:
         (log.error if level == "error" else log.info)("%s", message)
-        self.banner.show_message(level, message)
+        self.banner.show_message(level, message, topic)
         self.messages.append((level, message))
         del self.messages[:-MESSAGES_KEPT]
 
     # -- dialogs ------------------------------------------------------------------------------
     def ask_open_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open video file", self.settings.dialog_dir, VIDEO_FILTER)
+        path = dialogs.ask_video(self, self.settings.dialog_dir)
         if path:
-            self.settings.dialog_dir = str(Path(path).parent)
-            self.open_source(path)
+            self.settings.dialog_dir = str(path.parent)
+            self.open_source(str(path))
 
     def ask_load_weights(self) -> None:
-        # Several files selected together are fused (the mean of their outputs).
-        paths, _ = QFileDialog.getOpenFileNames(self, "Load weights (several: fusion)", self.settings.dialog_dir, "Weight bundles (*.affect);;All files (*)")
+        paths = dialogs.ask_weights(self, self.settings.weights_dir)
         if paths:
-            self.settings.dialog_dir = str(Path(paths[0]).parent)
-            self.load_weights([Path(p) for p in paths])
+            self.settings.weights_dir = str(paths[0].parent)
+            self.load_weights(paths)
 
     def ask_model(self) -> None:
         picker = ModelPicker(model_choices(self.models.entries()), self)
@@ -245,21 +276,28 @@ class MainWindow(QMainWindow):
             self.choose_model(picker.chosen)
 
     def ask_screenshot(self) -> None:
-        default = str(Path(self.settings.record_dir or Path.home()) / time.strftime("affect-live-%Y%m%d-%H%M%S.png"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save plots as PNG", default, "PNG images (*.png)")
+        path = dialogs.ask_screenshot(self, self.settings.record_dir)
         if path:
-            self.save_screenshot(Path(path))
+            self.save_screenshot(path)
 
     def _on_record_clicked(self, checked: bool) -> None:
         if not checked:
             self.stop_recording()
             return
-        default = str(Path(self.settings.record_dir or Path.home()) / time.strftime("affect-live-%Y%m%d-%H%M%S.csv"))
-        path, _ = QFileDialog.getSaveFileName(self, "Record to CSV", default, "CSV files (*.csv)")
-        if path:
-            self.start_recording(Path(path))
-        else:
+        stats = self.session.stats()
+        is_file = stats.source_kind in FILE_KINDS
+        was_paused = self.session.paused
+        if is_file:
+            self.set_paused(True)  # the file waits while the user chooses
+        view = self._last_view
+        position = f"frame {view.frame_index}" if view is not None else "the frame shown"
+        default = dialogs.timestamped(self.settings.record_dir, "affect-live-%Y%m%d-%H%M%S.csv")
+        dialog = dialogs.RecordDialog(default, Path(stats.source).name or "the file", is_file, position, self)
+        chosen = dialog.choice if dialog.exec_() else None
+        if chosen is None or not self.start_recording(chosen.csv_path, chosen.from_start):
             self.controls.record_action.setChecked(False)
+        if is_file:
+            self.set_paused(was_paused)
 
     def _on_source_chosen(self, spec: str) -> None:
         if spec == "demo":
@@ -275,7 +313,7 @@ class MainWindow(QMainWindow):
         if view is not None and (self._last_view is None or view.frame_index != self._last_view.frame_index):
             self._last_view = view
             self.frames_shown += 1
-            self._auto_select([p.face_id for p in view.predictions])
+            self.selection.follow([p.face_id for p in view.predictions], self.session.history)
             va_prior = bool(self._priors and {"valence", "arousal"} & set(self._priors[0]))
             self.video.show_frame(view.image, view.predictions, self.selected_face, va_prior)
             if view.predictions and not self._first_prediction_logged:
@@ -295,6 +333,7 @@ class MainWindow(QMainWindow):
     def _handle_event(self, event: SessionEvent) -> None:
         if event.topic == "source_opened":
             self._source_opened(event.detail)
+            self.banner.clear_topic(event.topic)  # what was said of the previous source is stale
             return  # the video says it
         if event.topic == "open_failed" and self._opening.pop(event.detail, (None, False, False))[2]:
             self.open_demo()
@@ -302,25 +341,16 @@ class MainWindow(QMainWindow):
             self.settings.weights = event.detail
         elif event.topic in ("recording_failed", "recording_stopped"):
             self.controls.record_action.setChecked(False)
-        self.notify(event.level, event.message)
+        self.notify(event.level, event.message, event.topic)
 
     def refresh_status(self) -> None:
         stats = self.session.stats()
         self.status_panel.update_stats(stats)
-        self.controls.show_recording(stats.recording)
         if (stats.prior_heads, stats.per_frame_heads) != self._priors:
             self._priors = (stats.prior_heads, stats.per_frame_heads)
             self.faces.set_priors(stats.prior_heads, stats.per_frame_heads)
             va_prior = bool({"valence", "arousal"} & set(stats.prior_heads))
             self.offer.update_offer(va_prior and not stats.loading_model, self.models.recommended() if va_prior else None)
-
-    def _auto_select(self, visible: list[int]) -> None:
-        """Follow the largest face until the user picks one; keep a picked face while it is
-        in the history, then fall back to the largest visible one."""
-        known = self.session.history.face_ids()
-        if self.selected_face is None or (not self._user_selected and self.selected_face not in visible) or self.selected_face not in known:
-            self.selected_face = visible[0] if visible else (known[0] if known else None)
-            self._user_selected = False
 
     def _draw_plots(self) -> None:
         self.faces.update_faces(self.session.history.face_ids(), self.selected_face)
@@ -331,12 +361,16 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
-        """Quitting while recording closes the CSV with every row on disk."""
+        """Quitting while recording asks first (`ask_before_quit`), then closes the CSV with
+        every row on disk."""
+        recording = self.session.stats().recording
+        if recording is not None and self.ask_before_quit and not dialogs.confirm_quit(self, recording):
+            event.ignore()
+            return
         self.timer.stop()
         self.models.close()
-        status = self.session.stats().recording
         self.session.close()
-        if status is not None:
-            log.info("recording closed: %s", status.path)
+        if recording is not None:
+            log.info("recording closed: %s", recording.path)
         self.settings.save(self._store)
         event.accept()

@@ -53,11 +53,15 @@ class OfferBar(QWidget):
         self.get_button = QPushButton()
         self.more_button = QPushButton("Models...")
         self.dismiss_button = QPushButton("Not now")
-        layout = QHBoxLayout(self)
+        # The text above the buttons: side by side they would set the window's minimum width.
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 3, 6, 3)
-        layout.addWidget(self.text, 1)
+        layout.addWidget(self.text)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
         for button in (self.get_button, self.more_button, self.dismiss_button):
-            layout.addWidget(button)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
         self.get_button.clicked.connect(lambda: self.get_requested.emit(self._name))
         self.more_button.clicked.connect(self.picker_requested)
         self.dismiss_button.clicked.connect(self.dismiss)
@@ -76,7 +80,7 @@ class OfferBar(QWidget):
             "Valence and arousal are a prior here (expression probabilities placed on published positions, not measured). "
             f"{entry.name} gives learned ones (trained on {entry.trained_on}; {entry.license})."
         )
-        self.get_button.setText(f"Use {entry.name}" if here else f"Get learned valence/arousal ({entry.approx_size_mb:g} MB)...")
+        self.get_button.setText(f"Use {entry.name}" if here else f"Get it ({entry.approx_size_mb:g} MB)...")
         self.show()
 
     def dismiss(self) -> None:

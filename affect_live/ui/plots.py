@@ -146,7 +146,7 @@ class VaTimeline(_Timeline):
     def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
         super().__init__((("valence", VALENCE_COLOR), ("arousal", AROUSAL_COLOR)), (-1.0, -0.5, 0.0, 0.5, 1.0), span_s, parent)
         self.valence_curve, self.arousal_curve = self.curves
-        self.setMinimumSize(300, 160)
+        self.setMinimumSize(280, 100)  # the window must fit 1024x700
 
     def set_series(self, t: np.ndarray, valence: np.ndarray, arousal: np.ndarray) -> None:
         self.set_curves(t, (valence, arousal))
@@ -163,7 +163,7 @@ class PoseTimeline(_Timeline):
     def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
         super().__init__(tuple(zip(("yaw", "pitch", "roll"), POSE_COLORS, strict=True)), self.TICKS, span_s, parent, self.PEN_WIDTH)
         self.yaw_curve, self.pitch_curve, self.roll_curve = self.curves
-        self.setMinimumSize(300, 120)
+        self.setMinimumSize(280, 100)
 
     def set_pose(self, t: np.ndarray, pose: np.ndarray | None) -> None:
         """`pose`: N x 3+ (yaw, pitch, roll, ...) per time in `t`; NaN rows are gaps."""
@@ -220,7 +220,7 @@ class VaPlane(_Gauge):
         item.addItem(self.trail)
         item.addItem(self.current)
         self._brush_cache: tuple[Rgb, list[QBrush]] | None = None
-        self.setMinimumSize(220, 220)
+        self.setMinimumSize(170, 170)
 
     def _trail_style(self, color: Rgb, n: int) -> tuple[list[QBrush], np.ndarray]:
         """Per-point brushes (alpha rising with recency) and sizes in TRAIL_LEVELS steps.
@@ -273,7 +273,7 @@ class ExpressionBars(_Gauge):
         self.bars = pg.BarGraphItem(x=self._x, height=np.zeros_like(self._x), width=0.7, pen=None)
         item.addItem(self.bars)
         self._top: int | None = None
-        self.setMinimumSize(360, 160)  # 7 tick names side by side need about 50 px each
+        self.setMinimumSize(330, 110)  # 7 tick names side by side need about 47 px each
 
     @property
     def heights(self) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The app's remembered settings (QSettings): last source, window, max faces, weights, device, LSL, mesh."""
+"""The app's remembered settings (QSettings): last source, window, max faces, weights, device, LSL, mesh, actions."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from affect_live.backends.device import DEVICE_CHOICES
 
 @dataclass
 class AppSettings:
-    source: str = ""  # last source: camera index, file path or URL ("" = default camera)
+    source: str = ""  # last source: camera index, file path, URL or "demo" ("" = default camera)
     window: int = 16
     max_faces: int = 4
     weights: str = ""  # last weight bundle ("" = the bundled default)
     record_dir: str = ""  # where the last recording went, to start the next file dialog there
-    dialog_dir: str = ""  # where the last video or weights were picked
+    dialog_dir: str = ""  # where the last video was picked
+    weights_dir: str = ""  # where the last weights were loaded from ("" = the models folders)
     device: str = "auto"  # auto, cpu or gpu: applies when the app starts
     lsl: bool = False  # publish results and markers on Lab Streaming Layer
     mesh: bool = True  # draw the face mesh's contours over the video
+    actions: bool = True  # measure the facial actions (pose, gaze, blendshapes)
 
     @classmethod
     def load(cls, store: QSettings) -> AppSettings:

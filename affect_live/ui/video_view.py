@@ -47,7 +47,8 @@ class VideoView(QWidget):
         self._placeholder_font.setPointSizeF(13.0)
         self.setAttribute(Qt.WA_OpaquePaintEvent)  # paintEvent fills every pixel itself
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(280, 160)
+        self.setFocusPolicy(Qt.ClickFocus)  # a click on the video takes the keyboard from the marker field
 
     def sizeHint(self) -> QSize:
         return QSize(640, 360)
@@ -74,6 +75,17 @@ class VideoView(QWidget):
         self._selected_id = selected_id
         self._prior_heads = prior_heads
         self.update()
+
+    def set_selected(self, face_id: int | None) -> None:
+        """Highlight another face on the frame shown (also a paused or ended one)."""
+        if face_id != self._selected_id:
+            self._selected_id = face_id
+            self._scaled = None
+            self.update()
+
+    @property
+    def selected_id(self) -> int | None:
+        return self._selected_id
 
     def clear_frame(self) -> None:
         """Drop the frame and faces and show the placeholder."""

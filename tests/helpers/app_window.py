@@ -32,13 +32,15 @@ def open_window(qtbot, store):
 
     def make(source: str | None = TWO_FACES, **options):
         window = build_window(AppOptions(source=source, **options), AppSettings.load(store), store, cameras=[])
-        qtbot.addWidget(window)
+        # Closed below, not by qtbot.addWidget: qtbot would close it first, and a window still
+        # recording (a test that failed) would then wait for an answer to "Quit?".
         window.show()
         windows.append(window)
         return window
 
     yield make
     for window in windows:
+        window.ask_before_quit = False  # a test that failed mid-recording must not wait for a click
         window.close()
 
 

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from affect_live.pipeline.sources import FrameSource, LoopingVideoSource, SourceInfo
 from affect_live.types import Frame
@@ -18,13 +19,15 @@ BOUND_S = 120.0  # a bound for a broken build, never a speed
 
 
 class GatedSource(FrameSource):
-    """`allow(n)` lets n more frames out; `frames()` ends after `total` (or at `close()`)."""
+    """`allow(n)` lets n more frames out; `frames()` ends after `total` (or at `close()`).
+    `shift_px`: frame k is the photo moved right by k * shift_px (a face that moves)."""
 
-    def __init__(self, total: int = 1000, kind: str = "camera", fps: float = 30.0) -> None:
+    def __init__(self, total: int = 1000, kind: str = "camera", fps: float = 30.0, shift_px: float = 0.0) -> None:
         image = cv2.imread(str(IMAGES / "astronaut.png"))
         assert image is not None
         self._image = image
         self._total = total
+        self._shift_px = shift_px
         self._permits = threading.Semaphore(0)
         self._closed = threading.Event()
         self.delivered = 0  # frames handed to the pipeline so far
@@ -40,7 +43,15 @@ class GatedSource(FrameSource):
                 continue
             index = self.delivered
             self.delivered += 1
-            yield Frame(index, index / self.info.fps, self._image.copy())
+            yield Frame(index, index / self.info.fps, self.image(index))
+
+    def image(self, index: int) -> np.ndarray:
+        """Frame `index` as delivered."""
+        if not self._shift_px:
+            return self._image.copy()
+        height, width = self._image.shape[:2]
+        move = np.float32([[1, 0, index * self._shift_px], [0, 1, 0]])
+        return cv2.warpAffine(self._image, move, (width, height), borderMode=cv2.BORDER_REPLICATE)
 
     def close(self) -> None:
         self._closed.set()

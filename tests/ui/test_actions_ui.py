@@ -255,7 +255,7 @@ def test_returning_face_keeps_history_selection_and_plots(faces, make_window, tm
     window.select_face(3)
     for result in results:
         session.history.add(result)
-        window._auto_select([p.face_id for p in result.predictions])
+        window.selection.follow([p.face_id for p in result.predictions], session.history)
         window._draw_plots()
         assert window.selected_face == 3 and window.faces.face_box.currentData() == 3, result.frame_index
         assert [window.faces.face_box.itemData(i) for i in range(window.faces.face_box.count())] == [3, 4]

@@ -148,9 +148,9 @@ def test_file_that_ends_and_bad_source_keep_the_app_usable(qtbot, open_window, t
     assert window.start_recording(csv_path)
     qtbot.waitUntil(lambda: not window.session.stats().running, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not window.controls.record_action.isChecked(), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: any("recording stopped" in m for _, m in window.messages), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any("recording saved" in m for _, m in window.messages), timeout=WAIT_MS)
     said = " ".join(message for _, message in window.messages)
-    assert "astronaut_motion.mp4 ended" in said and "recording stopped" in said and "rows in" in said
+    assert "recording saved (end of file: astronaut_motion.mp4 played to its end)" in said and "rows in" in said
     _, rows = read_rows(csv_path)
     assert len(rows) > 30 and json.loads(sidecar_path(csv_path).read_text())["status"] == "complete"
     # A missing file: one clear line, and the app still opens another source.
@@ -233,12 +233,12 @@ def test_main_py_runs_the_app_until_the_clip_ends(tmp_path, display):
     log_path = tmp_path / "app.log"
     with open(log_path, "w") as log_file, running(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path) as proc:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None and "two_faces.mp4 ended" not in log_path.read_text():
+        while time.monotonic() < deadline and proc.poll() is None and "two_faces.mp4 played to its end" not in log_path.read_text():
             time.sleep(0.5)
         alive = proc.poll() is None
     text = log_path.read_text()
     assert alive, text
-    assert "two_faces.mp4 (video)" in text and "two_faces.mp4 ended" in text and "Traceback" not in text
+    assert "two_faces.mp4 (video)" in text and "end of file: two_faces.mp4 played to its end" in text and "Traceback" not in text
 
 
 def test_bad_startup_weights_fall_back_to_the_default_and_say_so(qtbot, open_window, tmp_path):
@@ -252,7 +252,7 @@ def test_bad_startup_weights_fall_back_to_the_default_and_say_so(qtbot, open_win
     assert window.session.stats().model_name == "faceapi-expression"
 
 
-def test_screenshot_saves_the_plots_as_a_png(qtbot, open_window, tmp_path):
+def test_screenshot_saves_the_window_as_a_png(qtbot, open_window, tmp_path):
     window = open_window()
     wait_for_frames(qtbot, window, n=3, faces=1)
     png = tmp_path / "plots.png"
@@ -262,7 +262,7 @@ def test_screenshot_saves_the_plots_as_a_png(qtbot, open_window, tmp_path):
     from PyQt5.QtGui import QImage
 
     image = QImage(str(png))
-    assert (image.width(), image.height()) == (window.faces.width(), window.faces.height())
+    assert (image.width(), image.height()) == (window.width(), window.height())  # video, overlay and plots
     assert window.messages[-1] == ("info", f"saved {png}")
 
 

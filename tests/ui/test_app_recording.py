@@ -27,7 +27,7 @@ def test_recording_writes_the_analyze_format(qtbot, open_window, tmp_path):
     assert window.controls.record_action.isChecked()
     qtbot.waitUntil(lambda: recorded_rows(window) >= 40, timeout=WAIT_MS)
     window.refresh_status()
-    assert "REC" in window.controls.recording_label.text() and "rows" in window.controls.recording_label.text()
+    assert "REC" in window.status_panel.recording.text() and "rows" in window.status_panel.recording.text()
     window.stop_recording()
     qtbot.waitUntil(lambda: any("recording saved" in m for _, m in window.messages), timeout=WAIT_MS)
     header, rows = read_rows(csv_path)
@@ -53,6 +53,7 @@ def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_p
     csv_path = tmp_path / "closing.csv"
     assert window.start_recording(csv_path)
     qtbot.waitUntil(lambda: recorded_rows(window) >= 20, timeout=WAIT_MS)
+    window.ask_before_quit = False  # as when a script or a signal ends the app (the question: test_app_session)
     window.close()
     text = csv_path.read_text()
     assert text.endswith("\n")
