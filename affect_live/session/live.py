@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,46 +31,23 @@ from affect_live.errors import RecordingError
 from affect_live.lsl.inlet import MarkerInlet
 from affect_live.model.inference.engine import AffectEngine, EngineInfo
 from affect_live.pipeline.meters import RateMeter
-from affect_live.pipeline.sources import FrameSource, RealTimePlayback, SourceInfo
+from affect_live.pipeline.sources import FrameSource, RealTimePlayback
 from affect_live.pipeline.threads import Pipeline, PipelineSettings
 from affect_live.recording.recording import end_status
 from affect_live.session.command_thread import CommandThread
 from affect_live.session.events import DisplayFrame, LiveStats, SessionEvent, SessionState
+from affect_live.session.run import FILE_KINDS, Run
 from affect_live.session.history import FaceHistory
 from affect_live.session.metadata import model_summary, session_metadata, stream_model_description
 from affect_live.session.model_loader import ModelLoader
 from affect_live.session.outputs import OutputNotice, Outputs
 from affect_live.session.recording_reports import report_marker, report_start, report_stop
 from affect_live.session.source_opener import SourceOpener
-from affect_live.types import FacePrediction, FrameResult, TrackedFace
+from affect_live.types import FacePrediction, FrameResult
 
 log = logging.getLogger(__name__)
 
 LIVE_SETTINGS = PipelineSettings(lossless=False, keep_images=True)
-
-
-FILE_KINDS = ("video", "images")  # played at their own pace, and can be recorded from their start
-
-
-@dataclass
-class _Run:
-    """One source through one pipeline; `ended` is set by the control thread."""
-
-    pipeline: Pipeline
-    spec: str
-    info: SourceInfo
-    ended: bool = False
-
-
-def _on_frame(face: TrackedFace, newest: FacePrediction) -> FacePrediction:
-    """A face's newest values drawn on the frame shown: the box and mesh come from that frame's
-    capture; the values (and pose) may be from an older frame when the model is slower. The
-    newest result's own landmarks are never drawn here: under load they are frames behind, so
-    the contours would sit beside the face."""
-    actions = face.actions or newest.actions
-    if actions is not None and face.actions is None:
-        actions = replace(actions, landmarks=face.landmarks, landmark_score=face.landmark_score)  # None: not meshed, no contours
-    return replace(newest, detection=face.detection, actions=actions)
 
 
 class LiveSession:
@@ -91,7 +68,7 @@ class LiveSession:
         self._paused = False  # the user's choice; every new pipeline starts with it
         self._state = SessionState.IDLE
         self._state_before_open = SessionState.IDLE
-        self._run: _Run | None = None
+        self._run: Run | None = None
         self._record_when_played: tuple[str, Path] | None = None  # (spec, csv): a file recorded from its start
         self._helpers: list[threading.Thread] = []  # consumers, openers, reconnects: joined by close()
         # The current run's results; `_results_lock` makes "still current?" and the write one step.
@@ -226,12 +203,7 @@ class LiveSession:
     def display_frame(self) -> DisplayFrame | None:
         """The newest frame for the video view, at capture rate whatever the model's speed."""
         run = self._run
-        packet = run.pipeline.latest_packet if run is not None else None
-        if packet is None or packet.image is None:
-            return None
-        values = self._values
-        predictions = tuple(_on_frame(face, values[face.face_id]) for face in packet.faces if face.face_id in values)
-        return DisplayFrame(packet.frame_index, packet.image, predictions)
+        return run.display_frame(self._values) if run is not None else None
 
     def events(self) -> list[SessionEvent]:
         drained = []
@@ -243,21 +215,15 @@ class LiveSession:
 
     def stats(self) -> LiveStats:
         run = self._run
-        pipeline = run.pipeline if run is not None else None
-        now = time.perf_counter()
         p50, p95 = self._rates.latency_percentiles()
         engine = self._engine
         info = engine.info if engine is not None else EngineInfo("loading model...", "", self._window or 0, ())
         return LiveStats(
-            source=run.info.name if run is not None else "",
-            source_kind=run.info.kind if run is not None else "",
-            running=run is not None and not run.ended,
+            **(run.figures() if run is not None else {"source": "", "source_kind": "", "running": False, "capture_fps": 0.0, "dropped_frames": 0}),
             paused=self._paused,
-            capture_fps=pipeline.capture_meter.rate(now) if pipeline else 0.0,
-            inference_fps=self._rates.rate(now),
+            inference_fps=self._rates.rate(time.perf_counter()),
             latency_ms_p50=p50,
             latency_ms_p95=p95,
-            dropped_frames=pipeline.dropped_frames if pipeline else 0,
             device=info.device,
             model_name=info.name,
             prior_heads=info.prior_heads,
@@ -267,10 +233,7 @@ class LiveSession:
             recording=self.outputs.recording_status,
             loading_model=engine is None,
             state=self._state,
-            frames_read=pipeline.frames_read if pipeline else 0,
             lsl=self.outputs.lsl_state,
-            crop_size=pipeline.faces.style.size if pipeline else (0, 0),
-            capture_parked=pipeline.parked if pipeline else False,
             actions=self._settings.actions,
         )
 
@@ -322,7 +285,7 @@ class LiveSession:
         pipeline.on_engine(self._prepare_engine)  # on the inference thread, before its first frame
         if self._paused:
             pipeline.pause()
-        run = _Run(pipeline, spec, source.info)
+        run = Run(pipeline, spec, source.info)
         with self._results_lock:  # the old run's results stop here, before the markers below
             self._run = run
             self.history.clear()
@@ -347,7 +310,7 @@ class LiveSession:
         else:
             engine.reset()
 
-    def _run_ended(self, run: _Run) -> None:
+    def _run_ended(self, run: Run) -> None:
         if run is not self._run:
             return
         run.ended = True
@@ -425,7 +388,7 @@ class LiveSession:
         self._open(run.spec, False)
         self._record_when_played = (run.spec, path)
 
-    def _stop_recording(self, status: str, why: str, run: _Run | None = None, by_user: bool = False) -> None:
+    def _stop_recording(self, status: str, why: str, run: Run | None = None, by_user: bool = False) -> None:
         run = run or self._run
         stopped = self.outputs.stop_recording(status, why, run.pipeline.dropped_frames if run is not None else 0)
         stopped.add_done_callback(partial(report_stop, self._tell, why, by_user))
@@ -439,7 +402,7 @@ class LiveSession:
         self._state = SessionState.CLOSED
 
     # -- on a run's `session` thread ------------------------------------------------------------
-    def _consume(self, run: _Run) -> None:
+    def _consume(self, run: Run) -> None:
         pipeline = run.pipeline
         try:
             for result in pipeline.results():

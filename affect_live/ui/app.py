@@ -140,6 +140,7 @@ class StopSignalWatch:
         message = describe(signum)[0]
         log.warning("%s: the recording in progress is saved and the window closed", message)
         self._window.session.stop_recording("interrupted", message)
+        self._window.ask_before_quit = False  # ended by a signal: nobody is there to answer "Quit?"
         self._window.close()
 
     def restore(self) -> None:
