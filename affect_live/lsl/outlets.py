@@ -113,6 +113,10 @@ class LslStreams:
             if left <= 0:
                 return False
 
+    def has_consumer(self) -> bool:
+        """Whether an inlet has the data stream open now (liblsl tells whether, not how many)."""
+        return bool(self._data.has_consumers)
+
     def now(self) -> float:
         """LSL's clock."""
         return self._clock()

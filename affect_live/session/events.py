@@ -65,6 +65,7 @@ class LiveStats:
     state: SessionState = SessionState.IDLE
     frames_read: int = 0  # frames the current source delivered
     lsl: str = "off"  # "off", "opening" or "on"
+    lsl_consumer: bool = False  # a recorder (an LSL inlet) has the data stream open
     crop_size: tuple[int, int] = (0, 0)  # the face crop the capture thread makes now
     capture_parked: bool = False  # paused, and the capture thread holds no frame in flight
     actions: bool = True  # the facial actions are measured

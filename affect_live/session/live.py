@@ -234,6 +234,7 @@ class LiveSession:
             loading_model=engine is None,
             state=self._state,
             lsl=self.outputs.lsl_state,
+            lsl_consumer=self.outputs.lsl_consumer and self.outputs.lsl_state == "on",
             actions=self._settings.actions,
         )
 

@@ -79,6 +79,7 @@ class Outputs:
         # Snapshots for any thread, replaced whole.
         self.recording_status: RecordingStatus | None = None
         self.lsl_state = "on" if lsl is not None else "off"  # "off", "opening" or "on"
+        self.lsl_consumer = False  # an inlet had the data stream open at the last result pushed
         self._thread = CommandThread("outputs", on_close=self._shut)
 
     # -- commands (any thread) ------------------------------------------------------------------
@@ -152,6 +153,7 @@ class Outputs:
                 self._write_video(result)
             if self._lsl is not None:
                 self._lsl.push(result)
+                self.lsl_consumer = self._lsl.has_consumer()
             for text in self._faces.update(result):
                 self._mark(text, OWN, None)
         finally:

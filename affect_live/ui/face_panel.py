@@ -9,7 +9,8 @@ from PyQt5.QtCore import pyqtSignal
 from PyQt5.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from affect_live.model.bundle.manifest import HEAD_WORDS, head_words
-from affect_live.session.history import GAP_S, FaceHistory
+from affect_live.gaps import GAP_S
+from affect_live.session.history import FaceHistory
 from affect_live.ui.actions_view import ActionsView
 from affect_live.ui.colors import face_color_tuple
 from affect_live.ui.plots import ExpressionBars, PoseTimeline, VaPlane, VaTimeline

@@ -46,8 +46,11 @@ def recording_text(status: RecordingStatus | None) -> str:
     return f"● REC {minutes:02d}:{seconds:02d} · {status.rows} rows · {status.path.name}"
 
 
-def lsl_text(state: str) -> str:
-    return {"on": f"LSL: {DATA_STREAM} + {MARKER_STREAM}", "opening": "LSL: opening..."}.get(state, "")
+def lsl_text(state: str, consumer: bool) -> str:
+    """The streams, and whether a recorder has the data stream open (liblsl cannot count them)."""
+    if state == "on":
+        return f"LSL: {DATA_STREAM} + {MARKER_STREAM} · {'a recorder is connected' if consumer else 'no recorder connected yet'}"
+    return "LSL: opening..." if state == "opening" else ""
 
 
 class StatusPanel(QStatusBar):
@@ -73,7 +76,7 @@ class StatusPanel(QStatusBar):
 
     def update_stats(self, stats: LiveStats) -> None:
         self._set(self.recording, recording_text(stats.recording), str(stats.recording.path) if stats.recording else "not recording")
-        self._set(self.lsl, lsl_text(stats.lsl), "Lab Streaming Layer: off" if stats.lsl == "off" else "")
+        self._set(self.lsl, lsl_text(stats.lsl, stats.lsl_consumer), "Lab Streaming Layer: off" if stats.lsl == "off" else "")
         self._set(self.device, stats.device)
         model = "loading model..." if stats.loading_model else heads_label(stats.model_name, stats.prior_heads, stats.per_frame_heads)
         self._set(self.model, model, f"{model}\n\n{HEAD_WORDS}")

@@ -227,26 +227,35 @@ def test_quitting_while_recording_asks_and_saves_everything(qtbot, open_window, 
 
 
 def test_the_status_bar_shows_every_mode_and_stale_banners_clear(qtbot, open_window):
-    window = open_window(source=str(CLIPS / "astronaut_motion.mp4"))  # 4 s, not looped
+    from affect_live.lsl.outlets import DATA_STREAM
+    from tests.lsl.test_lsl import inlet
+
+    window = open_window(source=None)  # the demo, looped
     wait_for_frames(qtbot, window, faces=1)
+    status = window.status_panel
+
+    def status_says(text: str) -> bool:
+        window.refresh_status()
+        return text in status.lsl.text()
+
     window.set_lsl(True)
-    qtbot.waitUntil(lambda: window.session.stats().lsl == "on", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: status_says("LSL: affect-live + affect-live-markers · no recorder connected yet"), timeout=WAIT_MS)
+    recorder = inlet(DATA_STREAM)  # as LabRecorder would
+    qtbot.waitUntil(lambda: status_says("· a recorder is connected"), timeout=WAIT_MS)
+    recorder.close_stream()
     window.set_paused(True)
     window.refresh_status()
-    status = window.status_panel
-    assert status.lsl.text() == "LSL: affect-live + affect-live-markers"
     assert status.device.text() == "CPU (LiteRT)" and "prior: valence, arousal" in status.model.text()
     assert "prior" in status.model.toolTip() and window.controls.pause_action.text() == "Resume"
     window.set_paused(False)
     assert window.controls.pause_action.text() == "Pause"
     window.set_lsl(False)
-    # The end of the file is said until the file plays again.
+    qtbot.waitUntil(lambda: status_says("") and status.lsl.text() == "", timeout=WAIT_MS)
+    # The end of a file is said until it plays again.
+    open_and_wait(qtbot, window, str(CLIPS / "astronaut_motion.mp4"))  # 4 s, not looped
     qtbot.waitUntil(lambda: any("end of file" in line for line in window.banner.lines), timeout=WAIT_MS)
     open_and_wait(qtbot, window, str(CLIPS / "astronaut_motion.mp4"))
-    window._tick()
     assert not any("end of file" in line for line in window.banner.lines)
-    window.refresh_status()
-    assert status.lsl.text() == ""
 
 
 def test_the_demo_clip_is_restored_and_actions_can_be_switched_off(qtbot, open_window, store):
