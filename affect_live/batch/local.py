@@ -15,16 +15,19 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 from typing import Any
 
 from affect_live.batch.plan import BatchItem
 from affect_live.batch.worker import ItemResult, JobSpec, run_item
+from affect_live.stop_signals import STOP_SIGNALS, StopSignal
 
 log = logging.getLogger(__name__)
 
 Event = tuple[str, int, Any]
 WORKER_DIED = "the worker process died (killed or out of memory)"
 _reports: Any = None  # the worker process's queue back to the driver
+_busy = False  # the worker process is analysing an input
 
 
 def run_serial(items: list[BatchItem], job: JobSpec, quiet: bool, **live: Any) -> Iterator[Event]:  # noqa: ANN401
@@ -42,8 +45,12 @@ def _init_worker(reports: Any, verbosity: int) -> None:  # noqa: ANN401
     global _reports
     _reports = reports
     # Ctrl-C is the driver's: it ends the workers (their inputs are redone next time) instead of
-    # each worker printing its own KeyboardInterrupt traceback.
+    # each worker printing its own KeyboardInterrupt traceback. The driver ends them with SIGTERM,
+    # which (as SIGHUP) ends the input under way as `analyze` ends on it: every row on disk, the
+    # sidecar `interrupted`, the lock released.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop_worker)
     from affect_live.backends.native_logs import quiet_native_logs
 
     if verbosity < 2:
@@ -56,8 +63,19 @@ def _report(kind: str, index: int, value: Any) -> None:  # noqa: ANN401
     _reports.put((kind, index, value))
 
 
+def _stop_worker(signum: int, frame: FrameType | None) -> None:
+    if _busy:
+        raise StopSignal(signum)  # caught by the input's own clean-up
+    raise SystemExit(128 + signum)  # idle: nothing to save
+
+
 def _run_in_worker(item: BatchItem, job: JobSpec) -> ItemResult:
-    return run_item(item, job, report=_report)
+    global _busy
+    _busy = True
+    try:
+        return run_item(item, job, report=_report)
+    finally:
+        _busy = False
 
 
 def run_processes(items: list[BatchItem], job: JobSpec, jobs: int, verbosity: int = 0) -> Iterator[Event]:

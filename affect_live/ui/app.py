@@ -94,7 +94,7 @@ def run_app(options: AppOptions) -> int:
     app.setApplicationName("affect-live")
     window = build_window(options, settings, store, device=device)
     if warning:
-        window.notify("warning", warning)
+        window.notify("warning", warning, "device")
     window.show()
     watch = StopSignalWatch(window)
     try:
@@ -198,7 +198,7 @@ def build_window(
     session.load_weights(startup_weights(options.weights, settings))
     cameras = find_cameras() if cameras is None else cameras
     window = MainWindow(session, settings, store, cameras)
-    window.notify("info", "loading the model...")
+    window.notify("info", "loading the model...", "model_loading")
     if options.lsl or settings.lsl:
         window.set_lsl(True)
     if options.lsl_markers:

@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         """Load in the background (several files: their fusion); the outcome shows in the banner
         (a bad file keeps the current model)."""
         paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
-        self.notify("info", f"loading {' + '.join(p.name for p in paths)}...")
+        self.notify("info", f"loading {' + '.join(p.name for p in paths)}...", "model_loading")
         self.session.load_weights(paths)
 
     def choose_model(self, choice: ModelChoice) -> None:

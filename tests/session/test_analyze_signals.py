@@ -41,3 +41,24 @@ def test_a_stop_signal_saves_every_row_and_says_which_signal(tmp_path, sig):
     events = out.with_suffix(".events.csv").read_text().splitlines()
     assert events[-1].endswith("recording stopped: interrupted")
     assert not lock_path(out).exists()  # released on the way out
+
+
+def test_a_stop_signal_to_a_jobs_run_saves_the_workers_rows_too(tmp_path):
+    """With --jobs the driver ends its workers with SIGTERM: each ends its input as `analyze`
+    does (whole rows, sidecar rows equal to the CSV's, the lock released), not killed mid-write."""
+    sessions, results = tmp_path / "sessions", tmp_path / "results"
+    sessions.mkdir()
+    _long_clip(sessions, 900)
+    out = results / "long.csv"
+    command = [sys.executable, str(REPO / "main.py"), "analyze", str(sessions), "--out", str(results), "--jobs", "2", "--quiet"]
+    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        _wait_for_rows(out, 50, proc)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in stderr, stderr
+    rows = read_rows(out)
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["status"] == "interrupted" and meta["message"].startswith("interrupted by")
+    assert out.read_bytes().endswith(b"\n") and meta["rows"] == len(rows) >= 50
+    assert out.with_suffix(".events.csv").read_text().splitlines()[-1].endswith("recording stopped: interrupted")
+    assert not lock_path(out).exists()
