@@ -66,3 +66,28 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
         return list(reader.fieldnames or []), list(reader)
+
+
+def start_and_wait(qtbot, window, csv_path: Path, rows: int = 5) -> None:  # noqa: ANN001
+    """Start recording to `csv_path` and wait until `rows` rows were written."""
+    assert window.start_recording(csv_path)
+    qtbot.waitUntil(lambda: recorded_rows(window) >= rows, timeout=WAIT_MS)
+
+
+# The real window in a child process (argv[1]: its folder), on the looped demo clip; the test's
+# script goes on from there with `app`, `folder` and `window`.
+DEMO_WINDOW_IN_A_CHILD = """
+import json, sys, time
+from pathlib import Path
+from affect_live.ui.app import AppOptions, StopSignalWatch, build_window, prepare_qt_environment
+prepare_qt_environment()
+from PyQt5.QtCore import QSettings
+from PyQt5.QtWidgets import QApplication
+from affect_live.ui.settings import AppSettings
+
+app = QApplication([])
+folder = Path(sys.argv[1])
+store = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
+window = build_window(AppOptions(source=None), AppSettings.load(store), store, cameras=[])  # the demo, looped
+window.show()
+"""

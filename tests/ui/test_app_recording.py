@@ -13,7 +13,7 @@ from affect_live.recording.rows import csv_columns
 from affect_live.recording.sidecar import sidecar_path
 from affect_live.types import EXPRESSIONS
 from affect_live.ui.settings import AppSettings
-from tests.helpers.app_window import TWO_FACES, WAIT_MS, open_window, read_rows, recorded_rows, store, wait_for_frames  # noqa: F401 (fixtures)
+from tests.helpers.app_window import DEMO_WINDOW_IN_A_CHILD, TWO_FACES, WAIT_MS, open_window, read_rows, recorded_rows, start_and_wait, store, wait_for_frames  # noqa: F401 (fixtures)
 from tests.recording.test_recording import assert_whole_rows
 
 pytestmark = pytest.mark.gui
@@ -51,8 +51,7 @@ def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_p
     window.controls.max_faces_spin.setValue(2)
     wait_for_frames(qtbot, window, faces=1)
     csv_path = tmp_path / "closing.csv"
-    assert window.start_recording(csv_path)
-    qtbot.waitUntil(lambda: recorded_rows(window) >= 20, timeout=WAIT_MS)
+    start_and_wait(qtbot, window, csv_path, 20)
     window.ask_before_quit = False  # as when a script or a signal ends the app (the question: test_app_session)
     window.close()
     text = csv_path.read_text()
@@ -72,23 +71,11 @@ def test_closing_while_recording_leaves_a_complete_csv(qtbot, open_window, tmp_p
 
 
 APP_UNDER_A_FILE_SIZE_LIMIT = """
-import json, resource, signal, sys, time
-from pathlib import Path
+import resource, signal
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
 resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))  # room for the sidecar, not the CSV
-from affect_live.ui.app import AppOptions, build_window, prepare_qt_environment
-prepare_qt_environment()
-from PyQt5.QtCore import QSettings
-from PyQt5.QtWidgets import QApplication
-from affect_live.ui.settings import AppSettings
-
-app = QApplication([])
-folder = Path(sys.argv[1])
-store = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
-window = build_window(AppOptions(source=None), AppSettings.load(store), store, cameras=[])  # the demo, looped
-window.show()
-
+""" + DEMO_WINDOW_IN_A_CHILD + """
 def run_until(condition):  # a bound for a broken build, not a speed
     deadline = time.monotonic() + 240
     while not condition():
@@ -149,8 +136,7 @@ def test_markers_go_into_the_events_file(qtbot, open_window, tmp_path):
     window = open_window()
     wait_for_frames(qtbot, window, faces=1)
     csv_path = tmp_path / "marked.csv"
-    assert window.start_recording(csv_path)
-    qtbot.waitUntil(lambda: recorded_rows(window) >= 5, timeout=WAIT_MS)
+    start_and_wait(qtbot, window, csv_path, 5)
     window.controls.marker_text.setText("stimulus, A")
     window.controls.marker_action.trigger()
     window.add_marker()

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.conftest import CLIPS
-from tests.helpers.app_window import TWO_FACES, WAIT_MS, open_and_wait, open_window, read_rows, recorded_rows, store, wait_for_frames  # noqa: F401 (fixtures)
+from tests.helpers.app_window import TWO_FACES, WAIT_MS, open_and_wait, open_window, read_rows, recorded_rows, start_and_wait, store, wait_for_frames  # noqa: F401 (fixtures)
 
 from PyQt5.QtCore import Qt, QTimer  # noqa: E402  (after app_window prepared Qt)
 from PyQt5.QtWidgets import QApplication, QMessageBox  # noqa: E402
@@ -55,8 +55,7 @@ def test_toolbar_controls_never_move_when_a_recording_starts_and_grows(qtbot, op
     window = open_window()
     wait_for_frames(qtbot, window, faces=1)
     before = control_geometry(window)
-    assert window.start_recording(tmp_path / "steady.csv")
-    qtbot.waitUntil(lambda: recorded_rows(window) >= 10, timeout=WAIT_MS)
+    start_and_wait(qtbot, window, tmp_path / "steady.csv", 10)
     window.refresh_status()
     assert window.status_panel.recording.text().startswith("● REC") and "steady.csv" in window.status_panel.recording.text()
     assert control_geometry(window) == before
@@ -76,8 +75,7 @@ def test_markers_keys_in_and_out_of_the_field_and_where_each_went(qtbot, open_wi
     refused = wait_said(qtbot, window, "not saved")
     assert window.banner.level == "warning" and '"marker" not saved' in refused
     csv_path = tmp_path / "keys.csv"
-    assert window.start_recording(csv_path)
-    qtbot.waitUntil(lambda: recorded_rows(window) >= 3, timeout=WAIT_MS)
+    start_and_wait(qtbot, window, csv_path, 3)
     # Typing in the field is text: Space does not pause, M does not add a marker.
     field.setFocus()
     qtbot.keyClicks(field, "stim m")
@@ -206,8 +204,7 @@ def test_quitting_while_recording_asks_and_saves_everything(qtbot, open_window, 
     window = open_window()
     wait_for_frames(qtbot, window, faces=1)
     csv_path = tmp_path / "quit.csv"
-    assert window.start_recording(csv_path)
-    qtbot.waitUntil(lambda: recorded_rows(window) >= 5, timeout=WAIT_MS)
+    start_and_wait(qtbot, window, csv_path, 5)
     questions = []
 
     def answer(button: int) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from affect_live.recording.sidecar import sidecar_path
 from tests.conftest import REPO, running
+from tests.helpers.app_window import DEMO_WINDOW_IN_A_CHILD
 from tests.recording.test_recording import assert_whole_rows
 from tests.session.test_analyze import _wait_for_rows
 
@@ -20,21 +21,7 @@ pytestmark = pytest.mark.gui
 
 # The real window in a child process, recording the looped demo clip inside app.exec_() with the
 # app's signal watch (ui/app.StopSignalWatch, as run_app installs it).
-APP_RECORDING = """
-import json, sys, time
-from pathlib import Path
-from affect_live.ui.app import AppOptions, StopSignalWatch, build_window, prepare_qt_environment
-prepare_qt_environment()
-from PyQt5.QtCore import QSettings
-from PyQt5.QtWidgets import QApplication
-from affect_live.ui.settings import AppSettings
-
-app = QApplication([])
-folder = Path(sys.argv[1])
-store = QSettings(str(folder / "settings.ini"), QSettings.IniFormat)
-window = build_window(AppOptions(source=None), AppSettings.load(store), store, cameras=[])  # the demo, looped
-window.show()
-deadline = time.monotonic() + 240  # a bound for a broken build, not a speed
+APP_RECORDING = DEMO_WINDOW_IN_A_CHILD + """deadline = time.monotonic() + 240  # a bound for a broken build, not a speed
 while not window.video.predictions and time.monotonic() < deadline:
     app.processEvents()
     time.sleep(0.01)
