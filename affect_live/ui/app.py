@@ -217,7 +217,7 @@ def build_window(
         window.open_source(str(cameras[0]), label=f"Camera {cameras[0]}", or_demo=True)
     else:
         window.open_demo()
-        window.notify("warning", "no camera found: playing the bundled demo clip (pick another source above)")
+        window.notify("warning", "no camera found: playing the bundled demo clip (pick another source above)", "no_camera")
     return window
 
 

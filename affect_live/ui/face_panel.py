@@ -59,6 +59,11 @@ class FacePanel(QWidget):
         self._ids: list[int] = []
         self._timelines_at: tuple[int, float] | None = None  # (face, newest time) the timelines show
 
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        # Word-wrapped notes make the layout height-for-width, and a scroll area would then give
+        # the panel its preferred height (about twice a laptop screen): its minimum is enough.
+        return self.layout().minimumHeightForWidth(width)
+
     def set_priors(self, prior_heads: tuple[str, ...], per_frame_heads: tuple[str, ...] = ()) -> None:
         """Say plainly what each output is: learned, learned per frame or prior."""
         notes = ([f"Prior (never fitted to labels): {', '.join(prior_heads)}"] if prior_heads else []) + (

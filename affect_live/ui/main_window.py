@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import QSettings, Qt, QTimer
 from PyQt5.QtGui import QCloseEvent, QShowEvent
-from PyQt5.QtWidgets import QFrame, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from affect_live.errors import RecordingError
 from affect_live.resources import DEMO_CLIP
@@ -26,6 +26,7 @@ from affect_live.ui.face_panel import FacePanel
 from affect_live.ui.face_selection import FaceSelection
 from affect_live.ui.model_download import ModelDownloads
 from affect_live.ui.model_picker import ModelChoice, ModelPicker, OfferBar, model_choices
+from affect_live.ui.panel_scroll import PanelScroll
 from affect_live.ui.settings import AppSettings
 from affect_live.ui.status import StatusPanel
 from affect_live.ui.video_view import VideoView
@@ -76,7 +77,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.video, 1)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
-        splitter.addWidget(self._scrolled(self.faces))
+        splitter.addWidget(PanelScroll(self.faces))
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([10_000, 1])  # the panel starts at its minimum width, the video gets the rest
@@ -92,18 +93,6 @@ class MainWindow(QMainWindow):
         self.controls.device_box.textActivated.connect(self.set_device)
         self.timer = QTimer(self, interval=1000 // DISPLAY_HZ, timeout=self._tick)
         self.timer.start()
-
-    @staticmethod
-    def _scrolled(panel: QWidget) -> QScrollArea:
-        """The panel at its full width, scrolling vertically only where a screen is too short
-        for it (its plots have minimum heights): the window itself fits 1024x700."""
-        area = QScrollArea()
-        area.setWidget(panel)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.NoFrame)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        area.setMinimumWidth(panel.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
-        return area
 
     def _connect(self) -> None:
         c = self.controls
@@ -334,6 +323,8 @@ class MainWindow(QMainWindow):
         if event.topic == "source_opened":
             self._source_opened(event.detail)
             self.banner.clear_topic(event.topic)  # what was said of the previous source is stale
+            if Path(event.detail) != DEMO_CLIP:
+                self.banner.clear_topic("no_camera")  # another source was chosen
             return  # the video says it
         if event.topic == "open_failed" and self._opening.pop(event.detail, (None, False, False))[2]:
             self.open_demo()

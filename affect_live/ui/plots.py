@@ -146,7 +146,7 @@ class VaTimeline(_Timeline):
     def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
         super().__init__((("valence", VALENCE_COLOR), ("arousal", AROUSAL_COLOR)), (-1.0, -0.5, 0.0, 0.5, 1.0), span_s, parent)
         self.valence_curve, self.arousal_curve = self.curves
-        self.setMinimumSize(280, 100)  # the window must fit 1024x700
+        self.setMinimumSize(280, 80)  # the window must fit 1024x700
 
     def set_series(self, t: np.ndarray, valence: np.ndarray, arousal: np.ndarray) -> None:
         self.set_curves(t, (valence, arousal))
@@ -163,7 +163,7 @@ class PoseTimeline(_Timeline):
     def __init__(self, parent: QWidget | None = None, span_s: float = 30.0) -> None:
         super().__init__(tuple(zip(("yaw", "pitch", "roll"), POSE_COLORS, strict=True)), self.TICKS, span_s, parent, self.PEN_WIDTH)
         self.yaw_curve, self.pitch_curve, self.roll_curve = self.curves
-        self.setMinimumSize(280, 100)
+        self.setMinimumSize(280, 80)
 
     def set_pose(self, t: np.ndarray, pose: np.ndarray | None) -> None:
         """`pose`: N x 3+ (yaw, pitch, roll, ...) per time in `t`; NaN rows are gaps."""

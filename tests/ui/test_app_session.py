@@ -198,6 +198,9 @@ def test_the_window_fits_1024x700_with_every_control_in_view(qtbot, open_window)
             assert widget.isVisible() and bar.rect().contains(widget.geometry()), action.text() or widget
     assert window.controls.marker_text.width() >= 150
     assert window.faces.isVisible() and window.video.width() >= 280
+    from affect_live.ui.panel_scroll import PanelScroll
+
+    assert window.findChild(PanelScroll).verticalScrollBar().maximum() == 0  # every plot in view
 
 
 def test_quitting_while_recording_asks_and_saves_everything(qtbot, open_window, tmp_path):
