@@ -105,12 +105,7 @@ def test_sidecar_records_model_settings_source_and_priors(two_faces_csv):
 
 
 def test_several_inputs_one_csv_each(tmp_path):
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    capture = cv2.VideoCapture(str(CLIPS / "astronaut_motion.mp4"))
-    for n in range(5):
-        ok, image = capture.read()
-        cv2.imwrite(str(folder / f"img{n}.png"), image)
+    folder = frames_folder(tmp_path)
     out = tmp_path / "results"
     status = main(["analyze", str(CLIPS / "two_faces.mp4"), str(folder), "--out", str(out), "--quiet", "--max-faces", "1", "--window", "4"])
     assert status == 0
@@ -171,15 +166,34 @@ def _wait_for_rows(csv_path: Path, rows: int, proc: subprocess.Popen) -> None:
     raise AssertionError(f"no {rows} rows before the run ended: {proc.poll()}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_mid_video_leaves_complete_rows(tmp_path, sig):
+def signal_mid_run(tmp_path: Path, sig: int, timeout: float) -> tuple[Path, subprocess.Popen, str]:
+    """`analyze` of a long clip in its own process, sent `sig` once 50 rows are on disk (gated
+    on the file, not on time): its CSV, the process (ended) and its stderr."""
     clip = _long_clip(tmp_path)
     out = tmp_path / "long.csv"
     command = [sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--out", str(out), "--quiet"]
     with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         _wait_for_rows(out, 50, proc)
         os.kill(proc.pid, sig)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=timeout)
+    return out, proc, stderr
+
+
+def frames_folder(tmp_path: Path, frames: int = 5) -> Path:
+    """The first `frames` frames of astronaut_motion.mp4 as PNG files in tmp_path/frames."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(CLIPS / "astronaut_motion.mp4"))
+    for n in range(frames):
+        ok, image = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"img{n}.png"), image)
+    return folder
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_mid_video_leaves_complete_rows(tmp_path, sig):
+    out, proc, stderr = signal_mid_run(tmp_path, sig, timeout=60)
     data = out.read_bytes()
     assert data.endswith(b"\n")  # no partial line
     rows = read_rows(out)

@@ -13,8 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-
 from affect_live.cli.parser import main
 from affect_live.errors import EXIT_REFUSED
 from affect_live.recording.output_files import lock_path
@@ -22,7 +20,7 @@ from affect_live.recording.output_lock import OutputLock
 from affect_live.recording.recording import EVENT_COLUMNS
 from tests.conftest import CLIPS, IMAGES, REPO, running
 from tests.recording.test_output_lock import HOLD
-from tests.session.test_analyze import read_rows
+from tests.session.test_analyze import frames_folder, read_rows
 
 
 def _sha(path: Path) -> str:
@@ -121,13 +119,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block_the_next(tmp_path):
 
 
 def test_a_folder_with_unreadable_images_analyses_the_rest_and_lists_them(tmp_path):
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    capture = cv2.VideoCapture(str(CLIPS / "astronaut_motion.mp4"))
-    for n in range(5):
-        ok, image = capture.read()
-        assert ok
-        cv2.imwrite(str(folder / f"img{n}.png"), image)
+    folder = frames_folder(tmp_path)
     (folder / "img0.png").write_bytes(b"not a png")  # first in sorted order
     (folder / "img3.png").write_bytes(b"")
     out = tmp_path / "frames.csv"

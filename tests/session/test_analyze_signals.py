@@ -14,18 +14,12 @@ import pytest
 from affect_live.recording.output_files import lock_path
 from affect_live.recording.rows import csv_columns
 from tests.conftest import REPO, running
-from tests.session.test_analyze import _long_clip, _wait_for_rows, read_rows
+from tests.session.test_analyze import _long_clip, _wait_for_rows, read_rows, signal_mid_run
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_signal_saves_every_row_and_says_which_signal(tmp_path, sig):
-    clip = _long_clip(tmp_path)
-    out = tmp_path / "long.csv"
-    command = [sys.executable, str(REPO / "main.py"), "analyze", str(clip), "--out", str(out), "--quiet"]
-    with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        _wait_for_rows(out, 50, proc)  # gated on the file's content: the run is under way
-        os.kill(proc.pid, sig)
-        _, stderr = proc.communicate(timeout=120)
+    out, proc, stderr = signal_mid_run(tmp_path, sig, timeout=120)
     name = signal.Signals(sig).name
     assert proc.returncode == 128 + sig, stderr
     lines = [line for line in stderr.splitlines() if line.strip()]
