@@ -56,6 +56,14 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="do not re-identify faces that leave and return (each return gets a new id)")
 
 
+def _add_epoch_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--events", type=Path, metavar="FILE",
+                        help="stimulus log: CSV with time_s,marker (and optionally recording); default: each recording's own events file, its user markers")
+    parser.add_argument("--marker", action="append", metavar="NAME", help="only the markers named NAME (repeatable; default: all)")
+    parser.add_argument("--pre", type=_positive_float, required=required, metavar="S", help="seconds before each onset: the pre-stimulus mean each response is corrected by")
+    parser.add_argument("--post", type=_positive_float, required=required, metavar="S", help="seconds after each onset")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="affect-live",
@@ -96,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="plots and a summary (index.html) of recordings made by analyze or the app")
     report.add_argument("csvs", nargs="+", type=Path, metavar="CSV", help="recordings (their .meta.json sidecars are read too)")
     report.add_argument("--out", type=Path, required=True, help="folder for index.html and the PNG plots")
+
+    epochs = commands.add_parser("epochs", help="stimulus-locked responses of recordings: epochs.csv, summary.csv, trials.csv (docs/study.md)")
+    epochs.add_argument("recordings", nargs="+", type=Path, metavar="RECORDING", help="recordings (CSV) made by analyze or the app")
+    _add_epoch_options(epochs, required=True)
+    epochs.add_argument("--out", type=Path, required=True, help="folder for epochs.csv, summary.csv and trials.csv (never overwritten)")
 
     imp = commands.add_parser("import-weights", help="wrap a per-frame model (Keras, ONNX or TFLite) into a weight bundle")
     imp.add_argument("model", type=Path, help="per-frame model: Keras (.keras, .h5/.hdf5), ONNX (.onnx) or TFLite (.tflite)")
@@ -185,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quiet_native_logs()
     configure_logging(args.verbose)
     from affect_live.cli import commands
+    from affect_live.cli import study_commands
     from affect_live.cli import train_commands as training
 
     handlers = {
@@ -197,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reproduce": training.run_reproduce,
         "analyze": commands.run_analyze,
         "report": commands.run_report,
+        "epochs": study_commands.run_epochs,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,
         "bench": commands.run_bench,
