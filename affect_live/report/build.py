@@ -13,6 +13,7 @@ import numpy as np
 
 from affect_live.model.bundle.manifest import HEAD_WORDS, head_words
 from affect_live.report import plots
+from affect_live.report.html_tables import STYLE, key_value_table, table
 from affect_live.report.data import FaceSeries, Recording, ReportError, read_recording
 from affect_live.types import EXPRESSIONS
 
@@ -104,34 +105,29 @@ def face_row(report: FaceReport) -> dict[str, Any]:
     return row
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "<p>No faces in these recordings.</p>"
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _model(recording: Recording) -> str:
+def model_section(recording: Recording) -> str:
+    """The model, which outputs are priors, how the run ended, the source and the settings, as a
+    key-value table (nested where the sidecar nests), from the sidecar."""
     meta = recording.meta
     if not meta:
         return "<p>No sidecar (.meta.json) beside this CSV: model and settings unknown.</p>"
     model = meta.get("model") or {}
     words = head_words(tuple(model.get("prior_heads") or ()), tuple(model.get("per_frame_heads") or ()))
     source = (model.get("manifest") or {}).get("provenance") or {}
-    items = [
-        f"model: {model.get('name', '?')} {model.get('version', '')} (sha256 {str(model.get('sha256', '?'))[:16]}...)",
-        "outputs: " + "; ".join(f"{head} {word}" for head, word in words.items()) + f" ({HEAD_WORDS})",
-        *([f"from the model catalogue: {source['catalogue']}, {source.get('repository', '?')} at {str(source.get('commit', '?'))[:12]}, "
-           f"file {source.get('path', '?')}, licence {source.get('license', '?')}"] if source.get("catalogue") else []),
-        f"status: {meta.get('status', '?')}" + (f" ({meta['message']})" if meta.get("message") else ""),
-        f"source: {(meta.get('source') or {}).get('name', '?')}; settings: {meta.get('settings', {})}",
+    rows: list[tuple[str, Any]] = [
+        ("model", f"{model.get('name', '?')} {model.get('version', '')} (sha256 {str(model.get('sha256', '?'))[:16]}...)"),
+        ("outputs", "; ".join(f"{head} {word}" for head, word in words.items()) + f" ({HEAD_WORDS})"),
     ]
+    if source.get("catalogue"):
+        rows.append(("from the model catalogue", f"{source['catalogue']}, {source.get('repository', '?')} at {str(source.get('commit', '?'))[:12]}, "
+                                                 f"file {source.get('path', '?')}, licence {source.get('license', '?')}"))  # fmt: skip
     for head, spec in (model.get("heads") or {}).items():
         if isinstance(spec, dict) and spec.get("description"):
-            items.append(f"{head} head: {spec['description']}")
-    return "<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+            rows.append((f"{head} head", spec["description"]))
+    rows.append(("status", f"{meta.get('status', '?')}" + (f" ({meta['message']})" if meta.get("message") else "")))
+    rows.append(("source", (meta.get("source") or {}).get("name", "?")))
+    rows.append(("settings", meta.get("settings") or {}))
+    return key_value_table(rows)
 
 
 def _markers(recording: Recording) -> str:
@@ -152,23 +148,15 @@ def _markers(recording: Recording) -> str:
 
 
 def render(recordings: list[Recording], faces: list[FaceReport], problems: list[str]) -> str:
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>affect-live report</title>", _STYLE, "</head><body>"]
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>affect-live report</title>", STYLE, "</head><body>"]
     parts.append("<h1>affect-live report</h1>")
     if problems:
         parts.append("<h2>Not included</h2><ul>" + "".join(f"<li>{html.escape(p)}</li>" for p in problems) + "</ul>")
-    parts.append("<h2>Faces</h2>" + _table([face_row(f) for f in faces]))
+    parts.append("<h2>Faces</h2>" + table([face_row(f) for f in faces], "No faces in these recordings."))
     for n, recording in enumerate(recordings):
-        parts.append(f"<h2>{html.escape(recording.name)}</h2>" + _model(recording) + _markers(recording))
+        parts.append(f"<h2>{html.escape(recording.name)}</h2>" + model_section(recording) + _markers(recording))
         for report in (f for f in faces if f.index == n):
             parts.append(f"<h3>face {report.face.face_id}</h3>")
             parts.extend(f"<img src='{html.escape(str(p))}' alt='{html.escape(p.stem)}'>" for p in report.images)
     parts.append("</body></html>")
     return "\n".join(parts)
-
-
-_STYLE = """<style>
-body { font-family: sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-size: 0.9em; }
-td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
-img { max-width: 100%; margin: 0.3em; vertical-align: top; }
-</style>"""

@@ -66,9 +66,19 @@ def test_table_means_and_priors_from_the_recording(report, recordings):
         valence = np.mean([float(r["valence"]) for r in rows if r["face_id"] == face])
         assert f"<td>{valence:+.3f}</td>" in index
     meta = json.loads(recordings[0].with_suffix(".meta.json").read_text())
-    assert "outputs: expression learned per frame; valence prior; arousal prior" in index
+    assert "<th>outputs</th><td>expression learned per frame; valence prior; arousal prior" in index
     assert meta["model"]["name"] in index
     assert "mean yaw" in index  # pose columns are summarised where present
+
+
+def test_settings_and_model_read_as_a_table(report, recordings):
+    index = (report / "index.html").read_text()
+    settings = json.loads(recordings[0].with_suffix(".meta.json").read_text())["settings"]
+    assert "{'" not in index and "{&#x27;" not in index  # no Python dict's text anywhere
+    assert f"<th>max_faces</th><td>{settings['max_faces']}</td>" in index
+    # nested settings are a table inside the cell
+    assert f"<th>reidentification</th><td><table class='settings'><tr><th>enabled</th><td>yes</td></tr>" in index
+    assert f"<th>threshold</th><td>{settings['reidentification']['threshold']}</td>" in index
 
 
 def test_plots_show_the_data(report, recordings):
