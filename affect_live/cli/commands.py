@@ -116,7 +116,11 @@ def wait_for_lsl_consumer(lsl, seconds: float, quiet: bool) -> None:  # noqa: AN
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from affect_live.cli.study_commands import run_study_report
     from affect_live.report.build import make_report
+
+    if args.participants is not None or args.pre or args.post or args.events or args.marker:
+        return run_study_report(args)
 
     try:
         index, problems, reported = make_report(args.csvs, args.out)

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="plots and a summary (index.html) of recordings made by analyze or the app")
     report.add_argument("csvs", nargs="+", type=Path, metavar="CSV", help="recordings (their .meta.json sidecars are read too)")
     report.add_argument("--out", type=Path, required=True, help="folder for index.html and the PNG plots")
+    report.add_argument("--participants", type=Path, metavar="TABLE",
+                        help="a study report instead: CSV recording,participant,condition[,face_id,...] (docs/study.md); needs --pre and --post")
+    _add_epoch_options(report, required=False)
 
     epochs = commands.add_parser("epochs", help="stimulus-locked responses of recordings: epochs.csv, summary.csv, trials.csv (docs/study.md)")
     epochs.add_argument("recordings", nargs="+", type=Path, metavar="RECORDING", help="recordings (CSV) made by analyze or the app")

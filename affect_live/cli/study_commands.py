@@ -11,36 +11,17 @@ from affect_live.errors import EXIT_REFUSED, UserError
 EPOCH_FILES = ("epochs.csv", "summary.csv", "trials.csv")
 
 
-def study_trials(recordings, args: argparse.Namespace) -> list:  # noqa: ANN001 (Recordings, Trials)
-    """Every recording's trials from --events (a stimulus log) or its own events file, limited
-    to --marker; notes on what was passed over are printed; no trial at all is an error."""
-    from affect_live.study.inputs import StudyError
-    from affect_live.study.stimuli import check_log_recordings, read_stimulus_log, recording_trials
-
-    stimuli = read_stimulus_log(args.events) if args.events is not None else None
-    if stimuli is not None:
-        check_log_recordings(stimuli, recordings, args.events)
-    trials = []
-    for recording in recordings:
-        found, notes = recording_trials(recording, stimuli, set(args.marker or ()), args.events.parent if args.events else Path("."), recordings)
-        trials.extend(found)
-        for note in notes:
-            print(f"affect-live: note: {note}")
-    if not trials:
-        where = str(args.events) if args.events else "the recordings' events files (user markers)"
-        named = f" named {', '.join(args.marker)}" if args.marker else ""
-        raise StudyError(f"no stimulus onsets{named} in {where}: nothing to epoch")
-    return trials
-
-
 def run_epochs(args: argparse.Namespace) -> int:
     from affect_live.study.epochs import common_fps, epoch_table, summarise, trial_table
     from affect_live.study.inputs import StudyError, read_recordings, refuse_existing, write_new_csv
+    from affect_live.study.stimuli import study_trials
 
     try:
         refuse_existing(args.out / name for name in EPOCH_FILES)
         recordings = read_recordings(args.recordings)
-        trials = study_trials(recordings, args)
+        trials, notes = study_trials(recordings, args.events, args.marker or ())
+        for note in notes:
+            print(f"affect-live: note: {note}")
         epochs = epoch_table(recordings, trials, args.pre, args.post)
         table = trial_table(recordings, trials, epochs, args.pre, args.post)
         summary = summarise(epochs, common_fps(recordings))
@@ -65,3 +46,27 @@ def report_missing(table) -> None:  # noqa: ANN001 (the trial table)
     if len(incomplete) or len(uncorrected):
         print(f"affect-live: note: {len(incomplete)} of {len(table)} trial-faces miss frames and {len(uncorrected)} have no pre-stimulus frame "
               "(not corrected); trials.csv lists them")  # fmt: skip
+
+
+def run_study_report(args: argparse.Namespace) -> int:
+    """`report` with --participants: the study report (affect_live/study/study_report.py)."""
+    from affect_live.study.inputs import StudyError
+    from affect_live.study.study_report import StudyOptions, make_study_report
+
+    if args.participants is None:
+        raise UserError("--events, --marker, --pre and --post make a study report: they need --participants TABLE", EXIT_REFUSED)
+    if args.pre is None or args.post is None:
+        raise UserError("a study report (--participants) needs --pre and --post: the seconds before and after each onset", EXIT_REFUSED)
+    options = StudyOptions(args.participants, args.events, tuple(args.marker or ()), args.pre, args.post)
+    try:
+        report = make_study_report(args.csvs, args.out, options)
+    except StudyError as exc:
+        raise UserError(str(exc), EXIT_REFUSED) from None
+    except FileExistsError as exc:  # made by another process since the check
+        raise UserError(f"{exc.filename} exists: outputs are never overwritten; choose another --out or remove it", EXIT_REFUSED) from None
+    except OSError as exc:
+        raise UserError(f"cannot write the report to {args.out}: {exc.strerror or exc}") from None
+    for note in report.notes:
+        print(f"affect-live: note: {note}")
+    print(f"wrote {report.index} ({len(report.images)} plots, tidy.csv, summary.csv, trials.csv)")
+    return 0

@@ -114,3 +114,24 @@ def check_log_recordings(stimuli: Sequence[Stimulus], recordings: Sequence[Recor
     for stimulus in stimuli:
         if stimulus.recording and find_recording(stimulus.recording, recordings, log.parent) is None:
             raise StudyError(f"{log} line {stimulus.line}: recording {stimulus.recording!r} is none of the recordings given")
+
+
+def study_trials(
+    recordings: Sequence[Recording], log: Path | None, markers: Collection[str] = ()
+) -> tuple[list[Trial], list[str]]:
+    """Every recording's trials from a stimulus log (`log`) or, without one, its own events
+    file, limited to `markers`; notes on what was passed over. No trial at all: StudyError."""
+    stimuli = read_stimulus_log(log) if log is not None else None
+    if stimuli is not None:
+        check_log_recordings(stimuli, recordings, log)
+    trials: list[Trial] = []
+    notes: list[str] = []
+    for recording in recordings:
+        found, said = recording_trials(recording, stimuli, markers, log.parent if log is not None else Path("."), recordings)
+        trials.extend(found)
+        notes.extend(said)
+    if not trials:
+        where = str(log) if log is not None else "the recordings' events files (user markers)"
+        named = f" named {', '.join(markers)}" if markers else ""
+        raise StudyError(f"no stimulus onsets{named} in {where}: nothing to epoch")
+    return trials, notes
