@@ -115,6 +115,8 @@ def trial_table(recordings: Sequence[Recording], trials: Sequence[Trial], epochs
 
 
 def _note(onset: float, pre: float, post: float, start: float, end: float, missing: int, pre_present: int, post_present: int) -> str:
+    if onset - pre > end or onset + post < start:
+        return f"the window lies outside the recording (its rows span {start:g} to {end:g} s)"
     if pre_present + post_present == 0:
         return "face absent for the whole trial"
     notes = []
