@@ -14,10 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from affect_live.measures import MEASURES
 from affect_live.report.data import Recording
+from affect_live.study.epochs import CHANGE_PREFIX, TRIAL_KEYS
+from affect_live.study.responses import STATISTIC
 from affect_live.study.inputs import StudyError, find_recording
 
 REQUIRED = ("recording", "participant", "condition")
+# The columns the trials and the tidy table have already: an extra column may not take their names.
+RESERVED = frozenset({*TRIAL_KEYS, "onset_s", "t_s", "frame", "time_s", "fps", "frames_expected", "frames_present", "share_present",
+                      "pre_frames_present", "post_frames_present", "corrected", "note", "measure", "trials", "window_from_s",
+                      "window_to_s", "prior", STATISTIC})  # fmt: skip
 FACE = "face_id"
 ANY_FACE = -1  # a row without face_id: every face of its recording
 
@@ -69,6 +76,9 @@ def read_participants(path: Path, recordings: Sequence[Recording]) -> Participan
     if missing:
         raise StudyError(f"{path} is not a participants table: no column {missing[0]!r} (it needs recording,participant,condition)")
     extra = tuple(c for c in table.columns if c not in (*REQUIRED, FACE))
+    taken = next((c for c in extra if c in RESERVED or c.startswith(CHANGE_PREFIX) or c in MEASURES), None)
+    if taken:
+        raise StudyError(f"{path}: column {taken!r} is also a column of the outputs (epochs, trials, tidy table): rename it")
     rows = []
     for number, row in enumerate(table.to_dict("records"), start=2):  # line 1 is the header
         values = {c: str(row[c]).strip() for c in table.columns}

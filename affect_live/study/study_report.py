@@ -58,8 +58,8 @@ def make_study_report(csvs: Sequence[Path], out: Path, options: StudyOptions) ->
     participants = read_participants(options.participants, recordings)
     trials, notes = study_trials(recordings, options.events, options.markers)
     raw = epoch_table(recordings, trials, options.pre_s, options.post_s)
-    trial_rows, _ = participants.attach(trial_table(recordings, trials, raw, options.pre_s, options.post_s))
-    epochs, unnamed = participants.attach(raw)
+    trial_rows, unnamed = participants.attach(trial_table(recordings, trials, raw, options.pre_s, options.post_s))
+    epochs, _ = participants.attach(raw)
     notes += [f"{r.recording} face {r.face_id} is not in the participants table: left out" for r in unnamed.itertuples()]
     fps = common_fps(recordings)
     summary = summarise(epochs, fps, by=("condition", "marker"), person=("participant",))

@@ -10,6 +10,7 @@ import math
 import shutil
 from pathlib import Path
 
+import cv2
 import pytest
 from scipy import stats
 
@@ -171,3 +172,37 @@ def test_bad_stimulus_log_and_existing_outputs_are_one_line(recording, epochs, t
     error = capsys.readouterr().err.splitlines()
     assert len(error) == 1 and "exists: outputs are never overwritten" in error[0]
     assert (epochs / "epochs.csv").read_bytes() == before
+
+
+def test_recordings_of_different_frame_rates_combine_on_the_lowest(recording, tmp_path):
+    """astronaut_motion at 15 fps (every other frame, written here) beside the 30 fps
+    recording: the summary's bins are 1/15 s; a 30 fps trial's two frames in a bin are
+    averaged first, so each trial counts once per bin."""
+    clip = tmp_path / "astro15.mp4"
+    source = cv2.VideoCapture(str(CLIPS / "astronaut_motion.mp4"))
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 15.0, (640, 480))
+    for n in range(120):
+        ok, frame = source.read()
+        if ok and n % 2 == 0:
+            writer.write(frame)
+    writer.release()
+    source.release()
+    slow = tmp_path / "astro15.csv"
+    assert main(["analyze", str(clip), "--out", str(slow), "--quiet", "--no-actions"]) == 0
+    log = tmp_path / "stimuli.csv"
+    log.write_text("time_s,marker\n1.0,ad\n")
+    out = tmp_path / "out"
+    assert main(["epochs", str(recording), str(slow), "--events", str(log), "--pre", "0.4", "--post", "0.6", "--out", str(out)]) == 0
+    table = _rows(out / "epochs.csv")
+    summary = [r for r in _rows(out / "summary.csv") if (r["measure"], r["level"]) == ("valence", "trials")]
+    assert {round(float(r["t_s"]) * 15) for r in summary} == set(range(-6, 10))  # -0.4 .. 0.6 s in 1/15 s steps
+    assert all(abs(float(r["t_s"]) * 15 - round(float(r["t_s"]) * 15)) < 1e-4 for r in summary)
+    for r in summary:
+        k = round(float(r["t_s"]) * 15)
+        means = []
+        for name in ("astro", "astro15"):
+            values = [float(e["change_valence"]) for e in table if e["recording"] == name and round(float(e["t_s"]) * 15) == k]
+            if values:
+                means.append(sum(values) / len(values))
+        assert int(r["n"]) == len(means) and float(r["mean"]) == pytest.approx(sum(means) / len(means), abs=1e-12)
+    assert {r["fps"] for r in _rows(out / "trials.csv")} == {"30.0", "15.0"}
