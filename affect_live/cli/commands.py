@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +51,7 @@ def open_lsl(model: dict | None = None, baselines: LiveBaselines | None = None):
         if "baselines" in inspect.signature(LslStreams).parameters:
             extra["baselines"] = baselines
         else:
-            print("affect-live: warning: this build's LSL stream has no corrected channels; the CSV still gets them", file=sys.stderr)
+            logging.getLogger(__name__).warning("this build's LSL stream has no corrected channels; the CSV still gets them")
     try:
         return LslStreams(model=model, **extra)
     except LslError as exc:

@@ -52,7 +52,8 @@ def interval_baselines(rows: pd.DataFrame, start_s: float, end_s: float, how: st
         if baseline is not None:
             baselines.append(baseline)
         else:
-            notes[int(face_id)] = f"{len(inside)} of this person's frames in the baseline interval ({how}); at least {MIN_FRAMES} are needed"
+            notes[int(face_id)] = (f"not present in the baseline interval ({how})" if inside.empty
+                                   else f"only {len(inside)} frames in the baseline interval ({how}); at least {MIN_FRAMES} are needed")
     return baselines, notes
 
 
