@@ -128,15 +128,15 @@ def prepare_baseline(text: str, items: list) -> BaselinePlan:  # noqa: ANN001 (B
     """--baseline: the spec checked (a calibration recording read and described) before anything
     is written; a calibration recording that an output would overwrite is refused."""
     from affect_live.recording.output_files import identities
-    from affect_live.study.baseline_spec import prepare_baseline as prepare
+    from affect_live.study.baseline_spec import load_plan, parse_baseline_spec
 
-    plan = prepare(text)
-    calibration = plan.spec.calibration_csv
+    spec = parse_baseline_spec(text)
+    calibration = spec.calibration_csv
     if calibration is not None:
         for item in items:
             if identities(Path(item.csv)) & identities(calibration):
                 raise UserError(f"--baseline: the calibration recording {calibration} would be overwritten by the CSV of {item.spec}; choose another --out", EXIT_REFUSED)
-    return plan
+    return load_plan(spec)
 
 
 def wait_for_lsl_consumer(lsl, seconds: float, quiet: bool) -> None:  # noqa: ANN001 (LslStreams)

@@ -75,6 +75,7 @@ def add_corrected_columns(
         mask = face_ids == face_id
         if mask.any():
             corrected[mask] = baseline.correct(values[mask])
+    corrected = np.round(corrected, 6) + 0.0  # no "-0.000000" for a value at the mean
     extra = pd.DataFrame(corrected).to_csv(header=False, index=False, float_format="%.6f", na_rep="", lineterminator="\n").splitlines()
     temp = csv_temp_path(csv_path)
     try:

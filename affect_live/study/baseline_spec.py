@@ -78,7 +78,11 @@ def parse_baseline_spec(text: str) -> BaselineSpec:
 def prepare_baseline(text: str) -> BaselinePlan:
     """Parse the spec and, for a calibration recording, read it and describe its people
     (re-reading its video); every problem is one line (UserError, exit 2)."""
-    spec = parse_baseline_spec(text)
+    return load_plan(parse_baseline_spec(text))
+
+
+def load_plan(spec: BaselineSpec) -> BaselinePlan:
+    """A parsed spec made ready: a calibration recording read and its people described."""
     if spec.calibration_csv is None:
         return BaselinePlan(spec)
     try:
