@@ -93,6 +93,11 @@ class LiveBaselines:
         with self._lock:
             return self._by_face.get(face_id)
 
+    def clear(self) -> None:
+        """Forget every baseline (a new source: its face ids start again)."""
+        with self._lock:
+            self._by_face.clear()
+
     def all(self) -> list[Baseline]:
         with self._lock:
             return sorted(self._by_face.values(), key=lambda b: b.face_id)

@@ -34,6 +34,8 @@ class JobSpec:
     device: str  # "CPU" or "GPU", resolved by the driver
     settings: PipelineSettings
     realtime: bool = False
+    # --baseline (study/baseline_spec.py): applied to each input's recording when it closes.
+    baseline: Any = field(default=None, compare=False)
     # The bundles' bytes (sha256, name, data) for nodes that do not see the driver's files.
     shipped: tuple[tuple[str, str, bytes], ...] = field(default=(), compare=False, repr=False)
 
@@ -158,7 +160,8 @@ def run_item(item: BatchItem, job: JobSpec, report: Report | None = None, quiet:
     age = process_age_s() if startup is not None else None
     video = Path(item.video_out) if item.video_out else None
     outcome = analyze_source(
-        item.spec, Path(item.csv), engine, settings, quiet=quiet, realtime=job.realtime, video_out=video, on_frame=_throttled(report, item.index), **live
+        item.spec, Path(item.csv), engine, settings, quiet=quiet, realtime=job.realtime, video_out=video, on_frame=_throttled(report, item.index),
+        baseline=job.baseline, **live,
     )
     if report is not None:
         report("frames", item.index, outcome.frames)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from affect_live.catalogue.store import resolve_weights
-from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, BundleError, UserError
+from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, EXIT_REFUSED, BundleError, UserError
 from affect_live.model.bundle.manifest import Manifest
 from affect_live.model.bundle.reading import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest, read_model_card
+
+if TYPE_CHECKING:
+    from affect_live.baselines import LiveBaselines
+    from affect_live.study.baseline_spec import BaselinePlan
 
 
 def load_weights(path: Path | None) -> LoadedBundle:
@@ -30,13 +36,24 @@ def pick_device(requested: str) -> str:
         raise UserError(str(exc)) from None
 
 
-def open_lsl(model: dict | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
+def open_lsl(model: dict | None = None, baselines: LiveBaselines | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
     """The LSL outlets for --lsl (`model`: `metadata.stream_model_description` for the stream
-    metadata); unavailable LSL is one error line."""
+    metadata; `baselines`: with --baseline, the corrected channels' baselines, filled as they are
+    taken); unavailable LSL is one error line."""
+    import inspect
+
     from affect_live.lsl.outlets import LslError, LslStreams
 
+    extra = {}
+    if baselines is not None:
+        # The corrected channels come with LslStreams(baselines=...) (issue 20 part 0); a build
+        # without it streams the measured channels only.
+        if "baselines" in inspect.signature(LslStreams).parameters:
+            extra["baselines"] = baselines
+        else:
+            logging.getLogger(__name__).warning("this build's LSL stream has no corrected channels; the CSV still gets them")
     try:
-        return LslStreams(model=model)
+        return LslStreams(model=model, **extra)
     except LslError as exc:
         raise UserError(str(exc)) from None
 
@@ -58,6 +75,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     folder = args.out if args.out is not None and args.out.suffix.lower() != ".csv" else None
     summary = folder / BATCH_FILE if folder is not None else None
     items = plan_batch(args.inputs, args.out, args.video_out, landmarks=args.landmarks, summary=summary)
+    baseline = prepare_baseline(args.baseline, items) if args.baseline else None
     device = pick_device(args.device)
     bundles = [load_weights(path) for path in args.weights or [None]]
     try:
@@ -80,8 +98,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     settings = PipelineSettings(
         max_faces=args.max_faces, min_score=args.min_score, actions=not args.no_actions, landmarks=args.landmarks, reid=args.reid, **tracking
     )
-    job = JobSpec(tuple(str(b.path) for b in bundles), args.window, device, settings, args.realtime)
-    expected = fingerprint({"model": model_summary(engine), "settings": {**session_settings(settings, engine), "realtime": args.realtime}})
+    job = JobSpec(tuple(str(b.path) for b in bundles), args.window, device, settings, args.realtime, baseline=baseline)
+    recorded = {**session_settings(settings, engine), "realtime": args.realtime} | ({"baseline": baseline.setting} if baseline else {})
+    expected = fingerprint({"model": model_summary(engine), "settings": recorded})
     options = BatchOptions(args.jobs, args.ray, args.force, args.quiet, args.verbose, folder)
     if parallel:
         del engine  # the workers load their own
@@ -91,15 +110,33 @@ def run_analyze(args: argparse.Namespace) -> int:
         from affect_live.lsl.scope import configure
 
         configure(args.lsl_scope, args.verbose, args.quiet)
-    lsl = open_lsl(stream_model_description(engine)) if args.lsl else None
+    from affect_live.baselines import LiveBaselines
+
+    live_baselines = LiveBaselines() if args.lsl and baseline is not None else None
+    lsl = open_lsl(stream_model_description(engine), live_baselines) if args.lsl else None
     if lsl is not None and args.lsl_wait:
         wait_for_lsl_consumer(lsl, args.lsl_wait, args.quiet)
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
     try:
-        return run_batch(items, job, expected, options, lsl=lsl, markers=markers)
+        return run_batch(items, job, expected, options, lsl=lsl, markers=markers, live_baselines=live_baselines)
     finally:
         if markers is not None:
             markers.close()
+
+
+def prepare_baseline(text: str, items: list) -> BaselinePlan:  # noqa: ANN001 (BatchItem)
+    """--baseline: the spec checked (a calibration recording read and described) before anything
+    is written; a calibration recording that an output would overwrite is refused."""
+    from affect_live.recording.output_files import identities
+    from affect_live.study.baseline_spec import load_plan, parse_baseline_spec
+
+    spec = parse_baseline_spec(text)
+    calibration = spec.calibration_csv
+    if calibration is not None:
+        for item in items:
+            if identities(Path(item.csv)) & identities(calibration):
+                raise UserError(f"--baseline: the calibration recording {calibration} would be overwritten by the CSV of {item.spec}; choose another --out", EXIT_REFUSED)
+    return load_plan(spec)
 
 
 def wait_for_lsl_consumer(lsl, seconds: float, quiet: bool) -> None:  # noqa: ANN001 (LslStreams)

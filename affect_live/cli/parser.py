@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--video-out", type=Path, metavar="PATH", help="also write an annotated copy (.mp4): a file for one input, a folder for many")
     analyze.add_argument("--jobs", type=_positive_int, default=1, metavar="N", help="analyse N inputs at once in local worker processes (default 1)")
     analyze.add_argument("--ray", metavar="ADDRESS", help="run one task per input on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT (pip install affect-live[cluster])")
+    analyze.add_argument("--baseline", metavar="SPEC",
+                         help="a neutral baseline per person: first:10s (the recording's first seconds), markers:START,END (between two markers) "
+                         "or CALIBRATION.csv (a recording of the same people at rest, matched by re-identification); the CSV gains "
+                         "delta_* and z_* columns, the sidecar the baselines (docs/study.md)")
     analyze.add_argument("--force", action="store_true", help="analyse again inputs whose sidecar says complete with the same model and settings")
     _add_model_options(analyze)
 

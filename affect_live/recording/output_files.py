@@ -3,7 +3,8 @@ a run's files are all different: from each other, across the inputs of a batch, 
 input (resolved paths, and the same inode for files that exist, so links count too).
 
 `clip.csv` -> `clip.events.csv`, `clip.landmarks.csv` (--landmarks), `clip.meta.json` (and
-its temp file `clip.meta.json.partial`), `clip.lock` (held while a run writes, see
+its temp file `clip.meta.json.partial`), `clip.csv.partial` (the CSV rewritten with its
+baseline-corrected columns, study/baseline_apply.py), `clip.lock` (held while a run writes, see
 output_lock.py) and the annotated video (--video-out) named by the caller.
 """
 
@@ -30,6 +31,11 @@ def landmarks_path(csv_path: Path) -> Path:
 
 def sidecar_path(csv_path: Path) -> Path:
     return Path(csv_path).with_suffix(".meta.json")
+
+
+def csv_temp_path(csv_path: Path) -> Path:
+    """Where the CSV with its baseline-corrected columns is written before it replaces the CSV."""
+    return Path(csv_path).with_name(Path(csv_path).name + SIDECAR_TEMP_SUFFIX)
 
 
 def lock_path(csv_path: Path) -> Path:
@@ -60,6 +66,7 @@ class OutputFiles:
             ("events file", events_path(self.csv)),
             ("sidecar", sidecar),
             ("sidecar's temp file", sidecar.with_name(sidecar.name + SIDECAR_TEMP_SUFFIX)),
+            ("CSV's temp file", csv_temp_path(self.csv)),
             ("lock file", lock_path(self.csv)),
         ]
         if self.landmarks:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from affect_live.errors import RecordingError, UserError
+from affect_live.baselines import LiveBaselines
+from affect_live.errors import BundleError, RecordingError, UserError
 from affect_live.lsl.inlet import MarkerInlet
 from affect_live.lsl.outlets import LslStreams
 from affect_live.model.inference.engine import AffectEngine
@@ -22,6 +23,9 @@ from affect_live.render.annotated_video import AnnotatedVideoWriter
 from affect_live.session.metadata import session_metadata
 from affect_live.session.outputs import OutputNotice, Outputs
 from affect_live.stop_signals import interruption
+from affect_live.study.baseline_live import LiveBaselineFeed
+from affect_live.study.baseline_sources import apply_baseline, summary_line
+from affect_live.study.baseline_spec import BaselinePlan
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ def analyze_source(
     markers: MarkerInlet | None = None,
     video_out: Path | None = None,
     on_frame: Callable[[int], None] | None = None,
+    baseline: BaselinePlan | None = None,
+    live_baselines: LiveBaselines | None = None,
 ) -> RecordingOutcome:
     """Analyse one source. Never raises for bad input: the outcome says what happened.
 
@@ -45,6 +51,10 @@ def analyze_source(
     every result and the session's markers; `markers` (another program's LSL marker stream) is
     recorded into the events file. `video_out` writes an annotated copy (affect_live.render.overlay,
     as the app draws it); `on_frame(frames_done)` is called after every frame (batch progress).
+    `baseline` (--baseline): when the recording closes (its end, Ctrl-C or a stop signal too),
+    the CSV gains its baseline-corrected columns and the sidecar its `baselines`
+    (study/baseline_sources.py); `live_baselines` gets each baseline as soon as it is known, for
+    the LSL stream's corrected channels.
 
     The outputs' lock (recording.output_lock, `<csv stem>.lock`) is held from before anything
     is opened until every file is closed; another live run holding it fails this one at once."""
@@ -54,7 +64,7 @@ def analyze_source(
     except UserError as exc:
         return RecordingOutcome(csv_path, "failed", str(exc))
     try:
-        return _analyze(spec, csv_path, engine, settings, quiet, realtime, lsl, markers, video_out, on_frame)
+        return _analyze(spec, csv_path, engine, settings, quiet, realtime, lsl, markers, video_out, on_frame, baseline, live_baselines)
     finally:
         lock.release()
 
@@ -70,7 +80,15 @@ def _analyze(
     markers: MarkerInlet | None,
     video_out: Path | None,
     on_frame: Callable[[int], None] | None,
+    baseline: BaselinePlan | None,
+    live_baselines: LiveBaselines | None,
 ) -> RecordingOutcome:
+    if live_baselines is not None:
+        live_baselines.clear()  # face ids start again with each source
+    try:
+        feed = LiveBaselineFeed(baseline, live_baselines) if baseline is not None else None
+    except BundleError as exc:  # the descriptor model, for a calibration
+        return RecordingOutcome(csv_path, "failed", str(exc))
     try:
         source = spec if isinstance(spec, FrameSource) else open_source(spec)
     except Exception as exc:  # SourceError and OS errors alike end in one line
@@ -79,10 +97,10 @@ def _analyze(
         source = RealTimePlayback(source)
     live = realtime or source.info.kind in ("camera", "stream")
     engine.reset()
-    keep = video_out is not None
+    keep = video_out is not None or (feed is not None and feed.needs_images)
     pipeline = Pipeline(source, engine, PipelineSettings(**{**asdict(settings), "lossless": not live, "keep_images": keep}))
     try:
-        video = AnnotatedVideoWriter(video_out, source.info.fps, bool(engine.info.prior_heads)) if keep else None
+        video = AnnotatedVideoWriter(video_out, source.info.fps, bool(engine.info.prior_heads)) if video_out is not None else None
     except RecordingError as exc:
         pipeline.stop()
         return RecordingOutcome(csv_path, "failed", str(exc))
@@ -96,6 +114,8 @@ def _analyze(
     outputs = Outputs(on_notice, lsl=lsl, video=video)
     meta = session_metadata(csv_path.name, source.info, settings, engine)
     meta["settings"]["realtime"] = realtime
+    if baseline is not None:
+        meta["settings"]["baseline"] = baseline.setting
     try:
         outputs.start_recording(csv_path, meta, source_name=source.info.name).result()
     except RecordingError as exc:
@@ -103,7 +123,12 @@ def _analyze(
         outputs.close()
         return RecordingOutcome(csv_path, "failed", str(exc))
     if markers is not None:
-        markers.target = lambda text, stamp: outputs.mark(text, markers.name, stamp)
+        def on_marker(text: str, stamp: float | None) -> None:
+            if feed is not None:
+                feed.marker(text)
+            outputs.mark(text, markers.name, stamp)
+
+        markers.target = on_marker
     bar = tqdm(
         total=source.info.frame_count, unit="frame", desc=Path(source.info.name).name or source.info.name, disable=quiet, leave=True, dynamic_ncols=True
     )
@@ -111,6 +136,8 @@ def _analyze(
     try:
         for frames, result in enumerate(pipeline.results(), start=1):
             outputs.write(result)
+            if feed is not None:
+                feed.feed(result)
             bar.update(1)
             bar.set_postfix(faces=len(result.predictions), refresh=False)
             if on_frame is not None:
@@ -126,4 +153,24 @@ def _analyze(
     skipped = [(file.file, file.reason) for file in source.skipped]
     outcome = outputs.stop_recording(status, message, pipeline.dropped_frames, skipped).result()
     outputs.close()
-    return failures[0] if failures else outcome
+    if failures:
+        return failures[0]
+    if feed is not None and outcome is not None:
+        _add_baselines(outcome, feed)
+    return outcome
+
+
+def _add_baselines(outcome: RecordingOutcome, feed: LiveBaselineFeed) -> None:
+    """The corrected columns, once every row is on disk; a recording that failed (its disk
+    full, say) is left as it is."""
+    if outcome.status == "failed":
+        log.warning("%s: no corrected columns: the recording failed", outcome.csv_path.name)
+        return
+    try:
+        summary = apply_baseline(outcome.csv_path, feed.plan, feed.start_s, feed.matches(outcome.face_ids))
+    except RecordingError as exc:
+        log.error("%s; the recording is kept without corrected columns", exc)
+        return
+    line = summary_line(outcome.csv_path, summary)
+    if line:
+        log.warning("%s", line)
