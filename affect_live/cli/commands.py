@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from affect_live.catalogue.store import resolve_weights
 from affect_live.errors import EXIT_BAD_INPUT, EXIT_BAD_WEIGHTS, BundleError, UserError
 from affect_live.model.bundle.manifest import Manifest
 from affect_live.model.bundle.reading import BUNDLE_SUFFIX, DEFAULT_BUNDLE, MODELS_DIR, LoadedBundle, load_bundle, read_manifest, read_model_card
+
+if TYPE_CHECKING:
+    from affect_live.baselines import LiveBaselines
 
 
 def load_weights(path: Path | None) -> LoadedBundle:
@@ -30,13 +34,15 @@ def pick_device(requested: str) -> str:
         raise UserError(str(exc)) from None
 
 
-def open_lsl(model: dict | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
+def open_lsl(model: dict | None = None, actions: bool = True, baselines: LiveBaselines | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
     """The LSL outlets for --lsl (`model`: `metadata.stream_model_description` for the stream
-    metadata); unavailable LSL is one error line."""
+    metadata; `actions`: the CSV's action columns are streamed too; `baselines`, a
+    `baselines.LiveBaselines`: the corrected channels too, for --baseline); unavailable LSL is
+    one error line."""
     from affect_live.lsl.outlets import LslError, LslStreams
 
     try:
-        return LslStreams(model=model)
+        return LslStreams(model=model, actions=actions, baselines=baselines)
     except LslError as exc:
         raise UserError(str(exc)) from None
 
@@ -91,7 +97,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         from affect_live.lsl.scope import configure
 
         configure(args.lsl_scope, args.verbose, args.quiet)
-    lsl = open_lsl(stream_model_description(engine)) if args.lsl else None
+    lsl = open_lsl(stream_model_description(engine), settings.actions) if args.lsl else None
     if lsl is not None and args.lsl_wait:
         wait_for_lsl_consumer(lsl, args.lsl_wait, args.quiet)
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
