@@ -65,6 +65,13 @@ class Calibrations:
         if face is not None:
             self._say("warning", f"face {face} not calibrated: {why}")
 
+    def forget(self, why: str) -> None:
+        """Another model: its outputs at rest differ, so the baselines go, and the user is told."""
+        faces = [b.face_id for b in self.baselines.all()]
+        self.stop(why, forget=True)
+        if faces:
+            self._say("warning", f"baselines of face {', '.join(map(str, faces))} forgotten: {why}; press Calibrate again")
+
     def add(self, result: FrameResult) -> None:
         """The run's `session` thread, every result in order."""
         with self._lock:

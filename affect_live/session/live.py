@@ -295,7 +295,7 @@ class LiveSession:
         if run is not self._run:
             return
         run.ended = True
-        self.calibrations.stop(f"{run.info.name} ended")
+        self.calibrations.stop("the source ended")
         pipeline = run.pipeline
         status, message = end_status(pipeline.error, pipeline.ended_early, run.info.kind)
         message = message or (f"end of file: {Path(run.info.name).name} played to its end" if run.info.kind in FILE_KINDS else f"{run.info.name} ended")
@@ -346,6 +346,7 @@ class LiveSession:
         if self._window is not None and self._window != engine.windows.window:
             engine.set_window(self._window)  # changed while it loaded
         self.outputs.model_changed(engine.info.label, model_summary(engine))
+        self.calibrations.forget("the model changed")
         if self._run is not None:
             self._run.pipeline.replace_engine(engine)
         self._engine = engine

@@ -1,7 +1,7 @@
 """The session's Calibrate (session/calibration.py) on the real results of two_faces.mp4 (every
 frame, in order, as the app's session thread hands them over): the baseline is the mean of the
-face's values over the calibration's interval, a face that is out of view is refused, and a new
-source stops a calibration and forgets the baselines."""
+face's values over the calibration's interval, a face that is out of view is refused, another
+model forgets the baselines out loud, and a new source stops a calibration and forgets them."""
 
 from __future__ import annotations
 
@@ -66,6 +66,9 @@ def test_a_face_out_of_view_is_refused_and_a_new_source_forgets_the_baselines(re
     for result in results[:30]:  # 1 s: done within
         calibration.add(result)
     assert calibration.baselines.get(1) is not None
+    calibration.forget("the model changed")  # another model's values at rest differ
+    assert calibration.baselines.all() == []
+    assert told[-1].message == "baselines of face 1 forgotten: the model changed; press Calibrate again"
     calibration.request(CalibrationRequest(1, 0.5))
     calibration.add(results[30])
     calibration.stop("the source changed", forget=True)
