@@ -93,14 +93,14 @@ class LiveBaselines:
         with self._lock:
             return self._by_face.get(face_id)
 
+    def clear(self) -> None:
+        """Forget every baseline (a new source: its face ids start again)."""
+        with self._lock:
+            self._by_face.clear()
+
     def all(self) -> list[Baseline]:
         with self._lock:
             return sorted(self._by_face.values(), key=lambda b: b.face_id)
-
-    def clear(self) -> None:
-        """Forget every baseline (the app's new source: its face ids are new people)."""
-        with self._lock:
-            self._by_face.clear()
 
     def correct(self, face_id: int, values: np.ndarray) -> np.ndarray:
         """One face's 2M corrected values; NaN when the face has no baseline (yet)."""

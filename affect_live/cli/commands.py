@@ -34,11 +34,11 @@ def pick_device(requested: str) -> str:
         raise UserError(str(exc)) from None
 
 
-def open_lsl(model: dict | None = None, actions: bool = True, baselines: LiveBaselines | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
+def open_lsl(model: dict | None = None, baselines: LiveBaselines | None = None, actions: bool = True):  # noqa: ANN201 (LslStreams, imported lazily)
     """The LSL outlets for --lsl (`model`: `metadata.stream_model_description` for the stream
-    metadata; `actions`: the CSV's action columns are streamed too; `baselines`, a
-    `baselines.LiveBaselines`: the corrected channels too, for --baseline); unavailable LSL is
-    one error line."""
+    metadata; `baselines`: with --baseline, the corrected channels' baselines, filled as they are
+    taken; `actions`: the CSV's action columns are streamed too); unavailable LSL is one error
+    line."""
     from affect_live.lsl.outlets import LslError, LslStreams
 
     try:
@@ -97,7 +97,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         from affect_live.lsl.scope import configure
 
         configure(args.lsl_scope, args.verbose, args.quiet)
-    lsl = open_lsl(stream_model_description(engine), settings.actions) if args.lsl else None
+    lsl = open_lsl(stream_model_description(engine), actions=settings.actions) if args.lsl else None
     if lsl is not None and args.lsl_wait:
         wait_for_lsl_consumer(lsl, args.lsl_wait, args.quiet)
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None
