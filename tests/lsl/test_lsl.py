@@ -14,7 +14,7 @@ import pytest
 from affect_live.baselines import MIN_FRAMES, Baseline, BaselineRecorder, LiveBaselines
 from affect_live.lsl.outlets import DATA_STREAM, MARKER_STREAM, LslStreams
 from affect_live.measures import CORRECTED_COLUMNS, CORRECTED_MEASURES, corrected_values, delta_column, numeric_columns, z_column
-from affect_live.recording.rows import csv_columns, format_cell
+from affect_live.recording.rows import ACTION_COLUMNS, csv_columns, format_cell, format_rows
 from affect_live.session.markers import FaceEvents
 from tests.conftest import CLIPS
 
@@ -56,14 +56,20 @@ def channel_metadata(info) -> list[dict[str, str]]:  # noqa: ANN001 (an mne_lsl 
 
 
 @pytest.fixture(scope="module")
-def calibrated(default_bundle) -> Baseline:
-    """Face 1's baseline over its first second of the clip, from a plain run of the pipeline."""
+def results(default_bundle) -> list:
+    """two_faces.mp4's results, every frame (a plain run of the pipeline)."""
     from affect_live.model.inference.engine import AffectEngine
     from affect_live.pipeline.sources import open_source
     from affect_live.pipeline.threads import Pipeline, PipelineSettings
 
+    return list(Pipeline(open_source(CLIPS / "two_faces.mp4"), AffectEngine([default_bundle]), PipelineSettings()).results())
+
+
+@pytest.fixture(scope="module")
+def calibrated(results) -> Baseline:
+    """Face 1's baseline over its first second of the clip."""
     recorder = BaselineRecorder(1, 0.0, 1.0, "first 1 s")
-    for result in Pipeline(open_source(CLIPS / "two_faces.mp4"), AffectEngine([default_bundle]), PipelineSettings()).results():
+    for result in results:
         for p in result.predictions:
             recorder.add(p.face_id, result.time_s, corrected_values(p))
     baseline = recorder.finish()
@@ -141,6 +147,25 @@ def test_without_actions_or_baselines_the_stream_has_the_csv_columns_of_that_run
         assert [c.label for c in streams.channels] == [c for c in csv_columns(actions=False) if c != "expression"]
     finally:
         streams.close()
+
+
+def test_a_face_without_actions_has_nan_in_the_action_channels(results):
+    """The app's stream keeps the action channels while Actions is off: NaN there, where the
+    CSV has empty cells; the other channels as measured."""
+    from dataclasses import replace
+
+    from affect_live.lsl.outlets import affect_channels, face_samples
+
+    result = next(r for r in results if len(r.predictions) == 2)
+    off = replace(result, predictions=(result.predictions[0], replace(result.predictions[1], actions=None)))
+    labels = [c.label for c in affect_channels(actions=True)]
+    rows = face_samples(off, actions=True)
+    actions = [labels.index(c) for c in ("yaw", "gaze_pitch", "_neutral", "mouthSmileLeft", "noseSneerRight")]
+    assert np.isfinite(rows[0]).all() and np.isnan(rows[1, actions]).all()
+    assert np.isnan(rows[1, labels.index("yaw") :]).all() and np.isfinite(rows[1, : labels.index("yaw")]).all()
+    assert rows[1, labels.index("valence")] == result.predictions[1].valence
+    line = format_rows(off, actions=True).splitlines()[1].split(",")
+    assert line[-len(ACTION_COLUMNS) :] == [""] * len(ACTION_COLUMNS)
 
 
 def test_face_events_from_consecutive_results(default_bundle):
