@@ -1,6 +1,6 @@
 """The two toolbar rows: what is analysed (source, pause, overlays, facial actions, window T,
-max faces, a face's calibration) and what is kept, sent or run (record, markers, LSL, weights, device, screenshot). They
-only emit what the user asked for; the main window acts on it.
+max faces, a face's calibration) and what is kept, sent or run (record, markers, LSL, weights,
+device, screenshot). They only emit what the user asked for; the main window acts on it.
 
 Nothing in them changes size while the app runs (the recording indicator lives in the status
 bar), so a control never moves under the mouse; two rows fit a 1024 px wide window.
