@@ -100,13 +100,18 @@ class FacePanel(QWidget):
         """Each plot says what it shows: raw or vs the face's baseline, and learned or prior."""
         words = self._words
         va = words["valence"] if words["valence"] == words["arousal"] else f"valence {words['valence']}, arousal {words['arousal']}"
+        # Short enough that the head's word (prior, learned) still shows at 1024 px.
+        if self.vs_baseline:
+            self.timeline.set_note(f"valence, arousal vs baseline ({va})")
+            self.plane.set_note(f"valence-arousal vs baseline, {TRAIL_S:.0f} s ({va})")
+            self.bars.set_note(f"probabilities, raw ({words['expression']})")
+        else:
+            self.timeline.set_note(f"valence and arousal, last 30 s ({va})")
+            self.plane.set_note(f"valence-arousal plane, last {TRAIL_S:.0f} s ({va})")
+            self.bars.set_note(f"expression probabilities ({words['expression']})")
+        self.timeline.set_names(("Δ valence", "Δ arousal") if self.vs_baseline else ("valence", "arousal"))
         vs = " vs baseline" if self.vs_baseline else ""
-        self.timeline.set_note(f"valence and arousal{vs}, last 30 s ({va})")
-        self.timeline.set_names(("Δ valence", "Δ arousal") if vs else ("valence", "arousal"))
-        self.plane.set_note(f"valence-arousal{vs or ' plane'}, last {TRAIL_S:.0f} s ({va})")
         self.plane.set_axes(f"valence{vs}", f"arousal{vs}")
-        raw = ", raw, not vs baseline" if vs else ""
-        self.bars.set_note(f"expression probabilities{raw} ({words['expression']})")
 
     def update_faces(self, face_ids: list[int], selected: int | None) -> None:
         if sorted(face_ids) != self._ids:

@@ -66,7 +66,7 @@ def test_calibrate_takes_the_selected_faces_baseline_and_the_plots_and_lsl_follo
     faces = window.faces
     assert faces.vs_baseline and "vs baseline" in faces.timeline.note and "(prior)" in faces.timeline.note
     assert [label.text for _, label in faces.timeline.legend.items] == ["Δ valence", "Δ arousal"]
-    assert "vs baseline" in faces.plane.note and "raw, not vs baseline" in faces.bars.note
+    assert "vs baseline" in faces.plane.note and "raw" in faces.bars.note and "(prior)" in faces.plane.note
     assert faces.plane.getPlotItem().getAxis("bottom").labelText == "valence vs baseline"
     series = window.session.history.series(face)  # drawn from a prefix of this
     _, shown = faces.timeline.valence_curve.getData()
