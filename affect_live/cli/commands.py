@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,24 +35,15 @@ def pick_device(requested: str) -> str:
         raise UserError(str(exc)) from None
 
 
-def open_lsl(model: dict | None = None, baselines: LiveBaselines | None = None):  # noqa: ANN201 (LslStreams, imported lazily)
+def open_lsl(model: dict | None = None, baselines: LiveBaselines | None = None, actions: bool = True):  # noqa: ANN201 (LslStreams, imported lazily)
     """The LSL outlets for --lsl (`model`: `metadata.stream_model_description` for the stream
     metadata; `baselines`: with --baseline, the corrected channels' baselines, filled as they are
-    taken); unavailable LSL is one error line."""
-    import inspect
-
+    taken; `actions`: the CSV's action columns are streamed too); unavailable LSL is one error
+    line."""
     from affect_live.lsl.outlets import LslError, LslStreams
 
-    extra = {}
-    if baselines is not None:
-        # The corrected channels come with LslStreams(baselines=...) (issue 20 part 0); a build
-        # without it streams the measured channels only.
-        if "baselines" in inspect.signature(LslStreams).parameters:
-            extra["baselines"] = baselines
-        else:
-            logging.getLogger(__name__).warning("this build's LSL stream has no corrected channels; the CSV still gets them")
     try:
-        return LslStreams(model=model, **extra)
+        return LslStreams(model=model, actions=actions, baselines=baselines)
     except LslError as exc:
         raise UserError(str(exc)) from None
 
@@ -113,7 +103,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     from affect_live.baselines import LiveBaselines
 
     live_baselines = LiveBaselines() if args.lsl and baseline is not None else None
-    lsl = open_lsl(stream_model_description(engine), live_baselines) if args.lsl else None
+    lsl = open_lsl(stream_model_description(engine), live_baselines, actions=settings.actions) if args.lsl else None
     if lsl is not None and args.lsl_wait:
         wait_for_lsl_consumer(lsl, args.lsl_wait, args.quiet)
     markers = follow_lsl_markers(args.lsl_markers) if args.lsl_markers else None

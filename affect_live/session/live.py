@@ -27,17 +27,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from affect_live.errors import RecordingError
+from affect_live.baselines import LiveBaselines
 from affect_live.lsl.inlet import MarkerInlet
-from affect_live.model.inference.engine import AffectEngine, EngineInfo
+from affect_live.model.inference.engine import AffectEngine
 from affect_live.pipeline.meters import RateMeter
 from affect_live.pipeline.sources import FrameSource, RealTimePlayback
 from affect_live.pipeline.threads import Pipeline, PipelineSettings
 from affect_live.recording.recording import end_status
+from affect_live.session.calibration import CALIBRATION_S, TOPIC, CalibrationRequest, Calibrations, add_baseline_columns
 from affect_live.session.command_thread import CommandThread
 from affect_live.session.events import DisplayFrame, LiveStats, SessionEvent, SessionState
-from affect_live.session.run import FILE_KINDS, Run
+from affect_live.session.run import FILE_KINDS, Run, check_recordable
 from affect_live.session.history import FaceHistory
+from affect_live.session.live_stats import live_stats
 from affect_live.session.metadata import model_summary, session_metadata, stream_model_description
 from affect_live.session.model_loader import ModelLoader
 from affect_live.session.outputs import OutputNotice, Outputs
@@ -77,7 +79,9 @@ class LiveSession:
         self._values: dict[int, FacePrediction] = {}  # the newest result's faces, by id
         self._rates = RateMeter()
         self._marker_inlet: MarkerInlet | None = None
-        self.outputs = Outputs(self._on_output_notice)
+        # The baselines the app's Calibrate takes, which its LSL stream and plots correct with.
+        self.calibrations = Calibrations(LiveBaselines(), self._tell)
+        self.outputs = Outputs(self._on_output_notice, baselines=self.calibrations.baselines)
         self._control = CommandThread("session-control", lambda message: self._tell(SessionEvent("error", f"session: {message}")))
         self._post = self._control.post
         self.models = ModelLoader(device, lambda engine, paths: self._post(self._install_engine, engine, paths), self._tell, lambda: self._engine)
@@ -128,21 +132,18 @@ class LiveSession:
         opened again, played without dropping a frame (at the model's pace when that is slower)
         and the end of the file ends the recording. Raises RecordingError (one line) when there
         is nothing to record; a file that cannot be created arrives as a `recording_failed` event."""
-        run = self._run
-        if run is None:
-            raise RecordingError("nothing to record: no source is running")
-        if from_start and run.info.kind not in FILE_KINDS:
-            raise RecordingError(f"only a file can be recorded from its start, not a {run.info.kind}")
-        if run.ended and not from_start:
-            raise RecordingError(f"nothing to record: {run.info.name} has ended; open a source first")
-        if self._engine is None:
-            raise RecordingError("the model is still loading: start the recording in a moment")
+        check_recordable(self._run, from_start, self._engine is not None)
         self._post(self._record_from_start if from_start else self._start_recording, Path(csv_path))
 
     def stop_recording(self, status: str = "complete", why: str = "stopped by the user") -> None:
         """The outcome arrives as a `recording_stopped` event (`status` "interrupted": the app
         was stopped by a signal)."""
         self._post(self._stop_recording, status, why, None, True)
+
+    def calibrate(self, face_id: int, seconds: float = CALIBRATION_S) -> None:
+        """Take the face's neutral baseline over the next `seconds` of the source (the app's
+        Calibrate); what happens arrives as "calibration" events."""
+        self._post(self._calibrate, CalibrationRequest(face_id, seconds))
 
     def follow_markers(self, name: str) -> None:
         """Record another program's LSL marker stream (found whenever it appears) into every
@@ -214,29 +215,7 @@ class LiveSession:
                 return drained
 
     def stats(self) -> LiveStats:
-        run = self._run
-        p50, p95 = self._rates.latency_percentiles()
-        engine = self._engine
-        info = engine.info if engine is not None else EngineInfo("loading model...", "", self._window or 0, ())
-        return LiveStats(
-            **(run.figures() if run is not None else {"source": "", "source_kind": "", "running": False, "capture_fps": 0.0, "dropped_frames": 0}),
-            paused=self._paused,
-            inference_fps=self._rates.rate(time.perf_counter()),
-            latency_ms_p50=p50,
-            latency_ms_p95=p95,
-            device=info.device,
-            model_name=info.name,
-            prior_heads=info.prior_heads,
-            per_frame_heads=info.per_frame_heads,
-            window=info.window,
-            max_faces=self._settings.max_faces,
-            recording=self.outputs.recording_status,
-            loading_model=engine is None,
-            state=self._state,
-            lsl=self.outputs.lsl_state,
-            lsl_consumer=self.outputs.lsl_consumer and self.outputs.lsl_state == "on",
-            actions=self._settings.actions,
-        )
+        return live_stats(self._run, self._rates, self._engine, self._window, self._settings, self._paused, self._state, self.outputs)
 
     # -- plumbing ---------------------------------------------------------------------------
     def _tell(self, event: SessionEvent) -> None:
@@ -295,6 +274,7 @@ class LiveSession:
             if previous is not None:
                 previous.pipeline.request_stop()
                 self._stop_recording("complete", "source changed", run=previous)
+            self.calibrations.stop("the source changed", forget=True)  # its face ids are other people
             self.outputs.source_changed(source.info.name)
             if record_path is not None:
                 self._start_recording(record_path)  # before this run's first result
@@ -315,6 +295,7 @@ class LiveSession:
         if run is not self._run:
             return
         run.ended = True
+        self.calibrations.stop("the source ended")
         pipeline = run.pipeline
         status, message = end_status(pipeline.error, pipeline.ended_early, run.info.kind)
         message = message or (f"end of file: {Path(run.info.name).name} played to its end" if run.info.kind in FILE_KINDS else f"{run.info.name} ended")
@@ -365,11 +346,20 @@ class LiveSession:
         if self._window is not None and self._window != engine.windows.window:
             engine.set_window(self._window)  # changed while it loaded
         self.outputs.model_changed(engine.info.label, model_summary(engine))
+        self.calibrations.forget("the model changed")
         if self._run is not None:
             self._run.pipeline.replace_engine(engine)
         self._engine = engine
         detail = os.pathsep.join(str(p) for p in paths)  # "" = the default model
         self._tell(SessionEvent("info", f"model {engine.info.name} ready on {engine.info.device}", "model_loaded", detail))
+
+    def _calibrate(self, request: CalibrationRequest) -> None:
+        run = self._run
+        why = "no source is running" if run is None or run.ended else "the model is still loading" if self._engine is None else ""
+        if why:
+            self._tell(SessionEvent("warning", f"face {request.face_id} not calibrated: {why}", TOPIC))
+        else:
+            self.calibrations.request(request)
 
     def _start_recording(self, path: Path) -> None:
         run, engine = self._run, self._engine
@@ -393,6 +383,7 @@ class LiveSession:
         run = run or self._run
         stopped = self.outputs.stop_recording(status, why, run.pipeline.dropped_frames if run is not None else 0)
         stopped.add_done_callback(partial(report_stop, self._tell, why, by_user))
+        stopped.add_done_callback(partial(add_baseline_columns, self._tell, self.calibrations.baselines.all()))
 
     def _shut_down(self) -> None:
         self.sources.cancel()
@@ -414,6 +405,7 @@ class LiveSession:
                     self._rates.add(now, (now - result.captured_at) * 1000)
                     self.results_seen += 1
                     self.history.add(result)
+                    self.calibrations.add(result)
                     self._latest = result
                     self._values = {p.face_id: p for p in result.predictions}
                     self.outputs.write(result, self._closed)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from affect_live.baselines import LiveBaselines
 from affect_live.errors import RecordingError
 from affect_live.lsl.outlets import LslError, LslStreams
 from affect_live.recording.recording import OWN, Recording, RecordingOutcome
@@ -63,8 +64,12 @@ class Outputs:
         lsl: LslStreams | None = None,
         video: AnnotatedVideoWriter | None = None,
         pending_results: int = PENDING_RESULTS,
+        baselines: LiveBaselines | None = None,
     ) -> None:
+        """`baselines`: streams this opens (`set_lsl`) carry the corrected channels too,
+        corrected by these (the app's, which Calibrate sets at any time)."""
         self._notify = notify
+        self._baselines = baselines
         self._room = threading.Semaphore(pending_results)  # results queued and not yet written
         # Owned by the outputs thread.
         self._recording: Recording | None = None
@@ -240,7 +245,7 @@ class Outputs:
         """On the `lsl-open` thread: the streams go to the outputs thread, which keeps them only
         if LSL is still wanted then."""
         try:
-            streams = LslStreams(model=model)
+            streams = LslStreams(model=model, baselines=self._baselines)
         except LslError as exc:
             self._thread.post(self._lsl_failed, str(exc))
             return

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from affect_live.errors import RecordingError
 from affect_live.pipeline.sources import SourceInfo
 from affect_live.pipeline.threads import Pipeline
 from affect_live.session.events import DisplayFrame
@@ -56,3 +57,15 @@ class Run:
             "crop_size": pipeline.faces.style.size,
             "capture_parked": pipeline.parked,
         }
+
+
+def check_recordable(run: Run | None, from_start: bool, model_loaded: bool) -> None:
+    """Why a recording cannot start now, as a RecordingError (one line)."""
+    if run is None:
+        raise RecordingError("nothing to record: no source is running")
+    if from_start and run.info.kind not in FILE_KINDS:
+        raise RecordingError(f"only a file can be recorded from its start, not a {run.info.kind}")
+    if run.ended and not from_start:
+        raise RecordingError(f"nothing to record: {run.info.name} has ended; open a source first")
+    if not model_loaded:
+        raise RecordingError("the model is still loading: start the recording in a moment")

@@ -35,6 +35,7 @@ SLOTS = {
     **dict.fromkeys(("recording_started", "recording_stopped", "recording_failed"), "recording"),
     **dict.fromkeys(("marker", "marker_lost"), "marker"),
     "lsl": "lsl",
+    "calibration": "calibration",
     "no_camera": "camera",
     "device": "device",
 }

@@ -1,6 +1,6 @@
 """The two toolbar rows: what is analysed (source, pause, overlays, facial actions, window T,
-max faces) and what is kept, sent or run (record, markers, LSL, weights, device, screenshot). They
-only emit what the user asked for; the main window acts on it.
+max faces, a face's calibration) and what is kept, sent or run (record, markers, LSL, weights,
+device, screenshot). They only emit what the user asked for; the main window acts on it.
 
 Nothing in them changes size while the app runs (the recording indicator lives in the status
 bar), so a control never moves under the mouse; two rows fit a 1024 px wide window.
@@ -85,6 +85,10 @@ class ControlBar(QObject):
         self.max_faces_spin = self._spin(1, 16, "", "Faces analysed per frame, largest first")
         self._bar.addWidget(QLabel(" Max faces "))
         self._bar.addWidget(self.max_faces_spin)
+        self._bar.addSeparator()
+        self.calibrate_action = self._action(
+            "Calibrate", "", "Record the selected face at rest for a few seconds as its neutral baseline: the plots and the LSL stream then show its values vs that baseline"
+        )
 
         self._bar = self.session_bar
         self.record_action = self._action("Record", "R", "Start or stop recording to CSV (R); the status bar shows the recording", checkable=True)

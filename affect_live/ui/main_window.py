@@ -18,6 +18,7 @@ from PyQt5.QtWidgets import QMainWindow, QSplitter, QVBoxLayout, QWidget
 from affect_live.errors import RecordingError
 from affect_live.resources import DEMO_CLIP
 from affect_live.session.events import DisplayFrame, SessionEvent
+from affect_live.session.calibration import CALIBRATION_S, TOPIC as CALIBRATION
 from affect_live.session.live import FILE_KINDS, LiveSession
 from affect_live.ui import dialogs
 from affect_live.ui.banner import MessageBanner
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         c.max_faces_spin.valueChanged.connect(self.set_max_faces)
         c.record_action.triggered.connect(self._on_record_clicked)
         c.lsl_action.toggled.connect(self.set_lsl)
+        c.calibrate_action.triggered.connect(lambda: self.calibrate())
         c.marker_action.triggered.connect(lambda: self.add_marker(c.marker_text.text()))
         c.marker_text.submitted.connect(self.add_marker)
         c.marker_text.left.connect(self.video.setFocus)  # M, Space and R work again
@@ -180,6 +182,15 @@ class MainWindow(QMainWindow):
         self.settings.lsl = on
         if self.controls.lsl_action.isChecked() != on:
             self.controls.lsl_action.setChecked(on)
+
+    def calibrate(self, seconds: float = CALIBRATION_S) -> None:
+        """Calibrate: the selected face's neutral baseline over the next `seconds` of the source
+        (the banner counts down and says the outcome); refused out loud without a selected face."""
+        face = self.selected_face
+        if face is None:
+            self.notify("warning", "not calibrated: no face is selected; click a face (or pick its id above the plots), then Calibrate", CALIBRATION)
+            return
+        self.session.calibrate(face, seconds)
 
     def set_max_faces(self, max_faces: int) -> None:
         self.session.set_max_faces(max_faces)
@@ -345,7 +356,9 @@ class MainWindow(QMainWindow):
 
     def _draw_plots(self) -> None:
         self.faces.update_faces(self.session.history.face_ids(), self.selected_face)
-        self.faces.show_face(self.session.history, self.selected_face)
+        face = self.selected_face
+        baseline = self.session.calibrations.baselines.get(face) if face is not None else None
+        self.faces.show_face(self.session.history, face, baseline)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         log.info("window shown")  # `bench --startup` times launches by it

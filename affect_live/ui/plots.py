@@ -122,6 +122,12 @@ class _Timeline(_Gauge):
         item.layout.setAlignment(self.legend, Qt.AlignHCenter | Qt.AlignVCenter)
         item.layout.setRowFixedHeight(4, 18)
 
+    def set_names(self, names: tuple[str, ...]) -> None:
+        """The curves' names in the legend (e.g. "valence" or "Δ valence" vs a baseline)."""
+        for (_, label), name in zip(self.legend.items, names, strict=True):
+            if label.text != name:
+                label.setText(name)
+
     def set_curves(self, t: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
         """Plot one column per curve against `t` (absolute, increasing seconds); only the last
         `span_s` are drawn."""
@@ -248,6 +254,12 @@ class VaPlane(_Gauge):
         brushes, sizes = self._trail_style(tuple(color), v.size - 1)
         self.trail.setData(x=v[:-1], y=a[:-1], brush=brushes, size=sizes)
         self.current.setData(x=v[-1:], y=a[-1:], brush=pg.mkBrush(*color))
+
+    def set_axes(self, valence: str, arousal: str) -> None:
+        """The axes' names (e.g. "valence vs baseline")."""
+        if self.getPlotItem().getAxis("bottom").labelText != valence:
+            self._axis_label("bottom", valence)
+            self._axis_label("left", arousal)
 
     def clear_trail(self) -> None:
         self.trail.setData(x=[], y=[])

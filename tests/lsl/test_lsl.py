@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_live.lsl.outlets import DATA_STREAM, MARKER_STREAM, LslStreams, affect_channels
+from affect_live.baselines import MIN_FRAMES, Baseline, BaselineRecorder, LiveBaselines
+from affect_live.lsl.outlets import DATA_STREAM, MARKER_STREAM, LslStreams
+from affect_live.measures import CORRECTED_COLUMNS, CORRECTED_MEASURES, corrected_values, delta_column, numeric_columns, z_column
+from affect_live.recording.rows import ACTION_COLUMNS, csv_columns, format_cell, format_rows
 from affect_live.session.markers import FaceEvents
-from affect_live.types import EXPRESSIONS
 from tests.conftest import CLIPS
 
 import mne_lsl.lsl as lsl  # noqa: E402  (a required dependency: a broken install fails here)
@@ -45,40 +47,125 @@ def pull_until(stream, until, what: str) -> tuple[list, list[float]]:  # noqa: A
     return samples, stamps
 
 
-def test_analyze_publishes_every_face_and_the_markers(tmp_path, default_bundle):
+def channel_metadata(info) -> list[dict[str, str]]:  # noqa: ANN001 (an mne_lsl StreamInfo)
+    """Each channel's desc/channels/channel children, as an XDF reader sees them."""
+    import xml.etree.ElementTree as ET
+
+    channels = ET.fromstring(info.as_xml).find("desc/channels")
+    return [{child.tag: child.text or "" for child in channel} for channel in channels]
+
+
+@pytest.fixture(scope="module")
+def results(default_bundle) -> list:
+    """two_faces.mp4's results, every frame (a plain run of the pipeline)."""
+    from affect_live.model.inference.engine import AffectEngine
+    from affect_live.pipeline.sources import open_source
+    from affect_live.pipeline.threads import Pipeline, PipelineSettings
+
+    return list(Pipeline(open_source(CLIPS / "two_faces.mp4"), AffectEngine([default_bundle]), PipelineSettings()).results())
+
+
+@pytest.fixture(scope="module")
+def calibrated(results) -> Baseline:
+    """Face 1's baseline over its first second of the clip."""
+    recorder = BaselineRecorder(1, 0.0, 1.0, "first 1 s")
+    for result in results:
+        for p in result.predictions:
+            recorder.add(p.face_id, result.time_s, corrected_values(p))
+    baseline = recorder.finish()
+    assert baseline is not None and baseline.frames >= MIN_FRAMES
+    return baseline
+
+
+def test_analyze_streams_the_csv_and_the_corrected_channels_and_the_markers(tmp_path, default_bundle, calibrated):
+    """The data stream carries every numeric CSV column, labelled as in the CSV, with the CSV's
+    values (unrounded: equal at the CSV's precision), then the corrected channels: face 1's
+    against its baseline, NaN for face 2, which has none."""
     from affect_live.session.analyze import analyze_source
     from affect_live.model.inference.engine import AffectEngine
     from affect_live.pipeline.threads import PipelineSettings
+    from affect_live.session.metadata import stream_model_description
 
-    streams = LslStreams(source_id=f"test-{os.getpid()}")
+    engine = AffectEngine([default_bundle])
+    baselines = LiveBaselines()
+    baselines.set(calibrated)
+    model = stream_model_description(engine)
+    streams = LslStreams(source_id=f"test-{os.getpid()}", model=model, baselines=baselines)
     data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
     try:
         info = data.get_sinfo()
-        assert info.stype == "Affect" and info.get_channel_names() == [c.label for c in affect_channels()]
-        assert info.get_channel_names()[:3] == ["face_id", "valence", "arousal"] and len(info.get_channel_names()) == 3 + len(EXPRESSIONS)
-        assert info.get_channel_units()[1:4] == ["normalized", "normalized", "probability"]
-        assert markers.get_sinfo().stype == "Markers"
+        assert info.stype == "Affect" and info.dtype == np.float64
         before = lsl.local_clock()
         out = tmp_path / "two.csv"
-        outcome = analyze_source(str(CLIPS / "two_faces.mp4"), out, AffectEngine([default_bundle]), PipelineSettings(), quiet=True, lsl=streams)
+        outcome = analyze_source(str(CLIPS / "two_faces.mp4"), out, engine, PipelineSettings(), quiet=True, lsl=streams)
         assert outcome.ok
         with open(out, newline="") as handle:
-            rows = list(csv.DictReader(handle))
+            reader = csv.DictReader(handle)
+            header, rows = list(reader.fieldnames or []), list(reader)
         samples, stamps = pull_until(data, lambda s: len(s) >= len(rows), "every row")
         texts, _ = pull_until(markers, lambda s: any("recording stopped" in m[0] for m in s), "the last marker")
     finally:
         streams.close()
+    measured = [c for c in header if c != "expression"]
+    labels = info.get_channel_names()
+    assert labels == measured + list(CORRECTED_COLUMNS) == [c.label for c in streams.channels]
+    meta = {m["label"]: m for m in channel_metadata(info)}
+    assert (meta["time_s"]["unit"], meta["yaw"]["unit"], meta["mouthSmileLeft"]["type"]) == ("s", "degrees", "Blendshape")
+    assert (meta["delta_valence"]["unit"], meta["z_valence"]["unit"]) == ("normalized", "sd")
+    # The default model's valence and arousal are priors: their channels say so, raw and corrected.
+    assert model["heads"]["valence"] == "prior"
+    for label in ("valence", "arousal", "delta_valence", "z_arousal", "happiness", "delta_happiness"):
+        head = "expression" if "happiness" in label else label.split("_")[-1]
+        assert (meta[label]["head"], meta[label]["head_label"]) == (head, model["heads"][head])
+    assert "head" not in meta["yaw"] and "head" not in meta["browInnerUp"]
+
     assert len(samples) == len(rows) == streams.samples_pushed
     got = np.array(samples)
-    assert [int(v) for v in got[:, 0]] == [int(r["face_id"]) for r in rows]
-    assert np.allclose(got[:, 1], [float(r["valence"]) for r in rows], atol=1e-4)
-    assert np.allclose(got[:, 3:].sum(axis=1), 1.0, atol=1e-4)
+    for i, column in enumerate(measured):  # column by column, at the CSV's precision
+        assert [format_cell(column, v) for v in got[:, i]] == [r[column] for r in rows], column
+    raw = got[:, [labels.index(m) for m in CORRECTED_MEASURES]]
+    delta = got[:, [labels.index(delta_column(m)) for m in CORRECTED_MEASURES]]
+    z = got[:, [labels.index(z_column(m)) for m in CORRECTED_MEASURES]]
+    one = got[:, labels.index("face_id")] == calibrated.face_id
+    assert one.any() and (~one).any()
+    assert np.allclose(delta[one], raw[one] - calibrated.mean, equal_nan=True)
+    assert np.allclose(z[one], (raw[one] - calibrated.mean) / calibrated.sd, equal_nan=True)
+    assert np.isfinite(delta[one]).all() and np.isfinite(z[one]).any()
+    assert np.isnan(delta[~one]).all() and np.isnan(z[~one]).all()  # no baseline: empty, never 0
     assert before <= stamps[0] and stamps == sorted(stamps)  # capture times on LSL's clock, in order
     said = [m[0] for m in texts]
     assert said[0] == "source changed: " + str(CLIPS / "two_faces.mp4") and said[1] == "recording started: two.csv"
     assert said[-1] == "recording stopped: complete"
     # One "appeared" per person (the astronaut walks out of the frame and is re-identified on return).
     assert sum("appeared" in m for m in said) == len({r["face_id"] for r in rows}) and any(m.endswith("lost") for m in said)
+
+
+def test_without_actions_or_baselines_the_stream_has_the_csv_columns_of_that_run():
+    """`analyze --no-actions --lsl`: the channels are that CSV's numeric columns, no more."""
+    streams = LslStreams(source_id=f"test-plain-{os.getpid()}", actions=False)
+    try:
+        assert [c.label for c in streams.channels] == [c for c in csv_columns(actions=False) if c != "expression"]
+    finally:
+        streams.close()
+
+
+def test_a_face_without_actions_has_nan_in_the_action_channels(results):
+    """The app's stream keeps the action channels while Actions is off: NaN there, where the
+    CSV has empty cells; the other channels as measured."""
+    from dataclasses import replace
+
+    from affect_live.lsl.outlets import affect_channels, face_samples
+
+    result = next(r for r in results if len(r.predictions) == 2)
+    off = replace(result, predictions=(result.predictions[0], replace(result.predictions[1], actions=None)))
+    labels = [c.label for c in affect_channels(actions=True)]
+    rows = face_samples(off, actions=True)
+    actions = [labels.index(c) for c in ("yaw", "gaze_pitch", "_neutral", "mouthSmileLeft", "noseSneerRight")]
+    assert np.isfinite(rows[0]).all() and np.isnan(rows[1, actions]).all()
+    assert np.isnan(rows[1, labels.index("yaw") :]).all() and np.isfinite(rows[1, : labels.index("yaw")]).all()
+    assert rows[1, labels.index("valence")] == result.predictions[1].valence
+    line = format_rows(off, actions=True).splitlines()[1].split(",")
+    assert line[-len(ACTION_COLUMNS) :] == [""] * len(ACTION_COLUMNS)
 
 
 def test_face_events_from_consecutive_results(default_bundle):
@@ -136,7 +223,7 @@ def test_analyze_with_the_lsl_flags_streams_and_records_another_programs_markers
     events = out.with_suffix(".events.csv")
     with running(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         samples, stamps = pull_until(inlet(DATA_STREAM), lambda s: len(s) >= 10, "10 samples from analyze --lsl")
-        assert stamps == sorted(stamps) and all(len(s) == 3 + len(EXPRESSIONS) for s in samples)
+        assert stamps == sorted(stamps) and all(len(s) == len(numeric_columns(actions=True)) for s in samples)
         _wait_for_rows(out, 5, proc)
         deadline = time.monotonic() + BOUND_S  # its inlet finds our stream whenever it appears: repeat until recorded
         while not (events.exists() and "stimulus A" in events.read_text()):
@@ -214,8 +301,10 @@ def test_lsl_wait_holds_the_first_frame_until_a_consumer_connects(tmp_path):
     with open(out, newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows[0]["frame"] == "0" and len(rows) >= len(samples)
-    assert [int(s[0]) for s in samples] == [int(r["face_id"]) for r in rows[: len(samples)]]
-    assert np.allclose([s[1] for s in samples], [float(r["valence"]) for r in rows[: len(samples)]], atol=1e-4)
+    columns = numeric_columns(actions=True)
+    for column in ("frame", "face_id", "valence"):
+        got = [format_cell(column, s[columns.index(column)]) for s in samples]
+        assert got == [r[column] for r in rows[: len(samples)]], column
 
 
 def test_lsl_wait_without_a_consumer_is_one_line_and_exit_1(tmp_path, capsys):

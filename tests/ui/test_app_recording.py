@@ -120,7 +120,8 @@ def test_the_lsl_toggle_streams_results_and_markers_and_is_remembered(qtbot, ope
     qtbot.waitUntil(lambda: window.session.stats().lsl == "on", timeout=WAIT_MS)
     data, markers = inlet(DATA_STREAM), inlet(MARKER_STREAM)
     samples, stamps = pull_until(data, lambda s: len(s) >= 20, "20 samples")
-    assert stamps == sorted(stamps) and {int(s[0]) for s in samples} <= set(window.session.history.face_ids())
+    face_id = data.get_sinfo().get_channel_names().index("face_id")  # channels are read by label
+    assert stamps == sorted(stamps) and {int(s[face_id]) for s in samples} <= set(window.session.history.face_ids())
     assert window.start_recording(tmp_path / "lsl.csv")
     window.stop_recording()
     texts, _ = pull_until(markers, lambda s: any(m[0] == "recording stopped: complete" for m in s), "the recording's markers")
