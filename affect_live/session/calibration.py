@@ -17,11 +17,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 
 from affect_live.baselines import MIN_FRAMES, Baseline, BaselineRecorder, LiveBaselines
+from affect_live.errors import RecordingError
 from affect_live.measures import corrected_values
 from affect_live.recording.recording import RecordingOutcome
 from affect_live.session.events import SessionEvent
+from affect_live.study.baseline_apply import add_corrected_columns
 from affect_live.types import FrameResult
 
 log = logging.getLogger(__name__)
@@ -119,11 +122,7 @@ def add_baseline_columns(tell: Callable[[SessionEvent], None], baselines: list[B
     outcome = stopped.result() if stopped.exception() is None else None
     if outcome is None or not baselines:
         return
-    # CALL POINT (issue 20 part 1): the one function that adds the corrected columns to a
-    # recording, study/baseline_apply.add_corrected_columns, comes with the study-baseline
-    # branch and is not on main yet. Once it is, this becomes:
-    #     try:
-    #         add_corrected_columns(Path(outcome.csv_path), baselines, spec="calibrate")
-    #     except RecordingError as exc:
-    #         tell(SessionEvent("error", str(exc), "recording_stopped"))
-    log.info("%s: the corrected columns of %d baselines are not added yet (study/baseline_apply.py)", outcome.csv_path, len(baselines))
+    try:
+        add_corrected_columns(Path(outcome.csv_path), baselines, spec="calibrate")
+    except RecordingError as exc:
+        tell(SessionEvent("error", str(exc), "recording_stopped"))

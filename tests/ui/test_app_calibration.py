@@ -104,3 +104,23 @@ def test_calibrate_without_a_face_or_without_enough_frames_is_refused_out_loud(q
         f"face {absent} not calibrated: it was in view for 0 frames of 0.5 s, {MIN_FRAMES} are needed; keep the face in view and press Calibrate again"
     )
     assert window.session.calibrations.baselines.get(absent) is None and not window.faces.vs_baseline
+
+
+def test_a_recording_gets_the_corrected_columns_of_the_apps_baselines_when_it_stops(qtbot, open_window, tmp_path):
+    from tests.helpers.app_window import read_rows, start_and_wait
+
+    window = open_window(source=None)
+    wait_for_frames(qtbot, window, faces=1)
+    csv_path = tmp_path / "calibrated.csv"
+    start_and_wait(qtbot, window, csv_path, 5)
+    face = window.selected_face
+    baseline = calibrate(qtbot, window, face)
+    before = len(said(window))
+    window.stop_recording()
+    wait_said(qtbot, window, "recording saved", before)
+    assert window.session.flush()
+    header, rows = read_rows(csv_path)
+    assert header[-len(CORRECTED_COLUMNS) :] == list(CORRECTED_COLUMNS)
+    mine = [r for r in rows if int(r["face_id"]) == face]
+    assert mine and all(float(r["delta_valence"]) == pytest.approx(float(r["valence"]) - baseline.mean[VALENCE], abs=2e-6) for r in mine)
+    assert all(r["delta_valence"] == "" for r in rows if int(r["face_id"]) != face)
