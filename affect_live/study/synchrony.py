@@ -124,6 +124,21 @@ def synchrony(x: np.ndarray, y: np.ndarray, window: int, max_lag: int, surrogate
     return Synchrony(peak - max_lag, float(r_by_lag[peak]), p, int(windows[peak]), surrogates, r_by_lag)
 
 
+def series_on_grid(t: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """`values` sampled at times `t` (ascending) put on the regular times `grid`: the nearest
+    sample within half a grid step, else NaN (the face was absent, or frames were dropped)."""
+    out = np.full(len(grid), np.nan)
+    if len(t) == 0 or len(grid) == 0:
+        return out
+    step = float(grid[1] - grid[0]) if len(grid) > 1 else np.inf
+    right = np.clip(np.searchsorted(t, grid), 1, len(t) - 1) if len(t) > 1 else np.zeros(len(grid), int)
+    left = np.maximum(right - 1, 0)
+    nearest = np.where(np.abs(t[left] - grid) <= np.abs(t[right] - grid), left, right)
+    close = np.abs(t[nearest] - grid) <= step / 2
+    out[close] = values[nearest[close]]
+    return out
+
+
 def frame_period(recording: Recording) -> float:
     """Seconds per frame: the source's fps, else the median step of time_s per frame."""
     if recording.fps and recording.fps > 0:

@@ -1,6 +1,6 @@
 """Synchrony between people on the dyad clips (tests/fixtures/README.md): the right face that
 follows the left one by a known lag is found (sign and size) beyond chance; an unrelated right
-face is not. Each clip is analysed once for the module."""
+face is not. Each clip is analysed once per test session (conftest.analysed_clip)."""
 
 from __future__ import annotations
 
@@ -14,19 +14,13 @@ from affect_live.cli.parser import main
 from affect_live.measures import SMILE
 from affect_live.report.data import read_recording
 from affect_live.study.synchrony import COLUMNS, recording_synchrony
-from tests.conftest import CLIPS
 
 DYADS = ("dyad_delayed.mp4", "dyad_control.mp4")
 
 
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("dyads")
-    paths = {}
-    for clip in DYADS:
-        paths[clip] = out / Path(clip).with_suffix(".csv").name
-        assert main(["analyze", str(CLIPS / clip), "--out", str(paths[clip]), "--quiet"]) == 0
-    return paths
+def recordings(analysed_clip) -> dict[str, Path]:
+    return {clip: analysed_clip(clip) for clip in DYADS}
 
 
 @pytest.fixture(scope="module")
