@@ -41,6 +41,7 @@ SURROGATES = 199
 SEED = 0
 MIN_BLOCKS = 5  # a test needs this many windows of recording (5! = 120 block orders)
 MIN_PAIRS = 0.5  # share of a window's frames with both faces present for its r to count
+_CHUNK_VALUES = 4_000_000  # values per lag chunk of the windowed correlation (~32 MB each array)
 _R_LIMIT = 1.0 - 1e-9  # atanh(±1) is infinite: identical windows count as r = ±(1 - 1e-9)
 COLUMNS = ("face_a", "face_b", "measure", "lag_s", "lag_frames", "r", "p", "frames_together", "windows", "surrogates")
 
@@ -74,7 +75,24 @@ def lagged_correlation(x: np.ndarray, y: np.ndarray, window: int, max_lag: int) 
         return np.full(lags.size, np.nan), np.zeros(lags.size, int)
     xw = sliding_window_view(x, window)[starts]  # windows x frames
     padded = np.concatenate([np.full(max_lag, np.nan), y, np.full(max_lag, np.nan)])
-    yw = sliding_window_view(padded, window)[starts[None, :] + lags[:, None] + max_lag]  # lags x windows x frames
+    y_windows = sliding_window_view(padded, window)
+    r = np.empty((lags.size, starts.size))
+    chunk = max(1, _CHUNK_VALUES // (starts.size * window))  # lags at a time: memory stays bounded on long recordings
+    for first in range(0, lags.size, chunk):
+        shifted = starts[None, :] + lags[first:first + chunk, None] + max_lag
+        r[first:first + chunk] = _window_r(xw, y_windows[shifted], window)
+    usable = np.isfinite(r)
+    z = np.where(usable, np.arctanh(np.clip(np.where(usable, r, 0.0), -_R_LIMIT, _R_LIMIT)), 0.0)
+    windows = usable.sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        mean_r = np.tanh(z.sum(axis=1) / windows)
+    return np.where(windows > 0, mean_r, np.nan), windows
+
+
+def _window_r(xw: np.ndarray, yw: np.ndarray, window: int) -> np.ndarray:
+    """Pearson r of each window of x (windows x frames) with each of y (lags x windows x
+    frames) over the frames where both have a value; NaN for a window with fewer than
+    MIN_PAIRS of its frames or no variation in either."""
     xw = np.broadcast_to(xw, yw.shape)
     both = np.isfinite(xw) & np.isfinite(yw)
     count = both.sum(axis=2)
@@ -84,13 +102,7 @@ def lagged_correlation(x: np.ndarray, y: np.ndarray, window: int, max_lag: int) 
         xc = np.where(both, xc - xc.sum(axis=2, keepdims=True) / count[..., None], 0.0)
         yc = np.where(both, yc - yc.sum(axis=2, keepdims=True) / count[..., None], 0.0)
         r = (xc * yc).sum(axis=2) / np.sqrt((xc**2).sum(axis=2) * (yc**2).sum(axis=2))
-    # a window counts with enough frames of both faces and some variation in each (r finite)
-    usable = (count >= max(3, int(np.ceil(MIN_PAIRS * window)))) & np.isfinite(r)
-    z = np.where(usable, np.arctanh(np.clip(np.where(usable, r, 0.0), -_R_LIMIT, _R_LIMIT)), 0.0)
-    windows = usable.sum(axis=1)
-    with np.errstate(invalid="ignore"):
-        mean_r = np.tanh(z.sum(axis=1) / windows)
-    return np.where(windows > 0, mean_r, np.nan), windows
+    return np.where(count >= max(3, int(np.ceil(MIN_PAIRS * window))), r, np.nan)
 
 
 def _peak(r_by_lag: np.ndarray) -> int | None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from PyQt5.QtCore import QTimer
-from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from affect_live.session.history import FaceHistory
-from affect_live.study.synchrony import Synchrony, series_on_grid, synchrony
+from affect_live.study.synchrony import MIN_BLOCKS, Synchrony, series_on_grid, synchrony
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ def history_synchrony(history: FaceHistory, face_a: int, face_b: int, span_s: fl
         return None
     period = max(float(np.median(steps)), 1.0 / GRID_HZ)
     end = float(max(a.t[-1], b.t[-1]))
-    grid = end - period * np.arange(int(span_s / period))[::-1]
+    start = max(end - span_s, float(a.t[0]), float(b.t[0]))  # from when both are in the history
+    grid = end - period * np.arange(int((end - start) / period) + 1)[::-1]
     x = {m: series_on_grid(a.t, getattr(a, m), grid) for m in MEASURES}
     y = {m: series_on_grid(b.t, getattr(b, m), grid) for m in MEASURES}
     window, max_lag = max(int(round(window_s / period)), 3), int(round(max_lag_s / period))
@@ -74,7 +75,7 @@ def history_synchrony(history: FaceHistory, face_a: int, face_b: int, span_s: fl
 
 
 def describe(live: LiveSynchrony) -> str:
-    """One line: per measure r, who follows whom by how much, and p."""
+    """A line per measure: r, who follows whom by how much, and p."""
     if not live.results:
         return f"{live.together_s:.0f} s of both faces so far; synchrony needs {live.needed_s:.0f} s"
     parts = []
@@ -85,13 +86,14 @@ def describe(live: LiveSynchrony) -> str:
         lag_s = result.lag_frames * live.period_s
         who = (f"face {live.face_b} follows by {lag_s:.2f} s" if result.lag_frames > 0
                else f"face {live.face_a} follows by {-lag_s:.2f} s" if result.lag_frames < 0 else "together")
-        p = "" if result.p != result.p else f", p {result.p:.2f}"
-        parts.append(f"{measure} r {result.r:+.2f}, {who}{p}")
-    return " · ".join(parts)
+        p = f"p after {MIN_BLOCKS * WINDOW_S:g}\u00a0s" if result.p != result.p else f"p\u00a0{result.p:.2f}"
+        parts.append(f"{measure} r {result.r:+.2f}: {who} ({p})")
+    return "\n".join(parts)
 
 
 class SynchronyView(QWidget):
-    """"Synchrony, last 20 s: face A with [face B]: valence r ..., arousal r ..."; `source`
+    """"Synchrony of #A with [#B]", then a line per measure ("valence r +0.86: face B follows
+    by 0.40 s (p 0.02)") over the last SPAN_S seconds; `source`
     gives the history and the selected face (called on the GUI thread)."""
 
     def __init__(self, source: Callable[[], tuple[FaceHistory, int | None]], parent: QWidget | None = None) -> None:
@@ -102,16 +104,22 @@ class SynchronyView(QWidget):
         self._pair: tuple[int, int] | None = None  # (selected, partner) the row is about
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="synchrony")
         self.title = QLabel("Synchrony:")
+        self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # clipped, never widening the window
+        self.title.setMinimumWidth(120)
         self.partner_box = QComboBox()
         self.partner_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.partner_box.activated.connect(self._on_partner_picked)
         self.result_label = QLabel("needs two faces")
-        self.result_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long text never widens the window
+        self.result_label.setWordWrap(True)  # a narrow video column wraps the text, never widens the window
         self.setToolTip(TOOLTIP.format(span=SPAN_S, window=WINDOW_S, lag=MAX_LAG_S, n=SURROGATES))
-        layout = QHBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.partner_box)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
-        for widget, stretch in ((self.title, 0), (self.partner_box, 0), (self.result_label, 1)):
-            layout.addWidget(widget, stretch)
+        layout.setSpacing(0)
+        layout.addLayout(top)
+        layout.addWidget(self.result_label)
         self.timer = QTimer(self, interval=COMPUTE_EVERY_MS, timeout=self.refresh)
         self._collector = QTimer(self, interval=100, timeout=self._collect)
         self.timer.start()
@@ -127,7 +135,7 @@ class SynchronyView(QWidget):
         others = [f for f in history.face_ids() if f != selected] if selected is not None else []
         self._list_partners(others)
         partner = self.partner()
-        self.title.setText(f"Synchrony, last {SPAN_S:g} s: face {selected} with" if selected is not None else "Synchrony:")
+        self.title.setText(f"Synchrony of #{selected} with" if selected is not None else "Synchrony:")
         if selected is None or partner is None:
             self._pair = None
             self.result_label.setText("needs two faces")
@@ -146,7 +154,7 @@ class SynchronyView(QWidget):
         if current != others:
             self.partner_box.clear()
             for face_id in others:
-                self.partner_box.addItem(f"face {face_id}", face_id)
+                self.partner_box.addItem(f"#{face_id}", face_id)
         if self._picked in others:
             self.partner_box.setCurrentIndex(others.index(self._picked))
 

@@ -50,7 +50,9 @@ def test_history_synchrony_finds_the_follower(faces, clips_truth):
     assert abs(valence.lag_frames * live.period_s - lag_s) <= live.period_s and valence.p < 0.05
     assert f"face {right} follows by" in describe(live)
     swapped = history_synchrony(history, right, left).results["valence"]
-    assert swapped.lag_frames == -valence.lag_frames
+    # the other way round the lag changes sign (windows are laid on face_a's series, so its size
+    # may differ by a step)
+    assert swapped.lag_frames < 0 and abs(swapped.lag_frames + valence.lag_frames) <= 1
 
 
 def test_view_computes_off_the_gui_thread_and_shows_it(qtbot, faces):
@@ -63,7 +65,8 @@ def test_view_computes_off_the_gui_thread_and_shows_it(qtbot, faces):
         assert view.result_label.text() == "computing..." and view.partner() == right
         qtbot.waitUntil(lambda: "follows" in view.result_label.text(), timeout=60_000)
         assert f"face {right} follows by" in view.result_label.text()
-        assert view.title.text().endswith(f"face {left} with")
+        assert view.title.text() == f"Synchrony of #{left} with"
+        assert view.minimumSizeHint().width() <= 280  # never wider than the video's minimum: it cannot widen the window
     finally:
         view.close_worker()
 
