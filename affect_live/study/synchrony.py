@@ -199,13 +199,16 @@ def recording_synchrony(
         return pd.DataFrame(rows, columns=list(COLUMNS))
     table = _frame_table(recording, measures)
     for face_a, face_b in combinations(sorted(recording.rows["face_id"].unique()), 2):
-        present = table["present"]
-        together = int((present[face_a].notna() & present[face_b].notna()).sum())
+        both = (table["present"][face_a].notna() & table["present"][face_b].notna()).to_numpy()
+        together = int(both.sum())
         if together < window + 2 * max_lag:
             log.info("faces %d and %d: %d frames together, fewer than a window and twice the largest lag", face_a, face_b, together)
             continue
+        # from their first frame together to their last: the block orders of the test then
+        # shuffle the time they share, not stretches where one of them is away
+        span = slice(int(np.argmax(both)), len(both) - int(np.argmax(both[::-1])))
         for measure in measures:
-            x, y = table[measure][face_a].to_numpy(dtype=float), table[measure][face_b].to_numpy(dtype=float)
+            x, y = (table[measure][face].to_numpy(dtype=float)[span] for face in (face_a, face_b))
             result = synchrony(x, y, window, max_lag, surrogates, seed)
             if result is None:
                 log.info("faces %d and %d: no window of %s with both present and varying", face_a, face_b, measure)
