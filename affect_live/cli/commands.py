@@ -175,9 +175,11 @@ def run_synchrony(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     for row in table.itertuples():
-        follower = f"face {row.face_b} follows face {row.face_a}" if row.lag_frames > 0 else f"face {row.face_a} follows face {row.face_b}" if row.lag_frames < 0 else "no lag"
-        chance = "" if row.p != row.p else f", p {row.p:.3f}" + (" (beyond chance)" if row.p < 0.05 else " (within chance)")
-        print(f"faces {row.face_a} and {row.face_b}, {row.measure}: r {row.r:+.2f} at {row.lag_s:+.2f} s ({row.lag_frames:+d} frames: {follower}){chance}")
+        tested = row.p == row.p  # not NaN
+        follower = f"face {row.face_b} follows face {row.face_a}" if row.lag_frames > 0 else f"face {row.face_a} follows face {row.face_b}" if row.lag_frames < 0 else "together"
+        who = f": {follower}" if not tested or row.p < 0.05 else ""  # no leader to name within chance
+        chance = "" if not tested else f", p {row.p:.3f}: " + ("beyond chance" if row.p < 0.05 else "within chance")
+        print(f"faces {row.face_a} and {row.face_b}, {row.measure}: r {row.r:+.2f} at {row.lag_s:+.2f} s ({row.lag_frames:+d} frames{who}){chance}")
     print(f"wrote {out}")
     return 0
 

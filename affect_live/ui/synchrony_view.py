@@ -86,8 +86,12 @@ def describe(live: LiveSynchrony) -> str:
         lag_s = result.lag_frames * live.period_s
         who = (f"face {live.face_b} follows by {lag_s:.2f} s" if result.lag_frames > 0
                else f"face {live.face_a} follows by {-lag_s:.2f} s" if result.lag_frames < 0 else "together")
-        p = f"p after {MIN_BLOCKS * WINDOW_S:g}\u00a0s" if result.p != result.p else f"p\u00a0{result.p:.2f}"
-        parts.append(f"{measure} r {result.r:+.2f}: {who} ({p})")
+        if result.p != result.p:  # no test yet
+            parts.append(f"{measure} r {result.r:+.2f}: {who} (p after {MIN_BLOCKS * WINDOW_S:g}\u00a0s)")
+        elif result.p < 0.05:
+            parts.append(f"{measure} r {result.r:+.2f}: {who} (p\u00a0{result.p:.2f})")
+        else:  # no leader to name within chance
+            parts.append(f"{measure} r {result.r:+.2f} at {lag_s:+.2f} s: within chance (p\u00a0{result.p:.2f})")
     return "\n".join(parts)
 
 

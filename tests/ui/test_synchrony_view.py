@@ -4,6 +4,7 @@ worker thread; on the dyad clip whose right face follows the left one by 6 frame
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 # cv2 points Qt at its own plugins; the PyQt5 ones must be used.
 os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
@@ -80,3 +81,13 @@ def test_view_needs_two_faces(qtbot, faces):
         assert view.result_label.text() == "needs two faces" and view.partner() is None
     finally:
         view.close_worker()
+
+
+def test_describe_names_a_follower_only_beyond_chance(faces):
+    history, left, right = faces
+    live = history_synchrony(history, left, right)
+    valence = live.results["valence"]
+    chance = replace(live, results={"valence": replace(valence, p=0.5)})
+    assert describe(chance) == f"valence r {valence.r:+.2f} at {valence.lag_frames * live.period_s:+.2f} s: within chance (p\u00a00.50)"
+    untested = replace(live, results={"valence": replace(valence, p=float("nan"), surrogates=0)})
+    assert f"face {right} follows by" in describe(untested) and "p after 20" in describe(untested)
