@@ -22,7 +22,7 @@ the app's demo clip and the benchmark clips ship in the wheel: ``affect_live.res
   leave (18-23) and come back in swapped places (48-53).
 * ``three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
   Hopper (~20%) and a mirrored small astronaut (~10%, 66-70 px face), all visible throughout.
-* ``dyad_delayed.mp4``, ``dyad_control.mp4`` -- 480x270, 15 fps, 300 frames: two faces whose
+* ``dyad_delayed.mp4``, ``dyad_control.mp4`` -- 480x270, 15 fps, 450 frames: two faces whose
   expression changes; the right one follows the left one by a known lag, or (control) is
   unrelated (tools/fixture_dyads.py).
 
@@ -92,6 +92,8 @@ def load_sources() -> dict[str, np.ndarray]:
     else:
         astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     hopper = cv2.imread(str(hopper_path()), cv2.IMREAD_COLOR)
+    if astronaut is None:
+        raise SystemExit("no scikit-image and no tests/fixtures/images/astronaut.png to read the astronaut from")
     if hopper is None:
         raise SystemExit(f"cannot read {hopper_path()}")
     return {"astronaut": astronaut, "hopper": hopper}
