@@ -44,6 +44,25 @@ def clips_truth() -> dict:
 
 
 @pytest.fixture(scope="session")
+def analysed_clip(tmp_path_factory):
+    """clip name -> its CSV, analysed by `analyze` (default model and settings) the first time
+    a test asks, once per test session; read-only."""
+    from affect_live.cli.parser import main as cli_main
+
+    folder = tmp_path_factory.mktemp("analysed")
+    done: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in done:
+            out = folder / Path(name).with_suffix(".csv").name
+            assert cli_main(["analyze", str(CLIPS / name), "--out", str(out), "--quiet"]) == 0
+            done[name] = out
+        return done[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def default_bundle():
     from affect_live.model.bundle.reading import DEFAULT_BUNDLE, load_bundle
     return load_bundle(DEFAULT_BUNDLE)

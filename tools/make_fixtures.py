@@ -22,6 +22,9 @@ the app's demo clip and the benchmark clips ship in the wheel: ``affect_live.res
   leave (18-23) and come back in swapped places (48-53).
 * ``three_faces.mp4``      -- 640x480, 90 frames: astronaut (~30% of frame width),
   Hopper (~20%) and a mirrored small astronaut (~10%, 66-70 px face), all visible throughout.
+* ``dyad_delayed.mp4``, ``dyad_control.mp4`` -- 480x270, 15 fps, 450 frames: two faces whose
+  expression changes; the right one follows the left one by a known lag, or (control) is
+  unrelated (tools/fixture_dyads.py).
 
 Every frame is made by affine warps (scale, optional mirror, translation; no rotation) of the
 two photos, so each ground-truth box is the known face box of the source photo mapped through
@@ -29,12 +32,14 @@ the same warp. Clips where people leave the frame show them as soft-edged portra
 ellipse around head and shoulders) over a plain background; a frame's ``faces`` lists the faces
 at least 90% inside the frame, ``partial`` those partly inside (the detector may or may not
 find them; tests leave those frames out of exact counts). Motion follows smooth sinusoids of the frame index: the output is deterministic
-(no randomness). Videos use OpenCV's VideoWriter with fourcc ``mp4v`` at 30 fps.
+(no randomness; the dyad clips' signals are seeded). Videos use OpenCV's VideoWriter with
+fourcc ``mp4v`` at 30 fps (the dyad clips at 15).
 
 Run from the repository root::
 
     python tools/make_fixtures.py            # (re)build everything
     python tools/make_fixtures.py --measure  # print MediaPipe face boxes of the source photos
+    python tools/make_fixtures.py --only dyad_delayed.mp4 dyad_control.mp4  # just these clips
 
 The images and clips are all derived from public-domain photos; see tests/fixtures/README.md.
 """
@@ -56,6 +61,7 @@ import numpy as np
 from affect_live.resources import CLIPS_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_dyads import DYAD_CLIPS  # noqa: E402
 from fixture_geometry import (  # noqa: E402
     SOURCE_BOXES,
     background,
@@ -77,11 +83,17 @@ GREY = (128, 128, 128)
 # --------------------------------------------------------------------------- sources
 
 def load_sources() -> dict[str, np.ndarray]:
-    """Return the two source photos as BGR uint8 arrays."""
-    import skimage.data
-
-    astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    """Return the two source photos as BGR uint8 arrays (the astronaut from scikit-image, or
+    without it from images/astronaut.png, its pixel-identical copy made by an earlier run)."""
+    try:
+        import skimage.data
+    except ModuleNotFoundError:
+        astronaut = cv2.imread(str(Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "images" / "astronaut.png"), cv2.IMREAD_COLOR)
+    else:
+        astronaut = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     hopper = cv2.imread(str(hopper_path()), cv2.IMREAD_COLOR)
+    if astronaut is None:
+        raise SystemExit("no scikit-image and no tests/fixtures/images/astronaut.png to read the astronaut from")
     if hopper is None:
         raise SystemExit(f"cannot read {hopper_path()}")
     return {"astronaut": astronaut, "hopper": hopper}
@@ -256,6 +268,8 @@ CLIPS = {
                         "Three faces at once: astronaut ~30%, Hopper ~20% and mirrored "
                         "astronaut_small ~10% of the frame width (66-70 px face)."),
 }
+# name -> (maker, size, frames, description, fps, more ground truth)
+ALL_CLIPS = {**{name: (*spec, FPS, {}) for name, spec in CLIPS.items()}, **DYAD_CLIPS}
 
 
 def visible_ranges(frames: list[dict]) -> dict[str, list[list[int]]]:
@@ -272,8 +286,8 @@ def visible_ranges(frames: list[dict]) -> dict[str, list[list[int]]]:
     return out
 
 
-def write_clip(path: Path, maker, size, n, src) -> list[dict]:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC), FPS, size)
+def write_clip(path: Path, maker, size, n, src, fps: int = FPS) -> list[dict]:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*FOURCC), fps, size)
     if not writer.isOpened():
         raise SystemExit(f"cannot open VideoWriter for {path}")
     frames = []
@@ -321,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only print MediaPipe face boxes of the source photos and exit")
     parser.add_argument("--dump-frames", type=Path, default=None,
                         help="also write every clip's frames as PNG into this folder (for inspection)")
+    parser.add_argument("--only", nargs="+", choices=sorted(ALL_CLIPS), metavar="CLIP",
+                        help="remake only these clips (and their entries in clips.json), not the images or the other clips")
     args = parser.parse_args(argv)
 
     if args.measure:
@@ -334,9 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     truth_dir.mkdir(parents=True, exist_ok=True)
     args.clips_out.mkdir(parents=True, exist_ok=True)
 
-    if not cv2.imwrite(str(images / "astronaut.png"), src["astronaut"]):  # BGR -> RGB file
-        raise SystemExit("cannot write astronaut.png")
-    shutil.copyfile(hopper_path(), images / "grace_hopper.jpg")
+    if args.only is None:
+        if not cv2.imwrite(str(images / "astronaut.png"), src["astronaut"]):  # BGR -> RGB file
+            raise SystemExit("cannot write astronaut.png")
+        shutil.copyfile(hopper_path(), images / "grace_hopper.jpg")
 
     truth = {
         "_about": ("Ground truth of the affect-live test clips, made by tools/make_fixtures.py. "
@@ -348,17 +365,22 @@ def main(argv: list[str] | None = None) -> int:
         "source_boxes": {k: list(v) for k, v in SOURCE_BOXES.items()},
         "clips": {},
     }
-    for name, (maker, size, n, description) in CLIPS.items():
+    if args.only is not None:  # keep the other clips' entries as they are
+        truth["clips"] = json.loads((truth_dir / "clips.json").read_text())["clips"]
+    for name, (maker, size, n, description, fps, more) in ALL_CLIPS.items():
+        if args.only is not None and name not in args.only:
+            continue
         path = args.clips_out / name
-        frames = write_clip(path, maker, size, n, src)
+        frames = write_clip(path, maker, size, n, src, fps)
         truth["clips"][name] = {
             "description": description,
             "width": size[0],
             "height": size[1],
-            "fps": FPS,
+            "fps": fps,
             "frame_count": n,
             "fourcc": FOURCC,
             "visible": visible_ranges(frames),
+            **more,
             "frames": frames,
         }
         print(f"{path}: {n} frames {size[0]}x{size[1]}, "

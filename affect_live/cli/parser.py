@@ -34,6 +34,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -116,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     epochs.add_argument("recordings", nargs="+", type=Path, metavar="RECORDING", help="recordings (CSV) made by analyze or the app")
     _add_epoch_options(epochs, required=True)
     epochs.add_argument("--out", type=Path, required=True, help="folder for epochs.csv, summary.csv and trials.csv (never overwritten)")
+
+    sync = commands.add_parser("synchrony", help="synchrony between the faces of a recording: lagged correlation, peak lag and a surrogate test (synchrony.csv)")
+    sync.add_argument("csv", type=Path, metavar="RECORDING", help="a recording made by analyze or the app (CSV; its sidecar gives the frame rate)")
+    sync.add_argument("--out", type=Path, required=True, help="folder for synchrony.csv (never written over)")
+    sync.add_argument("--window", type=_positive_float, default=4.0, metavar="S", help="window of each correlation in seconds (default 4)")
+    sync.add_argument("--max-lag", type=_non_negative_float, default=2.0, metavar="S", help="largest lag either way in seconds (default 2)")
+    sync.add_argument("--surrogates", type=_non_negative_int, default=199, metavar="N", help="surrogate pairings for the p value; 0: no test (default 199)")
+    sync.add_argument("--seed", type=int, default=0, help="seed of the surrogate pairings (default 0)")
+    sync.add_argument("--measures", metavar="M,M,...", help="CSV columns to correlate (default: valence,arousal,mouthSmileLeft,browInnerUp)")
 
     imp = commands.add_parser("import-weights", help="wrap a per-frame model (Keras, ONNX or TFLite) into a weight bundle")
     imp.add_argument("model", type=Path, help="per-frame model: Keras (.keras, .h5/.hdf5), ONNX (.onnx) or TFLite (.tflite)")
@@ -219,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "analyze": commands.run_analyze,
         "report": commands.run_report,
         "epochs": study_commands.run_epochs,
+        "synchrony": commands.run_synchrony,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,
         "bench": commands.run_bench,

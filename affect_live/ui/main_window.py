@@ -30,6 +30,7 @@ from affect_live.ui.model_picker import ModelChoice, ModelPicker, OfferBar, mode
 from affect_live.ui.panel_scroll import PanelScroll
 from affect_live.ui.settings import AppSettings
 from affect_live.ui.status import StatusPanel
+from affect_live.ui.synchrony_view import SynchronyView
 from affect_live.ui.video_view import VideoView
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.banner)
         left_layout.addWidget(self.offer)
         left_layout.addWidget(self.video, 1)
+        self.synchrony = SynchronyView(lambda: (self.session.history, self.selected_face))
+        left_layout.addWidget(self.synchrony)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(PanelScroll(self.faces))
@@ -372,6 +375,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.timer.stop()
+        self.synchrony.close_worker()
         self.models.close()
         self.session.close()
         if recording is not None:

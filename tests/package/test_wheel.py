@@ -49,6 +49,8 @@ SHIPPED = (
     "affect_live/assets/clips/two_faces.mp4",
     "affect_live/assets/clips/astronaut_motion.mp4",
     "affect_live/assets/clips/three_faces.mp4",
+    "affect_live/assets/clips/dyad_delayed.mp4",
+    "affect_live/assets/clips/dyad_control.mp4",
     "affect_live/assets/face_crops.npz",
     "affect_live/assets/lsl_machine_only.cfg",
     "affect_live/catalogue/catalogue.json",
