@@ -70,6 +70,20 @@ class Recording:
     def name(self) -> str:
         return self.csv.stem
 
+    def frame_rate(self) -> float:
+        """Frames per second: the sidecar's source fps, else the median step of time_s per
+        frame between a face's consecutive rows (the CSV alone); ReportError when neither tells."""
+        if isinstance(self.fps, (int, float)) and np.isfinite(self.fps) and self.fps > 0:
+            return float(self.fps)
+        steps: list[float] = []
+        for face in self.faces:
+            frames, times = np.diff(face.frame), np.diff(face.time_s)
+            ok = (frames > 0) & (times > 0)
+            steps.extend(times[ok] / frames[ok])
+        if not steps:
+            raise ReportError(f"{self.csv}: cannot tell its frame rate (no fps in its sidecar and no consecutive frames of a face)")
+        return float(1.0 / np.median(steps))
+
     @property
     def prior_heads(self) -> list[str]:
         return list((self.meta.get("model") or {}).get("prior_heads") or [])

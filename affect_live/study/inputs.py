@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from affect_live.report.build import EVENTS_SUFFIX
@@ -55,18 +54,11 @@ def find_recording(name: str, recordings: Sequence[Recording], base: Path) -> Re
 
 
 def frame_rate(recording: Recording) -> float:
-    """Frames per second: the sidecar's source fps, else the median step between a face's
-    consecutive frames (the CSV alone); raises StudyError when neither tells."""
-    if isinstance(recording.fps, (int, float)) and np.isfinite(recording.fps) and recording.fps > 0:
-        return float(recording.fps)
-    steps = []
-    for face in recording.faces:
-        frames, times = np.diff(face.frame), np.diff(face.time_s)
-        ok = (frames > 0) & (times > 0)
-        steps.extend(times[ok] / frames[ok])
-    if not steps:
-        raise StudyError(f"{recording.csv}: cannot tell its frame rate (no sidecar fps and no consecutive frames of a face)")
-    return float(1.0 / np.median(steps))
+    """The recording's frames per second (Recording.frame_rate) or StudyError."""
+    try:
+        return recording.frame_rate()
+    except ReportError as exc:
+        raise StudyError(str(exc)) from None
 
 
 def refuse_existing(paths: Iterable[Path]) -> None:

@@ -24,6 +24,7 @@ from affect_live.study.participants import Participants, read_participants
 from affect_live.study.responses import STATISTIC, participant_summary, prior_measures, tidy_table
 from affect_live.study.stimuli import study_trials
 from affect_live.study.study_plots import erp_figure, synchrony_figure
+from affect_live.study.synchrony import SynchronyError, recording_synchrony
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +89,12 @@ def _dyads(recordings: Sequence[Recording], participants: Participants, priors: 
     candidates = [r for r in recordings if len(r.faces) >= 2]
     if not candidates:
         return {}
-    try:
-        from affect_live.study.synchrony import recording_synchrony
-    except ImportError:  # issue 20 part 3 (study/synchrony.py) is built on its own branch
-        notes.append("synchrony per dyad: affect_live.study.synchrony is not in this build; the dyads are listed without it")
-        return {f"synchrony_{n + 1:02d}_{_safe(r.name)}.png": (r, None, None) for n, r in enumerate(candidates)}
     dyads = {}
     for n, recording in enumerate(candidates):
         labels = _face_labels(recording, participants)
         try:
             sync = recording_synchrony(recording)
-        except ValueError as exc:  # synchrony's own one-line error (SynchronyError)
+        except SynchronyError as exc:
             notes.append(f"synchrony of {recording.name}: {exc}")
             sync = None
         figure = synchrony_figure(sync, recording.name, priors, labels) if sync is not None else None

@@ -30,7 +30,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from affect_live.measures import BROWS, SMILE
-from affect_live.report.data import Recording
+from affect_live.report.data import Recording, ReportError
 
 log = logging.getLogger(__name__)
 
@@ -152,17 +152,11 @@ def series_on_grid(t: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.nd
 
 
 def frame_period(recording: Recording) -> float:
-    """Seconds per frame: the source's fps, else the median step of time_s per frame."""
-    if recording.fps and recording.fps > 0:
-        return 1.0 / float(recording.fps)
-    steps = []
-    for face in recording.faces:
-        d_frame, d_time = np.diff(face.frame), np.diff(face.time_s)
-        keep = (d_frame > 0) & np.isfinite(d_time)
-        steps.extend(d_time[keep] / d_frame[keep])
-    if not steps:
-        raise SynchronyError(f"{recording.csv}: no frame rate in the sidecar and too few rows to measure one")
-    return float(np.median(steps))
+    """Seconds per frame (Recording.frame_rate) or SynchronyError."""
+    try:
+        return 1.0 / recording.frame_rate()
+    except ReportError as exc:
+        raise SynchronyError(str(exc)) from None
 
 
 def _frames(seconds: float, period: float) -> int:
