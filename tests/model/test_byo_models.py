@@ -281,16 +281,21 @@ def test_extract_caches_the_per_frame_valence_arousal_and_train_uses_it(mini, hs
 
 
 def test_the_lsl_stream_metadata_says_learned_per_frame(hse_bundle):
-    from tests.lsl.test_lsl import inlet
+    from tests.lsl.test_lsl import channel_metadata, inlet
 
     from affect_live.lsl.outlets import DATA_STREAM, LslStreams
+    from affect_live.session.metadata import stream_model_description
 
-    label = AffectEngine(load_bundle(hse_bundle)).info.label
+    engine = AffectEngine(load_bundle(hse_bundle))
+    label = engine.info.label
     assert label == "hse-like [learned per frame: expression, valence, arousal]"
-    streams = LslStreams(source_id=f"byo-{os.getpid()}", model=label)
+    streams = LslStreams(source_id=f"byo-{os.getpid()}", model=stream_model_description(engine))
     try:
         data = inlet(DATA_STREAM)
-        assert data.get_sinfo().desc.child("model").child_value() == label
+        info = data.get_sinfo()
+        assert info.desc.child("model").child_value("label") == label
+        channels = {m["label"]: m for m in channel_metadata(info)}
+        assert {channels[c]["head_label"] for c in ("valence", "arousal", "happiness")} == {"learned per frame"}
         data.close_stream()
     finally:
         streams.close()
