@@ -274,7 +274,7 @@ class LiveSession:
             if previous is not None:
                 previous.pipeline.request_stop()
                 self._stop_recording("complete", "source changed", run=previous)
-            self.calibrations.stop("the source changed", forget=True)  # its face ids are other people
+            self.calibrations.forget("the source changed (its faces get new ids)")
             self.outputs.source_changed(source.info.name)
             if record_path is not None:
                 self._start_recording(record_path)  # before this run's first result

@@ -69,16 +69,20 @@ class RecordChoice:
 
 
 class RecordDialog(QDialog):
-    """Where to record and, for a file, from its start (the default) or from the frame shown."""
+    """Where to record and, for a file, from its start (the default) or from the frame shown.
+    `calibrated`: faces with a baseline; reopening the file gives its faces new ids, so from the
+    start forgets their baselines (said) and from here is the default."""
 
-    def __init__(self, default: Path, source_name: str, is_file: bool, position: str, parent: QWidget | None = None) -> None:
+    def __init__(self, default: Path, source_name: str, is_file: bool, position: str, parent: QWidget | None = None,
+                 calibrated: tuple[int, ...] = ()) -> None:
         super().__init__(parent)
         self.setWindowTitle("Record to CSV")
         self.path_edit = QLineEdit(str(default))
         self.path_edit.setMinimumWidth(420)
         browse = QPushButton("Browse...")
         browse.clicked.connect(self._browse)
-        self.from_start = QRadioButton(f"From the start of {source_name}: every frame; the recording ends with the file")
+        forgets = f"; forgets the baselines of face {', '.join(map(str, calibrated))}" if calibrated else ""
+        self.from_start = QRadioButton(f"From the start of {source_name}: every frame; the recording ends with the file{forgets}")
         self.from_here = QRadioButton(f"From here ({position}) until you stop it or the file ends")
         self.problem = QLabel()
         self.problem.setStyleSheet("color:#e53935;")
@@ -98,7 +102,7 @@ class RecordDialog(QDialog):
             self._group.addButton(button)
             button.setVisible(is_file)
             layout.addWidget(button)
-        self.from_start.setChecked(is_file)
+        (self.from_here if calibrated else self.from_start).setChecked(is_file)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
 

@@ -295,7 +295,8 @@ class MainWindow(QMainWindow):
         view = self._last_view
         position = f"frame {view.frame_index}" if view is not None else "the frame shown"
         default = dialogs.timestamped(self.settings.record_dir, "affect-live-%Y%m%d-%H%M%S.csv")
-        dialog = dialogs.RecordDialog(default, Path(stats.source).name or "the file", is_file, position, self)
+        calibrated = tuple(b.face_id for b in self.session.calibrations.baselines.all())
+        dialog = dialogs.RecordDialog(default, Path(stats.source).name or "the file", is_file, position, self, calibrated)
         chosen = dialog.choice if dialog.exec_() else None
         if chosen is None or not self.start_recording(chosen.csv_path, chosen.from_start):
             self.controls.record_action.setChecked(False)

@@ -124,3 +124,34 @@ def test_a_recording_gets_the_corrected_columns_of_the_apps_baselines_when_it_st
     mine = [r for r in rows if int(r["face_id"]) == face]
     assert mine and all(float(r["delta_valence"]) == pytest.approx(float(r["valence"]) - baseline.mean[VALENCE], abs=2e-6) for r in mine)
     assert all(r["delta_valence"] == "" for r in rows if int(r["face_id"]) != face)
+
+
+def test_recording_from_the_start_or_another_source_forgets_the_baselines_out_loud(qtbot, open_window):
+    from PyQt5.QtCore import QTimer
+    from PyQt5.QtWidgets import QApplication
+
+    from affect_live.resources import clip
+    from affect_live.ui.dialogs import RecordDialog
+
+    window = open_window(source=None)
+    wait_for_frames(qtbot, window, faces=1)
+    face = window.selected_face
+    calibrate(qtbot, window, face)
+    seen = {}
+
+    def in_the_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, RecordDialog)
+        seen["from_here"] = dialog.from_here.isChecked()  # the default once a face is calibrated
+        seen["says"] = dialog.from_start.text()
+        dialog.reject()
+
+    QTimer.singleShot(0, in_the_dialog)
+    window.controls.record_action.trigger()
+    assert seen["from_here"] and seen["says"].endswith(f"forgets the baselines of face {face}")
+    before = len(said(window))
+    window.open_source(str(clip("astronaut_motion.mp4")))
+    assert wait_said(qtbot, window, "forgotten", before) == (
+        f"baselines of face {face} forgotten: the source changed (its faces get new ids); press Calibrate again"
+    )
+    assert window.session.calibrations.baselines.all() == []
