@@ -112,7 +112,7 @@ def read_recording(path: Path) -> Recording:
         raise ReportError(f"{path}: a row has a bad value in column {bad[0]!r}")
     if rows["face_id"].isna().any() or rows["frame"].isna().any():
         raise ReportError(f"{path}: a row has no frame or face_id")
-    rows = rows.astype({"frame": int, "face_id": int})
+    rows = rows.astype({"frame": int, "face_id": int}).copy()  # one block per dtype: later column adds stay fast
     try:
         meta = json.loads(sidecar_path(path).read_text())
     except (OSError, ValueError):

@@ -20,6 +20,7 @@ from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from affect_live.session.history import FaceHistory
+from affect_live.ui.status import ElidedLabel
 from affect_live.study.synchrony import MIN_BLOCKS, Synchrony, series_on_grid, synchrony
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,33 @@ def history_synchrony(history: FaceHistory, face_a: int, face_b: int, span_s: fl
     return LiveSynchrony(face_a, face_b, period, together * period, (window + 2 * max_lag) * period, results)
 
 
+class LinesLabel(QWidget):
+    """Text of a few lines, each on one line of its own that ends in "..." when the column is
+    narrow (the whole text on hover): a measure's line never wraps out of view or widens the
+    window."""
+
+    def __init__(self, text: str, lines: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._lines = [ElidedLabel() for _ in range(lines)]
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        for line in self._lines:
+            layout.addWidget(line)
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel's name)
+        self._text = text
+        shown = text.split("\n")
+        for i, line in enumerate(self._lines):
+            line.setText(shown[i] if i < len(shown) else "")
+        self.setToolTip(text)
+
+
 def describe(live: LiveSynchrony) -> str:
     """A line per measure: r, who follows whom by how much, and p."""
     if not live.results:
@@ -113,8 +141,7 @@ class SynchronyView(QWidget):
         self.partner_box = QComboBox()
         self.partner_box.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.partner_box.activated.connect(self._on_partner_picked)
-        self.result_label = QLabel("needs two faces")
-        self.result_label.setWordWrap(True)  # a narrow video column wraps the text, never widens the window
+        self.result_label = LinesLabel("needs two faces", len(MEASURES))
         self.setToolTip(TOOLTIP.format(span=SPAN_S, window=WINDOW_S, lag=MAX_LAG_S, n=SURROGATES))
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
