@@ -10,10 +10,15 @@ import pytest
 
 from tests.helpers.app_window import WAIT_MS, open_window, store, wait_for_frames  # noqa: F401 (fixtures)
 
-from affect_live.baselines import MIN_FRAMES  # noqa: E402  (after app_window prepared Qt)
+from PyQt5.QtCore import QTimer  # noqa: E402  (after app_window prepared Qt)
+from PyQt5.QtWidgets import QApplication  # noqa: E402
+
+from affect_live.baselines import MIN_FRAMES  # noqa: E402
 from affect_live.lsl.outlets import DATA_STREAM  # noqa: E402
 from affect_live.measures import CORRECTED_COLUMNS, CORRECTED_MEASURES  # noqa: E402
+from affect_live.resources import clip  # noqa: E402
 from affect_live.session.calibration import CALIBRATION_S  # noqa: E402
+from affect_live.ui.dialogs import RecordDialog  # noqa: E402
 from tests.lsl.test_lsl import inlet, pull_until  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -106,7 +111,7 @@ def test_calibrate_without_a_face_or_without_enough_frames_is_refused_out_loud(q
     assert window.session.calibrations.baselines.get(absent) is None and not window.faces.vs_baseline
 
 
-def test_a_recording_gets_the_corrected_columns_of_the_apps_baselines_when_it_stops(qtbot, open_window, tmp_path):
+def test_a_recording_gets_the_corrected_columns_and_a_new_source_forgets_the_baselines(qtbot, open_window, tmp_path):
     from tests.helpers.app_window import read_rows, start_and_wait
 
     window = open_window(source=None)
@@ -124,25 +129,14 @@ def test_a_recording_gets_the_corrected_columns_of_the_apps_baselines_when_it_st
     mine = [r for r in rows if int(r["face_id"]) == face]
     assert mine and all(float(r["delta_valence"]) == pytest.approx(float(r["valence"]) - baseline.mean[VALENCE], abs=2e-6) for r in mine)
     assert all(r["delta_valence"] == "" for r in rows if int(r["face_id"]) != face)
-
-
-def test_recording_from_the_start_or_another_source_forgets_the_baselines_out_loud(qtbot, open_window):
-    from PyQt5.QtCore import QTimer
-    from PyQt5.QtWidgets import QApplication
-
-    from affect_live.resources import clip
-    from affect_live.ui.dialogs import RecordDialog
-
-    window = open_window(source=None)
-    wait_for_frames(qtbot, window, faces=1)
-    face = window.selected_face
-    calibrate(qtbot, window, face)
+    # Once a face is calibrated, the Record dialog offers "from here" first and says what "from
+    # the start" (reopening the file: new face ids) forgets; another source forgets out loud.
     seen = {}
 
     def in_the_dialog() -> None:
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, RecordDialog)
-        seen["from_here"] = dialog.from_here.isChecked()  # the default once a face is calibrated
+        seen["from_here"] = dialog.from_here.isChecked()
         seen["says"] = dialog.from_start.text()
         dialog.reject()
 
