@@ -162,59 +162,6 @@ def run_report(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if problems else 0
 
 
-def run_synchrony(args: argparse.Namespace) -> int:
-    """`synchrony RECORDING --out DIR`: DIR/synchrony.csv, one row per pair of faces and measure."""
-    from affect_live.measures import MEASURES
-    from affect_live.report.data import ReportError, read_recording
-    from affect_live.study.synchrony import DEFAULT_MEASURES, SynchronyError, recording_synchrony, usable_measures
-
-    out = args.out / "synchrony.csv"
-    if out.exists():  # outputs are never written over (docs/analyze.md)
-        raise UserError(f"{out} exists; choose another --out or remove it", EXIT_REFUSED)
-    try:
-        recording = read_recording(args.csv)
-    except ReportError as exc:
-        raise UserError(str(exc), EXIT_REFUSED) from None
-    if args.measures is None:
-        measures = usable_measures(recording, DEFAULT_MEASURES)
-        if len(measures) < len(DEFAULT_MEASURES):
-            print(f"affect-live: {args.csv} has no blendshape columns (analysed with --no-actions?): only {', '.join(measures)}", file=sys.stderr)
-    else:
-        measures = [m.strip() for m in args.measures.split(",") if m.strip()]
-        unknown = [m for m in measures if m not in MEASURES]
-        if unknown or not measures:
-            raise UserError(f"--measures: {unknown[0] if unknown else args.measures!r} is not a measure of the CSV (e.g. valence, arousal, happiness, yaw, mouthSmileLeft)", EXIT_REFUSED)
-        absent = [m for m in measures if m not in usable_measures(recording, measures)]
-        if absent:
-            raise UserError(f"{args.csv} has no column {absent[0]} (blendshapes and pose need a run with the face mesh)", EXIT_REFUSED)
-    try:
-        table = recording_synchrony(recording, measures, args.window, args.max_lag, args.surrogates, args.seed)
-    except SynchronyError as exc:
-        raise UserError(str(exc), EXIT_REFUSED) from None
-    if table.empty:
-        span = args.window + 2 * args.max_lag
-        raise UserError(f"{args.csv}: no two faces are together for {span:g} s (a window and twice the largest lag); nothing written", EXIT_REFUSED)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot make the folder {args.out}: {exc.strerror or exc}", EXIT_REFUSED) from None
-    try:
-        with open(out, "x", newline="") as handle:  # "x": never over a file made meanwhile
-            table.to_csv(handle, index=False)
-    except FileExistsError:
-        raise UserError(f"{out} exists; choose another --out or remove it", EXIT_REFUSED) from None
-    except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    for row in table.itertuples():
-        tested = row.p == row.p  # not NaN
-        follower = f"face {row.face_b} follows face {row.face_a}" if row.lag_frames > 0 else f"face {row.face_a} follows face {row.face_b}" if row.lag_frames < 0 else "together"
-        who = f": {follower}" if not tested or row.p < 0.05 else ""  # no leader to name within chance
-        chance = "" if not tested else f", p {row.p:.3f}: " + ("beyond chance" if row.p < 0.05 else "within chance")
-        print(f"faces {row.face_a} and {row.face_b}, {row.measure}: r {row.r:+.2f} at {row.lag_s:+.2f} s ({row.lag_frames:+d} frames{who}){chance}")
-    print(f"wrote {out}")
-    return 0
-
-
 def follow_lsl_markers(name: str):  # noqa: ANN201 (MarkerInlet, imported lazily)
     """--lsl-markers: another program's marker stream; unavailable LSL is one error line."""
     from affect_live.lsl.inlet import MarkerInlet

@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "analyze": commands.run_analyze,
         "report": commands.run_report,
         "epochs": study_commands.run_epochs,
-        "synchrony": commands.run_synchrony,
+        "synchrony": study_commands.run_synchrony,
         "import-weights": commands.run_import_weights,
         "models": commands.run_models,
         "bench": commands.run_bench,

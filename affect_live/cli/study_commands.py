@@ -1,9 +1,10 @@
-"""The study commands (docs/study.md): `epochs`, and `report` with a participants table.
+"""The study commands (docs/study.md): `epochs`, `synchrony`, and `report` with a participants table.
 Bad input and outputs that exist are one line, exit 2, before anything is written."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from affect_live.errors import EXIT_REFUSED, UserError
@@ -69,4 +70,51 @@ def run_study_report(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(f"affect-live: note: {note}")
     print(f"wrote {report.index} ({len(report.images)} plots, tidy.csv, summary.csv, trials.csv)")
+    return 0
+
+
+def run_synchrony(args: argparse.Namespace) -> int:
+    """`synchrony RECORDING --out DIR`: DIR/synchrony.csv, one row per pair of faces and measure."""
+    from affect_live.measures import MEASURES
+    from affect_live.study.inputs import StudyError, read_recordings, refuse_existing, write_new_csv
+    from affect_live.study.synchrony import DEFAULT_MEASURES, SynchronyError, recording_synchrony, usable_measures
+
+    out = args.out / "synchrony.csv"
+    try:
+        refuse_existing([out])
+        (recording,) = read_recordings([args.csv])
+    except StudyError as exc:
+        raise UserError(str(exc), EXIT_REFUSED) from None
+    if args.measures is None:
+        measures = usable_measures(recording, DEFAULT_MEASURES)
+        if len(measures) < len(DEFAULT_MEASURES):
+            print(f"affect-live: {args.csv} has no blendshape columns (analysed with --no-actions?): only {', '.join(measures)}", file=sys.stderr)
+    else:
+        measures = [m.strip() for m in args.measures.split(",") if m.strip()]
+        unknown = [m for m in measures if m not in MEASURES]
+        if unknown or not measures:
+            raise UserError(f"--measures: {unknown[0] if unknown else args.measures!r} is not a measure of the CSV (e.g. valence, arousal, happiness, yaw, mouthSmileLeft)", EXIT_REFUSED)
+        absent = [m for m in measures if m not in usable_measures(recording, measures)]
+        if absent:
+            raise UserError(f"{args.csv} has no column {absent[0]} (blendshapes and pose need a run with the face mesh)", EXIT_REFUSED)
+    try:
+        table = recording_synchrony(recording, measures, args.window, args.max_lag, args.surrogates, args.seed)
+    except SynchronyError as exc:
+        raise UserError(str(exc), EXIT_REFUSED) from None
+    if table.empty:
+        span = args.window + 2 * args.max_lag
+        raise UserError(f"{args.csv}: no two faces are together for {span:g} s (a window and twice the largest lag); nothing written", EXIT_REFUSED)
+    try:
+        write_new_csv(table, out)
+    except FileExistsError:  # made by another process since the check
+        raise UserError(f"{out} exists: outputs are never overwritten; choose another --out or remove it", EXIT_REFUSED) from None
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    for row in table.itertuples():
+        tested = row.p == row.p  # not NaN
+        follower = f"face {row.face_b} follows face {row.face_a}" if row.lag_frames > 0 else f"face {row.face_a} follows face {row.face_b}" if row.lag_frames < 0 else "together"
+        who = f": {follower}" if not tested or row.p < 0.05 else ""  # no leader to name within chance
+        chance = "" if not tested else f", p {row.p:.3f}: " + ("beyond chance" if row.p < 0.05 else "within chance")
+        print(f"faces {row.face_a} and {row.face_b}, {row.measure}: r {row.r:+.2f} at {row.lag_s:+.2f} s ({row.lag_frames:+d} frames{who}){chance}")
+    print(f"wrote {out}")
     return 0
