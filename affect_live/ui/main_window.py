@@ -253,6 +253,7 @@ class MainWindow(QMainWindow):
         self.selection.pick(face_id)
         self.video.set_selected(face_id)
         self._draw_plots()
+        self.synchrony.refresh()  # its row names the selected face at once, not at its next tick
 
     def notify(self, level: str, message: str, topic: str = "") -> None:
         (log.error if level == "error" else log.info)("%s", message)
@@ -317,7 +318,10 @@ class MainWindow(QMainWindow):
         if view is not None and (self._last_view is None or view.frame_index != self._last_view.frame_index):
             self._last_view = view
             self.frames_shown += 1
+            followed = self.selected_face
             self.selection.follow([p.face_id for p in view.predictions], self.session.history)
+            if self.selected_face != followed:
+                self.synchrony.refresh()
             va_prior = bool(self._priors and {"valence", "arousal"} & set(self._priors[0]))
             self.video.show_frame(view.image, view.predictions, self.selected_face, va_prior)
             if view.predictions and not self._first_prediction_logged:

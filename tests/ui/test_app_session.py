@@ -171,7 +171,7 @@ def test_the_selection_stays_on_one_face_until_picked_and_says_when_it_is_out_of
     assert "out of view" in notes[70]
 
 
-def test_the_highlighted_box_follows_the_selection_on_a_paused_frame(qtbot, open_window):
+def test_the_highlighted_box_and_the_synchrony_row_follow_the_selection_on_a_paused_frame(qtbot, open_window):
     window = open_window()
     wait_for_frames(qtbot, window, faces=2)
     window.set_paused(True)
@@ -183,6 +183,7 @@ def test_the_highlighted_box_follows_the_selection_on_a_paused_frame(qtbot, open
     window.select_face(other)
     assert window.video.selected_id == other == window.faces.face_box.currentData()
     assert window.video.grab().toImage() != before  # redrawn: the thick box moved
+    assert window.synchrony.title.text() == f"Synchrony of #{other} with"  # at once, not at its next tick
 
 
 def test_the_window_fits_1024x700_with_every_control_in_view(qtbot, open_window):
