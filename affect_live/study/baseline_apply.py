@@ -47,7 +47,8 @@ def measure_values(rows: pd.DataFrame) -> np.ndarray:
 
 
 def add_corrected_columns(
-    csv_path: Path, baselines: Sequence[Baseline], notes: Mapping[int, str] | None = None, spec: str = "", note: str = ""
+    csv_path: Path, baselines: Sequence[Baseline], notes: Mapping[int, str] | None = None, spec: str = "", note: str = "",
+    rows: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Append the corrected columns to the recording `csv_path` (again: corrected columns
     already there are replaced) and record the baselines in its sidecar.
@@ -55,11 +56,12 @@ def add_corrected_columns(
     `baselines`: one per person (by face_id) who has one; `notes`: why a person has none (a
     person with neither gets NO_BASELINE); `spec`: how they were asked for (`first:10s`, the
     app's "calibrate"); `note`: why nobody has one, when it is one reason (an END marker that
-    never came). Returns the sidecar's `baselines`. Raises RecordingError (one line) when the
+    never came); `rows`: the recording's table when the caller has read it already (not read
+    again). Returns the sidecar's `baselines`. Raises RecordingError (one line) when the
     recording cannot be read or written; the CSV is then unchanged."""
     csv_path = Path(csv_path)
     try:
-        rows = read_recording(csv_path).rows
+        rows = read_recording(csv_path).rows if rows is None else rows
         lines = csv_path.read_text().splitlines()
     except (ReportError, OSError) as exc:
         raise RecordingError(f"cannot add the corrected columns to {csv_path}: {exc}") from None

@@ -101,7 +101,7 @@ def apply_baseline(csv_path: Path, plan: BaselinePlan, start_s: float | None = N
     except ReportError as exc:
         raise RecordingError(str(exc)) from None
     baselines, notes, note = recording_baselines(recording, plan, start_s, matches)
-    return add_corrected_columns(csv_path, baselines, notes, plan.setting, note)
+    return add_corrected_columns(csv_path, baselines, notes, plan.setting, note, rows=recording.rows)
 
 
 def summary_line(csv_path: Path, summary: dict[str, Any]) -> str | None:
